@@ -1,0 +1,36 @@
+import CaseTalkApp
+import Foundation
+import Logging
+import Vapor
+
+@main
+enum Entrypoint {
+    static func main() async throws {
+        var env = try Environment.detect()
+        try LoggingSystem.bootstrap(from: &env)
+
+        let config: AppConfig
+        do {
+            config = try AppConfig.load(environment: env, variables: ProcessInfo.processInfo.environment,
+                                        workingDirectory: DirectoryConfiguration.detect().workingDirectory)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            exit(1)
+        }
+
+        let app = try await Application.make(env)
+        do {
+            try await configure(app, config: config)
+            try await app.execute()
+        } catch {
+            if let failure = error as? CommandFailure {
+                FileHandle.standardError.write(Data("\(failure.description)\n".utf8))
+            } else {
+                app.logger.report(error: error)
+            }
+            try? await app.asyncShutdown()
+            exit(1)
+        }
+        try await app.asyncShutdown()
+    }
+}

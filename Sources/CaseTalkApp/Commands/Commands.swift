@@ -1,0 +1,135 @@
+import CaseTalkCore
+import Fluent
+import Vapor
+
+/// A command that did not succeed; the message is printed and the process exits with status 1.
+public struct CommandFailure: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum CommandSupport {
+    /// Commands that write data first bring the schema up to date, so they work on a new database.
+    static func migrated(_ context: CommandContext) async throws -> Application {
+        let app = context.application
+        try await app.autoMigrate()
+        return app
+    }
+
+    static func run<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as ValidationError { throw CommandFailure(error.message) }
+    }
+}
+
+/// `casetalk serve`: applies migrations, seeds an empty development database, prints the demo
+/// sign-ins, then serves (Vapor's own serve command does the serving).
+struct ServeWithMigrationsCommand: AnyAsyncCommand {
+    let serve: ServeCommand
+    var help: String { serve.help + " Applies migrations first." }
+
+    func run(using context: inout CommandContext) async throws {
+        let app = try await CommandSupport.migrated(context)
+        let services = app.caseTalk
+        if services.config.seedsDemoData {
+            if try await DemoData.isEmpty(app.db) {
+                try await DemoData.seed(on: app.db, passwords: services.passwords, now: services.clock.now())
+            }
+            if try await StaffUser.query(on: app.db).filter(\.$email == DemoData.people[0].email).count() > 0 {
+                context.console.info(DemoData.signInSummary())
+            }
+        }
+        try await serve.run(using: &context)
+    }
+
+    func outputAutoComplete(using context: inout CommandContext) throws { try serve.outputAutoComplete(using: &context) }
+    func outputHelp(using context: inout CommandContext) throws { try serve.outputHelp(using: &context) }
+}
+
+struct PracticeCommands: AsyncCommandGroup {
+    let help = "Manage practices."
+    let commands: [String: any AnyAsyncCommand] = ["create": CreatePracticeCommand()]
+}
+
+struct CreatePracticeCommand: AsyncCommand {
+    struct Signature: CommandSignature, Sendable {
+        @Option(name: "name", help: "The practice's name.") var name: String?
+        init() {}
+    }
+    let help = "Creates a practice and prints its id."
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = try await CommandSupport.migrated(context)
+        let practice = try await CommandSupport.run {
+            try await StaffAccounts.createPractice(name: signature.name ?? "", at: app.caseTalk.clock.now(), on: app.db)
+        }
+        context.console.output(try practice.requireID().uuidString.consoleText())
+    }
+}
+
+struct StaffCommands: AsyncCommandGroup {
+    let help = "Manage staff accounts."
+    let commands: [String: any AnyAsyncCommand] = ["create": CreateStaffCommand()]
+}
+
+struct CreateStaffCommand: AsyncCommand {
+    struct Signature: CommandSignature, Sendable {
+        @Option(name: "practice", help: "The practice id (from `practice create`).") var practice: String?
+        @Option(name: "email", help: "Sign-in email address.") var email: String?
+        @Option(name: "name", help: "Full name as shown to colleagues and patients.") var name: String?
+        @Option(name: "role", help: "doctor or staff.") var role: String?
+        @Flag(name: "admin", help: "Lets this user manage the practice's users.") var admin: Bool
+        init() {}
+    }
+    let help = "Creates a staff account; reads the password from standard input."
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        guard let practiceID = signature.practice.flatMap(UUID.init(uuidString:)) else {
+            throw CommandFailure("--practice must be a practice id.")
+        }
+        guard let role = signature.role.flatMap(StaffRole.init(rawValue:)) else {
+            throw CommandFailure("--role must be doctor or staff.")
+        }
+        guard let password = readLine(strippingNewline: true) else {
+            throw CommandFailure("Write the password on standard input.")
+        }
+        let app = try await CommandSupport.migrated(context)
+        let user = try await CommandSupport.run {
+            try await StaffAccounts.createStaff(
+                .init(practiceID: practiceID, email: signature.email ?? "", name: signature.name ?? "", role: role,
+                      isAdmin: signature.admin, password: password),
+                passwords: app.caseTalk.passwords, at: app.caseTalk.clock.now(), on: app.db)
+        }
+        context.console.output(try user.requireID().uuidString.consoleText())
+    }
+}
+
+struct DemoCommand: AsyncCommand {
+    struct Signature: CommandSignature, Sendable { init() {} }
+    let help = "Seeds the demo practice, people and cases into the configured database."
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = try await CommandSupport.migrated(context)
+        let added = try await DemoData.seed(on: app.db, passwords: app.caseTalk.passwords, now: app.caseTalk.clock.now())
+        context.console.info(added ? "Demo data added." : "Demo data was already there.")
+        context.console.info(DemoData.signInSummary())
+    }
+}
+
+struct AuditCommands: AsyncCommandGroup {
+    let help = "Check the audit trail."
+    let commands: [String: any AnyAsyncCommand] = ["verify": VerifyAuditCommand()]
+}
+
+struct VerifyAuditCommand: AsyncCommand {
+    struct Signature: CommandSignature, Sendable { init() {} }
+    let help = "Recomputes the audit trail's hash chain; exits 0 only if it is intact."
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        switch try await Audit.verify(on: context.application.db) {
+        case .intact(let entries):
+            context.console.info("Audit trail intact: \(entries) entries.")
+        case .broken(let sequence):
+            throw CommandFailure("Audit trail broken at entry \(sequence).")
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import CaseTalkCore
+import Foundation
+import Vapor
+
+/// Every setting of SPEC §7, read once at boot. Nothing else reads the process environment.
+public struct AppConfig: Sendable {
+    public enum DatabaseTarget: Sendable, Equatable {
+        case sqliteFile(path: String)
+        case sqliteMemory
+        case postgres(url: String, searchPath: [String]? = nil)
+    }
+
+    public struct Twilio: Sendable, Equatable {
+        public var accountSID: String
+        public var authToken: String
+        public var fromNumber: String
+    }
+
+    public var isProduction: Bool
+    public var database: DatabaseTarget
+    public var publicBaseURL: URL
+    public var smtpURL: String?
+    public var mailFrom: String
+    public var twilio: Twilio?
+    public var twilioAPIBaseURL: String
+    /// 32 bytes; seals message bodies (SPEC §5).
+    public var dataKey: [UInt8]
+    public var passwordParameters: ScryptHasher.Parameters
+    /// Whether an empty development database is filled with demo data by `serve`.
+    public var seedsDemoData: Bool
+
+    /// Session cookies are `Secure` whenever the public address is https.
+    public var usesSecureCookies: Bool { publicBaseURL.scheme == "https" }
+
+    public struct MissingSetting: Error, CustomStringConvertible {
+        public let problems: [String]
+        public var description: String {
+            "CaseTalk cannot start in production:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        }
+    }
+
+    /// Reads the settings. In production every setting that protects patients must be present and
+    /// valid; the error names each one that is not.
+    public static func load(environment: Environment, variables: [String: String], workingDirectory: String) throws -> AppConfig {
+        let isProduction = environment == .production
+        var problems: [String] = []
+        func value(_ name: String) -> String? {
+            guard let v = variables[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+            return v
+        }
+        func required(_ name: String, _ why: String) -> String? {
+            let v = value(name)
+            if v == nil, isProduction { problems.append("\(name) is required (\(why)).") }
+            return v
+        }
+
+        let database: DatabaseTarget
+        if let url = value("DATABASE_URL") {
+            guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                throw MissingSetting(problems: ["DATABASE_URL must be a postgres:// URL."])
+            }
+            database = .postgres(url: url)
+        } else {
+            database = .sqliteFile(path: workingDirectory + "var/casetalk.sqlite")
+        }
+
+        let base = required("PUBLIC_BASE_URL", "the address used in email links") ?? "http://127.0.0.1:8080"
+        guard let baseURL = URL(string: base.hasSuffix("/") ? String(base.dropLast()) : base),
+              let scheme = baseURL.scheme, ["http", "https"].contains(scheme), baseURL.host != nil else {
+            throw MissingSetting(problems: ["PUBLIC_BASE_URL must be an http:// or https:// address."])
+        }
+        if isProduction, scheme != "https" {
+            problems.append("PUBLIC_BASE_URL must be https in production (session cookies are Secure only then).")
+        }
+
+        let smtp = required("SMTP_URL", "without it email would go to the development mailbox")
+        let sid = required("TWILIO_ACCOUNT_SID", "SMS and voice codes")
+        let token = required("TWILIO_AUTH_TOKEN", "SMS and voice codes")
+        let from = required("TWILIO_FROM_NUMBER", "SMS and voice codes")
+        let twilio = (sid != nil && token != nil && from != nil) ? Twilio(accountSID: sid!, authToken: token!, fromNumber: from!) : nil
+
+        var dataKey: [UInt8] = []
+        if let encoded = required("CASETALK_DATA_KEY", "it encrypts message bodies") {
+            guard let key = Data(base64Encoded: encoded), key.count == 32 else {
+                throw MissingSetting(problems: ["CASETALK_DATA_KEY must be the base64 of exactly 32 bytes."])
+            }
+            dataKey = Array(key)
+        } else if !isProduction {
+            dataKey = try DevelopmentKey.loadOrCreate(at: workingDirectory + "var/data.key")
+        }
+
+        guard problems.isEmpty else { throw MissingSetting(problems: problems) }
+        return AppConfig(
+            isProduction: isProduction, database: database, publicBaseURL: baseURL, smtpURL: smtp,
+            mailFrom: value("MAIL_FROM") ?? "CaseTalk <no-reply@localhost>", twilio: twilio,
+            twilioAPIBaseURL: value("TWILIO_API_BASE_URL") ?? "https://api.twilio.com", dataKey: dataKey,
+            passwordParameters: .standard, seedsDemoData: environment == .development)
+    }
+
+    /// The configuration of a test application: in-memory SQLite (or the PostgreSQL given),
+    /// cheap password hashing, no demo data.
+    public static func testing(database: DatabaseTarget = .sqliteMemory) -> AppConfig {
+        AppConfig(isProduction: false, database: database, publicBaseURL: URL(string: "http://127.0.0.1:8080")!,
+                  smtpURL: nil, mailFrom: "CaseTalk <no-reply@localhost>", twilio: nil,
+                  twilioAPIBaseURL: "https://api.twilio.com", dataKey: SecureRandom.bytes(32),
+                  passwordParameters: .testing, seedsDemoData: false)
+    }
+}
+
+/// The development data key lives in `var/` so that restarts can still read old messages.
+enum DevelopmentKey {
+    static func loadOrCreate(at path: String) throws -> [UInt8] {
+        let fm = FileManager.default
+        if let data = fm.contents(atPath: path), let key = Data(base64Encoded: data.trimmingNewline()), key.count == 32 {
+            return Array(key)
+        }
+        try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let key = SecureRandom.bytes(32)
+        guard fm.createFile(atPath: path, contents: Data(Data(key).base64EncodedString().utf8),
+                            attributes: [.posixPermissions: 0o600]) else {
+            throw AppConfig.MissingSetting(problems: ["Could not write the development data key to \(path)."])
+        }
+        return key
+    }
+}
+
+private extension Data {
+    func trimmingNewline() -> Data { Data(String(decoding: self, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8) }
+}

@@ -1,0 +1,195 @@
+import CaseTalkCore
+import Fluent
+import Vapor
+
+/// View Cases, New Case, and the case page's Overview and Patient Talk tabs (SPEC §2).
+/// Every case lookup is `CaseQueries.find(_:forMember:)`: non-members get 404.
+struct CasesController: RouteCollection {
+    static let pageSize = 25
+
+    func boot(routes: any RoutesBuilder) throws {
+        let cases = routes.grouped("cases")
+        cases.get(use: index)
+        cases.get("new", use: newCase)
+        cases.post(use: create)
+        cases.get(":caseID", use: overview)
+        cases.post(":caseID", "members", use: addMember)
+        cases.get(":caseID", "talk", use: talk)
+        cases.get(":caseID", "invite", use: invite)
+    }
+
+    // MARK: View Cases
+
+    func index(req: Request) async throws -> View {
+        let staff = try req.requireStaff()
+        let page = max(1, min(req.query[Int.self, at: "page"] ?? 1, 10_000))
+        let rows = try await CaseQueries.casesOf(member: staff.id, page: page, pageSize: Self.pageSize, on: req.db)
+        let items = rows.prefix(Self.pageSize).map {
+            CaseViews.ListItem(id: $0.id.uuidString, patientName: "\($0.patient_first_name) \($0.patient_last_name)",
+                               title: $0.title, lastActivity: CaseViews.display($0.last_activity_at))
+        }
+        return try await req.view.render("cases/index", CaseViews.ListPage(
+            chrome: try req.staffChrome("View Cases"), cases: Array(items), page: page,
+            previousPage: page > 1 ? page - 1 : nil, nextPage: rows.count > Self.pageSize ? page + 1 : nil))
+    }
+
+    // MARK: New Case
+
+    struct NewCaseForm: Content {
+        var first_name: String?
+        var last_name: String?
+        var date_of_birth: String?
+        var patient_email: String?
+        var title: String?
+        var notes: String?
+    }
+
+    func newCase(req: Request) async throws -> View {
+        try await renderNewCase(req, values: .init(), errors: FieldErrors())
+    }
+
+    func create(req: Request) async throws -> Response {
+        let staff = try req.requireStaff()
+        let form = try req.content.decode(NewCaseForm.self)
+        let input = CaseDraft.Input(firstName: form.first_name, lastName: form.last_name, dateOfBirth: form.date_of_birth,
+                                    patientEmail: form.patient_email, title: form.title, notes: form.notes)
+        let draft: CaseDraft
+        switch CaseDraft.validate(input, today: Self.today(req.now)) {
+        case .success(let valid): draft = valid
+        case .failure(let errors):
+            let values = CaseViews.NewCaseValues(
+                firstName: form.first_name ?? "", lastName: form.last_name ?? "", dateOfBirth: form.date_of_birth ?? "",
+                patientEmail: form.patient_email ?? "", title: form.title ?? "", notes: form.notes ?? "")
+            let response = try await renderNewCase(req, values: values, errors: errors).encodeResponse(for: req)
+            response.status = .unprocessableEntity
+            return response
+        }
+
+        let now = req.now
+        let patientCase = PatientCase()
+        patientCase.id = UUID()
+        patientCase.$practice.id = staff.practiceID
+        patientCase.patientFirstName = draft.patientFirstName
+        patientCase.patientLastName = draft.patientLastName
+        patientCase.patientDateOfBirth = draft.patientDateOfBirth?.description
+        patientCase.patientEmail = draft.patientEmail?.value
+        patientCase.title = draft.title
+        patientCase.notes = draft.notes
+        patientCase.$createdBy.id = staff.id
+        patientCase.createdAt = now
+        patientCase.lastActivityAt = now
+        let caseID = patientCase.id!
+        try await req.db.transaction { tx in
+            try await patientCase.create(on: tx)
+            try await CaseMember(caseID: caseID, staffID: staff.id, addedByID: nil, addedAt: now).create(on: tx)
+            try await req.audit(.caseCreated, actor: .staff(staff.id), subject: "case:\(caseID)", on: tx)
+        }
+        return req.redirect(to: "/cases/\(caseID)?done=created")
+    }
+
+    private func renderNewCase(_ req: Request, values: CaseViews.NewCaseValues, errors: FieldErrors) async throws -> View {
+        var byField: [String: String] = [:]
+        for (field, message) in errors.messages { byField[field] = message }
+        return try await req.view.render("cases/new", CaseViews.NewCasePage(
+            chrome: try req.staffChrome("New Case"), values: values, errors: byField,
+            errorList: errors.messages.map(\.message)))
+    }
+
+    // MARK: Case page
+
+    func overview(req: Request) async throws -> View {
+        let staff = try req.requireStaff()
+        let patientCase = try await findCase(req, staff)
+        let caseID = try patientCase.requireID()
+        let members = try await CaseQueries.members(of: caseID, on: req.db)
+
+        let rawSearch = req.query[String.self, at: "q"]
+        var search = "", searchError: String?, results: [CaseQueries.MemberRow] = []
+        if let rawSearch {
+            do {
+                search = try TextInput.singleLine(rawSearch, label: "name or practice to search for", maxLength: 100) ?? ""
+                results = try await CaseQueries.searchStaff(search, notIn: caseID, limit: 20, on: req.db)
+            } catch let error as ValidationError {
+                searchError = error.message
+                search = String(rawSearch.prefix(100))
+            }
+        }
+
+        return try await req.view.render("cases/overview", CaseViews.OverviewPage(
+            chrome: try req.staffChrome(patientCase.patientName, notice: Self.notice(req)),
+            header: header(patientCase, tab: "overview"), practiceName: patientCase.practice.name,
+            dateOfBirth: patientCase.patientDateOfBirth, patientEmail: patientCase.patientEmail, notes: patientCase.notes,
+            createdAt: CaseViews.display(patientCase.createdAt), members: members.map(CaseViews.member),
+            search: search, searched: rawSearch != nil && searchError == nil,
+            results: results.map(CaseViews.member), searchError: searchError))
+    }
+
+    struct AddMemberForm: Content {
+        var staff_id: String?
+    }
+
+    func addMember(req: Request) async throws -> Response {
+        let staff = try req.requireStaff()
+        let patientCase = try await findCase(req, staff)
+        let caseID = try patientCase.requireID()
+        guard let raw = try req.content.decode(AddMemberForm.self).staff_id, let newID = UUID(uuidString: raw),
+              try await StaffUser.find(newID, on: req.db) != nil else {
+            throw PublicError(status: .badRequest, message: "Choose a doctor or staff member from the search results.")
+        }
+        let alreadyMember = try await CaseMember.query(on: req.db)
+            .filter(\.$patientCase.$id == caseID).filter(\.$staff.$id == newID).count() > 0
+        if alreadyMember { return req.redirect(to: "/cases/\(caseID)?done=already-member") }
+
+        let now = req.now
+        try await req.db.transaction { tx in
+            try await CaseMember(caseID: caseID, staffID: newID, addedByID: staff.id, addedAt: now).create(on: tx)
+            try await req.audit(.memberAdded, actor: .staff(staff.id), subject: "case:\(caseID) staff:\(newID)", on: tx)
+        }
+        return req.redirect(to: "/cases/\(caseID)?done=member-added")
+    }
+
+    func talk(req: Request) async throws -> View {
+        let staff = try req.requireStaff()
+        let patientCase = try await findCase(req, staff)
+        return try await req.view.render("cases/talk", CaseViews.TalkPage(
+            chrome: try req.staffChrome("Patient Talk · \(patientCase.patientName)"), header: header(patientCase, tab: "talk")))
+    }
+
+    func invite(req: Request) async throws -> View {
+        let staff = try req.requireStaff()
+        let patientCase = try await findCase(req, staff)
+        return try await req.view.render("cases/invite", CaseViews.InvitePage(
+            chrome: try req.staffChrome("Invite Patient · \(patientCase.patientName)"), header: header(patientCase, tab: "talk")))
+    }
+
+    // MARK: Helpers
+
+    private func findCase(_ req: Request, _ staff: SignedInStaff) async throws -> PatientCase {
+        guard let caseID = req.parameters.get("caseID", as: UUID.self),
+              let found = try await CaseQueries.find(caseID, forMember: staff.id, on: req.db) else {
+            throw PublicError.notFound
+        }
+        return found
+    }
+
+    private func header(_ patientCase: PatientCase, tab: String) -> CaseViews.Header {
+        CaseViews.Header(id: patientCase.id?.uuidString ?? "", patientName: patientCase.patientName,
+                         title: patientCase.title, tab: tab)
+    }
+
+    private static func notice(_ req: Request) -> String? {
+        switch req.query[String.self, at: "done"] {
+        case "created": "Case created. You are its first member."
+        case "member-added": "Added to the case."
+        case "already-member": "That person is already on this case."
+        default: nil
+        }
+    }
+
+    static func today(_ now: Date) -> CalendarDate {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day], from: now)
+        return CalendarDate(year: c.year!, month: c.month!, day: c.day!)!
+    }
+}

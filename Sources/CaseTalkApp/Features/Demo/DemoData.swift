@@ -1,0 +1,77 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+
+/// The demo practice of SPEC §7: two doctors, one staff member, a few cases, and a doctor at a
+/// second practice to show referrals between offices. The sign-ins are fixed so that they can
+/// be printed and used by the browser tests.
+enum DemoData {
+    struct SignIn: Sendable {
+        let name: String
+        let email: String
+        let role: String
+    }
+
+    static let password = "riverside-demo-2026"
+
+    static let people: [(practice: Int, name: String, email: String, role: StaffRole, admin: Bool)] = [
+        (0, "Dr. Maya Chen", "maya.chen@riverside.example", .doctor, true),
+        (0, "Dr. Omar Haddad", "omar.haddad@riverside.example", .doctor, false),
+        (0, "Lena Brooks", "lena.brooks@riverside.example", .staff, false),
+        (1, "Dr. Felix Grant", "felix.grant@northside.example", .doctor, false),
+    ]
+
+    static var signIns: [SignIn] { people.map { SignIn(name: $0.name, email: $0.email, role: $0.role.label) } }
+
+    /// True when nothing has been created yet (no practice).
+    static func isEmpty(_ db: any Database) async throws -> Bool {
+        try await Practice.query(on: db).count() == 0
+    }
+
+    /// Adds the demo data; does nothing when the first demo account already exists.
+    @discardableResult
+    static func seed(on db: any Database, passwords: PasswordService, now: Date) async throws -> Bool {
+        guard try await StaffUser.query(on: db).filter(\.$email == people[0].email).count() == 0 else { return false }
+        let practices = [
+            try await StaffAccounts.createPractice(name: "Riverside Dental Care", at: now, on: db),
+            try await StaffAccounts.createPractice(name: "Northside Oral Surgery", at: now, on: db),
+        ]
+        var staff: [StaffUser] = []
+        for person in people {
+            staff.append(try await StaffAccounts.createStaff(
+                .init(practiceID: try practices[person.practice].requireID(), email: person.email, name: person.name,
+                      role: person.role, isAdmin: person.admin, password: password),
+                passwords: passwords, at: now, on: db))
+        }
+        let cases: [(first: String, last: String, dob: String?, title: String, notes: String, members: [Int], ageHours: Double)] = [
+            ("Jordan", "Miles", "1987-04-12", "Implant planning, lower left molar", "Referred for implant consult.", [0, 3], 2),
+            ("Priya", "Patel", "1993-09-30", "Orthodontic review", "Six-month aligner check.", [0, 1], 26),
+            ("Sam", "Ortega", nil, "Wisdom tooth extraction follow-up", "Post-op check after extraction.", [0, 2], 72),
+        ]
+        for item in cases {
+            let patientCase = PatientCase()
+            patientCase.id = UUID()
+            patientCase.$practice.id = try practices[0].requireID()
+            patientCase.patientFirstName = item.first
+            patientCase.patientLastName = item.last
+            patientCase.patientDateOfBirth = item.dob
+            patientCase.title = item.title
+            patientCase.notes = item.notes
+            patientCase.$createdBy.id = try staff[item.members[0]].requireID()
+            patientCase.createdAt = now.addingTimeInterval(-item.ageHours * 3600)
+            patientCase.lastActivityAt = patientCase.createdAt
+            try await patientCase.create(on: db)
+            for index in item.members {
+                try await CaseMember(caseID: patientCase.id!, staffID: try staff[index].requireID(),
+                                     addedByID: nil, addedAt: patientCase.createdAt).create(on: db)
+            }
+        }
+        return true
+    }
+
+    static func signInSummary() -> String {
+        var lines = ["Demo sign-ins (password for all: \(password)):"]
+        for person in signIns { lines.append("  \(person.email)  \(person.name) (\(person.role))") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,50 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+
+/// Creating practices and staff accounts: one path for the commands and the demo data.
+enum StaffAccounts {
+    static func createPractice(name rawName: String, at now: Date, on db: any Database) async throws -> Practice {
+        guard let name = try TextInput.singleLine(rawName, label: "practice name", maxLength: 200) else {
+            throw ValidationError("Enter the practice name.")
+        }
+        let practice = Practice(name: name, createdAt: now)
+        try await db.transaction { tx in
+            try await practice.create(on: tx)
+            try await Audit.record(.practiceCreated, actor: .system, subject: "practice:\(try practice.requireID())",
+                                   clientAddress: "local", at: now, on: tx)
+        }
+        return practice
+    }
+
+    struct NewStaff: Sendable {
+        var practiceID: UUID
+        var email: String
+        var name: String
+        var role: StaffRole
+        var isAdmin: Bool
+        var password: String
+    }
+
+    static func createStaff(_ input: NewStaff, passwords: PasswordService, at now: Date, on db: any Database) async throws -> StaffUser {
+        let email = try EmailAddress(input.email)
+        guard let name = try TextInput.singleLine(input.name, label: "name", maxLength: 100) else {
+            throw ValidationError("Enter the name.")
+        }
+        try PasswordPolicy.check(input.password, email: email)
+        guard try await Practice.find(input.practiceID, on: db) != nil else {
+            throw ValidationError("There is no practice with that id.")
+        }
+        guard try await StaffUser.query(on: db).filter(\.$email == email.value).count() == 0 else {
+            throw ValidationError("A staff account with that email address already exists.")
+        }
+        let user = StaffUser(practiceID: input.practiceID, email: email, name: name, role: input.role,
+                             isAdmin: input.isAdmin, passwordHash: try await passwords.hash(input.password), createdAt: now)
+        try await db.transaction { tx in
+            try await user.create(on: tx)
+            try await Audit.record(.staffCreated, actor: .system, subject: "staff:\(try user.requireID())",
+                                   clientAddress: "local", at: now, on: tx)
+        }
+        return user
+    }
+}

@@ -1,0 +1,32 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+
+final class StaffUser: Model, @unchecked Sendable {
+    static let schema = "staff_users"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "practice_id") var practice: Practice
+    /// Normalised (`EmailAddress.value`), unique across staff.
+    @Field(key: "email") var email: String
+    @Field(key: "name") var name: String
+    @Enum(key: "role") var role: StaffRole
+    @Field(key: "is_admin") var isAdmin: Bool
+    @Field(key: "password_hash") var passwordHash: String
+    @Field(key: "failed_logins") var failedLogins: Int
+    @OptionalField(key: "locked_until") var lockedUntil: Date?
+    @Field(key: "created_at") var createdAt: Date
+
+    init() {}
+    init(practiceID: UUID, email: EmailAddress, name: String, role: StaffRole, isAdmin: Bool,
+         passwordHash: String, createdAt: Date) {
+        self.$practice.id = practiceID
+        self.email = email.value
+        self.name = name
+        self.role = role
+        self.isAdmin = isAdmin
+        self.passwordHash = passwordHash
+        self.failedLogins = 0
+        self.createdAt = createdAt
+    }
+}

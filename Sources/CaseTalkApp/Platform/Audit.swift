@@ -1,0 +1,79 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+import SQLKit
+import Vapor
+
+/// Who did something, for the audit trail.
+struct AuditActor: Sendable {
+    var kind: String
+    var id: String
+
+    static func staff(_ id: UUID) -> AuditActor { AuditActor(kind: "staff", id: id.uuidString) }
+    static let anonymous = AuditActor(kind: "anonymous", id: "")
+    static let system = AuditActor(kind: "system", id: "")
+}
+
+/// What the audit trail records. Subjects are ids, never names, message text or contact details.
+enum AuditAction: String, Sendable {
+    case signInSucceeded = "signin.succeeded"
+    case signInFailed = "signin.failed"
+    case accountLocked = "signin.locked"
+    case signedOut = "signout"
+    case caseCreated = "case.created"
+    case memberAdded = "case.member_added"
+    case practiceCreated = "practice.created"
+    case staffCreated = "staff.created"
+}
+
+enum Audit {
+    /// Appends one entry. Call it inside the transaction of the change it records, so the change
+    /// and its record are stored together or not at all.
+    static func record(_ action: AuditAction, actor: AuditActor, subject: String, clientAddress: String,
+                       at now: Date, on db: any Database) async throws {
+        struct Head: Decodable { let seq: Int64; let hash: String }
+        // Inside an outer transaction this joins it; alone it is its own, so the three statements
+        // below are never interleaved with another writer's.
+        try await db.transaction { tx in
+            // Taking the next number is the first write, so it also takes the lock that orders writers.
+            guard let head = try await tx.sql.update("audit_head")
+                .set(SQLIdentifier("seq"), to: SQLBinaryExpression(SQLIdentifier("seq"), .add, SQLLiteral.numeric("1")))
+                .where("id", .equal, 1)
+                .returning("seq", "hash")
+                .first(decoding: Head.self)
+            else { throw Abort(.internalServerError) }
+
+            let record = AuditRecord(sequence: head.seq, occurredAtMillis: Int64((now.timeIntervalSince1970 * 1000).rounded()),
+                                     actorKind: actor.kind, actorID: actor.id, action: action.rawValue,
+                                     subject: subject, clientAddress: clientAddress)
+            let entry = AuditEntry(record, previousHash: head.hash)
+            try await entry.create(on: tx)
+            try await tx.sql.update("audit_head").set("hash", to: entry.hash).where("id", .equal, 1).run()
+        }
+    }
+
+    /// Recomputes the whole chain and compares its end with the head row.
+    static func verify(on db: any Database) async throws -> AuditChain.Verdict {
+        let entries = try await AuditEntry.query(on: db).sort(\.$id, .ascending).all()
+        let verdict = AuditChain.verify(entries.map { ($0.record, $0.previousHash, $0.hash) })
+        guard case .intact = verdict else { return verdict }
+        struct Head: Decodable { let seq: Int64; let hash: String }
+        guard let head = try await db.sql.select().columns("seq", "hash").from("audit_head")
+            .where("id", .equal, 1).first(decoding: Head.self) else { return .broken(atSequence: 0) }
+        let last = entries.last
+        guard head.seq == (last?.id ?? 0), head.hash == (last?.hash ?? AuditChain.genesis) else {
+            return .broken(atSequence: (last?.id ?? 0) + 1)
+        }
+        return verdict
+    }
+}
+
+extension Request {
+    /// The client's address as the server saw it (the audit trail's "from where").
+    var clientAddress: String { remoteAddress?.ipAddress ?? "unknown" }
+
+    /// Records an audit entry on `db` (pass the transaction when inside one).
+    func audit(_ action: AuditAction, actor: AuditActor, subject: String = "", on db: (any Database)? = nil) async throws {
+        try await Audit.record(action, actor: actor, subject: subject, clientAddress: clientAddress, at: now, on: db ?? self.db)
+    }
+}

@@ -1,0 +1,37 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+
+/// One row of the append-only audit trail. The application only ever inserts these.
+final class AuditEntry: Model, @unchecked Sendable {
+    static let schema = "audit_entries"
+
+    /// The position in the chain, 1, 2, 3…; the primary key, so two writers cannot both take it.
+    @ID(custom: "seq", generatedBy: .user) var id: Int64?
+    @Field(key: "occurred_at_ms") var occurredAtMillis: Int64
+    @Field(key: "actor_kind") var actorKind: String
+    @Field(key: "actor_id") var actorID: String
+    @Field(key: "action") var action: String
+    @Field(key: "subject") var subject: String
+    @Field(key: "client_address") var clientAddress: String
+    @Field(key: "previous_hash") var previousHash: String
+    @Field(key: "hash") var hash: String
+
+    init() {}
+    init(_ record: AuditRecord, previousHash: String) {
+        self.id = record.sequence
+        self.occurredAtMillis = record.occurredAtMillis
+        self.actorKind = record.actorKind
+        self.actorID = record.actorID
+        self.action = record.action
+        self.subject = record.subject
+        self.clientAddress = record.clientAddress
+        self.previousHash = previousHash
+        self.hash = record.chainHash(previous: previousHash)
+    }
+
+    var record: AuditRecord {
+        AuditRecord(sequence: id ?? 0, occurredAtMillis: occurredAtMillis, actorKind: actorKind, actorID: actorID,
+                    action: action, subject: subject, clientAddress: clientAddress)
+    }
+}

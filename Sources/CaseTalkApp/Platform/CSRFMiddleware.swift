@@ -1,0 +1,24 @@
+import CaseTalkCore
+import Vapor
+
+/// Rejects every state-changing request whose `_csrf` form field (or `X-CSRF-Token` header) does
+/// not match the session's token (SPEC §5).
+struct CSRFMiddleware: AsyncMiddleware {
+    static let fieldName = "_csrf"
+    let maxBodySize: Int
+
+    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard ![.GET, .HEAD, .OPTIONS].contains(req.method) else { return try await next.respond(to: req) }
+        do {
+            _ = try await req.body.collect(max: maxBodySize).get()
+        } catch {
+            throw PublicError.tooLarge
+        }
+        let sent = req.headers.first(name: "X-CSRF-Token") ?? (try? req.content.get(String.self, at: Self.fieldName))
+        guard let session = req.session, let sent, ConstantTime.equal(sent, session.csrfToken) else {
+            req.logger.notice("request rejected: missing or wrong CSRF token", metadata: ["path": .string(req.url.path)])
+            throw PublicError.csrfRejected
+        }
+        return try await next.respond(to: req)
+    }
+}

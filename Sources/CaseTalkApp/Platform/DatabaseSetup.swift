@@ -1,0 +1,39 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import SQLKit
+import Vapor
+
+enum DatabaseSetup {
+    static func configure(_ app: Application, _ target: AppConfig.DatabaseTarget) throws {
+        switch target {
+        case .sqliteMemory:
+            app.databases.use(.sqlite(.memory, sqlLogLevel: nil), as: .sqlite)
+        case .sqliteFile(let path):
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            app.databases.use(.sqlite(.file(path), sqlLogLevel: nil), as: .sqlite)
+        case .postgres(let url, let searchPath):
+            var config = try SQLPostgresConfiguration(url: url)
+            config.searchPath = searchPath
+            app.databases.use(.postgres(configuration: config, sqlLogLevel: .trace), as: .psql)
+        }
+    }
+
+    /// SQLite files use write-ahead logging, so readers do not wait for a writer (the setting is
+    /// kept in the file).
+    static func prepare(_ app: Application, _ target: AppConfig.DatabaseTarget) async throws {
+        if case .sqliteFile = target, let sql = app.db as? any SQLDatabase {
+            try await sql.raw("PRAGMA journal_mode=WAL").run()
+        }
+    }
+}
+
+extension Database {
+    /// The SQLKit view of this database, for queries Fluent cannot express or does slowly.
+    var sql: any SQLDatabase {
+        guard let sql = self as? any SQLDatabase else { preconditionFailure("CaseTalk runs on SQL databases only") }
+        return sql
+    }
+}

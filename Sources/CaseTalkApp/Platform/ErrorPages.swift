@@ -1,0 +1,66 @@
+import Vapor
+
+/// An error whose message is written for the person using the page.
+struct PublicError: AbortError {
+    let status: HTTPResponseStatus
+    let message: String
+    var reason: String { message }
+
+    static let notFound = PublicError(status: .notFound, message: "We couldn't find that page.")
+    static let csrfRejected = PublicError(
+        status: .forbidden, message: "This form has expired or was sent from somewhere else. Go back, reload the page and try again.")
+    static let tooLarge = PublicError(status: .payloadTooLarge, message: "What you sent is too large.")
+    static let badForm = PublicError(status: .badRequest, message: "The form could not be read. Reload the page and try again.")
+}
+
+/// Turns every error into a plain page that says what went wrong in general terms. Details of
+/// the error never reach the response; the log gets its type, not its text (it may hold data).
+struct ErrorPagesMiddleware: AsyncMiddleware {
+    struct Context: Encodable {
+        let chrome: PageChrome
+        let status: UInt
+        let message: String
+    }
+
+    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            return try await next.respond(to: req)
+        } catch {
+            let (status, message) = Self.describe(error)
+            if status.code >= 500 {
+                req.logger.error("request failed", metadata: ["error": .string(String(reflecting: type(of: error))),
+                                                             "status": .stringConvertible(status.code)])
+            }
+            let context = Context(chrome: PageChrome(title: status.reasonPhrase), status: status.code, message: message)
+            let response: Response
+            if let view = try? await req.view.render("errors/error", context).encodeResponse(for: req) {
+                response = view
+            } else {
+                response = Response(body: .init(string: message))
+                response.headers.contentType = .plainText
+            }
+            response.status = status
+            return response
+        }
+    }
+
+    static func describe(_ error: any Error) -> (HTTPResponseStatus, String) {
+        switch error {
+        case let error as PublicError:
+            return (error.status, error.message)
+        case let error as any AbortError:
+            switch error.status {
+            case .notFound: return (.notFound, PublicError.notFound.message)
+            case .badRequest, .unprocessableEntity, .unsupportedMediaType: return (.badRequest, PublicError.badForm.message)
+            case .payloadTooLarge: return (.payloadTooLarge, PublicError.tooLarge.message)
+            case .methodNotAllowed: return (.methodNotAllowed, "That action isn't available here.")
+            case let status where status.code < 500: return (status, "That request couldn't be completed.")
+            default: return (.internalServerError, "Something went wrong on our side. Please try again in a moment.")
+            }
+        case is DecodingError:
+            return (.badRequest, PublicError.badForm.message)
+        default:
+            return (.internalServerError, "Something went wrong on our side. Please try again in a moment.")
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import Vapor
+
+/// The current time, behind a closure so tests can move it.
+public struct AppClock: Sendable {
+    public var now: @Sendable () -> Date
+    public init(now: @escaping @Sendable () -> Date) { self.now = now }
+    public static let system = AppClock { Date() }
+}
+
+/// Everything the features need from the platform, built once in `configure` and kept in
+/// `app.storage` (no globals).
+public struct CaseTalkServices: Sendable {
+    public var config: AppConfig
+    public var clock: AppClock
+    public var passwords: PasswordService
+}
+
+extension Application {
+    private struct ServicesKey: StorageKey { typealias Value = CaseTalkServices }
+
+    public var caseTalk: CaseTalkServices {
+        get {
+            guard let services = storage[ServicesKey.self] else {
+                preconditionFailure("configure(_:config:) sets the services before anything uses them")
+            }
+            return services
+        }
+        set { storage[ServicesKey.self] = newValue }
+    }
+}
+
+extension Request {
+    var caseTalk: CaseTalkServices { application.caseTalk }
+    var now: Date { application.caseTalk.clock.now() }
+}

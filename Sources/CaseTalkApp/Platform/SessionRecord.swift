@@ -1,0 +1,47 @@
+import Fluent
+import Foundation
+
+/// A server-side session (SPEC §5). The row is keyed by the SHA-256 of the cookie value, so a copy
+/// of the database does not hand out live sessions.
+final class SessionRecord: Model, @unchecked Sendable {
+    static let schema = "sessions"
+
+    @ID(custom: "id", generatedBy: .user) var id: String?
+    /// `staff` or `patient`; nil for a visitor who has not signed in yet (they still need a CSRF token).
+    @OptionalField(key: "principal_kind") var principalKind: String?
+    @OptionalField(key: "principal_id") var principalID: UUID?
+    @Field(key: "csrf_token") var csrfToken: String
+    @Field(key: "created_at") var createdAt: Date
+    @Field(key: "last_seen_at") var lastSeenAt: Date
+
+    init() {}
+    init(idHash: String, principal: Principal?, csrfToken: String, now: Date) {
+        self.id = idHash
+        self.principalKind = principal?.kind
+        self.principalID = principal?.id
+        self.csrfToken = csrfToken
+        self.createdAt = now
+        self.lastSeenAt = now
+    }
+}
+
+/// Who a session belongs to.
+enum Principal: Equatable, Sendable {
+    case staff(UUID)
+
+    var kind: String {
+        switch self { case .staff: "staff" }
+    }
+
+    var id: UUID {
+        switch self { case .staff(let id): id }
+    }
+
+    init?(kind: String?, id: UUID?) {
+        guard let kind, let id else { return nil }
+        switch kind {
+        case "staff": self = .staff(id)
+        default: return nil
+        }
+    }
+}

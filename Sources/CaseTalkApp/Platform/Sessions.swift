@@ -1,0 +1,110 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+import Vapor
+
+/// The session of the current request, as loaded by `SessionMiddleware`.
+struct CurrentSession: Sendable {
+    let idHash: String
+    let principal: Principal?
+    let csrfToken: String
+}
+
+/// Loads the server-side session named by the cookie, ends it when it is idle or too old, and
+/// writes the cookie back when a handler started or ended a session.
+struct SessionMiddleware: AsyncMiddleware {
+    static let cookieName = "casetalk_session"
+
+    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let token = req.cookies[Self.cookieName]?.string {
+            if let session = try await Self.load(token: token, req: req) {
+                req.storage[CurrentSessionKey.self] = session
+            } else {
+                req.storage[PendingCookieKey.self] = .clear
+            }
+        }
+        let response = try await next.respond(to: req)
+        switch req.storage[PendingCookieKey.self] {
+        case .set(let token)?:
+            response.cookies[Self.cookieName] = HTTPCookies.Value(
+                string: token, path: "/", isSecure: req.caseTalk.config.usesSecureCookies, isHTTPOnly: true, sameSite: .lax)
+        case .clear?:
+            response.cookies[Self.cookieName] = HTTPCookies.Value(
+                string: "", expires: Date(timeIntervalSince1970: 0), maxAge: 0, path: "/",
+                isSecure: req.caseTalk.config.usesSecureCookies, isHTTPOnly: true, sameSite: .lax)
+        case nil:
+            break
+        }
+        return response
+    }
+
+    private static func load(token: String, req: Request) async throws -> CurrentSession? {
+        // A real id is 43 characters of base64url; anything else is not worth a query.
+        guard token.utf8.count == 43 else { return nil }
+        let idHash = Digest.sha256Hex(token)
+        guard let row = try await SessionRecord.find(idHash, on: req.db) else { return nil }
+        let now = req.now
+        if SessionLifetime.isExpired(createdAt: row.createdAt, lastSeenAt: row.lastSeenAt, now: now) {
+            try await row.delete(on: req.db)
+            return nil
+        }
+        if now.timeIntervalSince(row.lastSeenAt) >= SessionLifetime.touchInterval {
+            try await SessionRecord.query(on: req.db).filter(\.$id == idHash).set(\.$lastSeenAt, to: now).update()
+        }
+        return CurrentSession(idHash: idHash, principal: Principal(kind: row.principalKind, id: row.principalID),
+                              csrfToken: row.csrfToken)
+    }
+}
+
+private struct CurrentSessionKey: StorageKey { typealias Value = CurrentSession }
+private enum PendingCookie { case set(String), clear }
+private struct PendingCookieKey: StorageKey { typealias Value = PendingCookie }
+
+extension Request {
+    var session: CurrentSession? { storage[CurrentSessionKey.self] }
+
+    /// The current session, or a new anonymous one: a visitor needs one for the CSRF token of
+    /// the sign-in form.
+    func ensureSession() async throws -> CurrentSession {
+        if let session { return session }
+        return try await replaceSession(with: nil)
+    }
+
+    /// Ends the current session and starts a new one for `principal`, with a new id and a new CSRF
+    /// token (SPEC §5: a new session id at sign-in and at every step-up).
+    @discardableResult
+    func replaceSession(with principal: Principal?) async throws -> CurrentSession {
+        let now = self.now
+        let token = SecureRandom.token()
+        let record = SessionRecord(idHash: Digest.sha256Hex(token), principal: principal,
+                                   csrfToken: SecureRandom.token(), now: now)
+        try await db.transaction { tx in
+            if let old = self.session {
+                try await SessionRecord.query(on: tx).filter(\.$id == old.idHash).delete()
+            }
+            try await record.create(on: tx)
+        }
+        if principal != nil {
+            // Sign-ins are rare next to page views: a good moment to sweep out expired sessions.
+            try await SessionRecord.query(on: db)
+                .group(.or) {
+                    $0.filter(\.$lastSeenAt < now.addingTimeInterval(-SessionLifetime.idleTimeout))
+                        .filter(\.$createdAt < now.addingTimeInterval(-SessionLifetime.absoluteTimeout))
+                }
+                .delete()
+        }
+        let session = CurrentSession(idHash: record.id!, principal: principal, csrfToken: record.csrfToken)
+        storage[CurrentSessionKey.self] = session
+        storage[PendingCookieKey.self] = .set(token)
+        return session
+    }
+
+    /// Sign-out: the session ends on the server and the cookie is cleared.
+    func endSession() async throws {
+        if let session {
+            try await SessionRecord.query(on: db).filter(\.$id == session.idHash).delete()
+        }
+        storage[CurrentSessionKey.self] = nil
+        storage[PendingCookieKey.self] = .clear
+    }
+}

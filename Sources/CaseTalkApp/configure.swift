@@ -1,0 +1,44 @@
+import Fluent
+import Leaf
+import Vapor
+
+/// Builds the application from its configuration: services, database, middleware, migrations,
+/// routes and commands. Everything the app uses is made here and passed down; nothing is global.
+public func configure(_ app: Application, config: AppConfig) async throws {
+    app.caseTalk = CaseTalkServices(config: config, clock: .system,
+                            passwords: try PasswordService(parameters: config.passwordParameters))
+    app.lifecycle.use(PasswordServiceLifecycle())
+
+    try DatabaseSetup.configure(app, config.database)
+    app.migrations.add(Migrations.all)
+    try await DatabaseSetup.prepare(app, config.database)
+
+    app.views.use(.leaf)
+    app.routes.defaultMaxBodySize = "64kb"
+    configureMiddleware(app)
+    try routes(app)
+
+    await app.asyncCommands.use(ServeWithMigrationsCommand(serve: app.servers.asyncCommand), as: "serve", isDefault: true)
+    await app.asyncCommands.use(PracticeCommands(), as: "practice")
+    await app.asyncCommands.use(StaffCommands(), as: "staff")
+    await app.asyncCommands.use(DemoCommand(), as: "demo")
+    await app.asyncCommands.use(AuditCommands(), as: "audit")
+}
+
+/// Outermost first: headers go on every response (error pages too); static files skip the
+/// session lookup; CSRF is checked once the session is known.
+func configureMiddleware(_ app: Application) {
+    app.middleware = Middlewares()
+    app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
+    app.middleware.use(SecurityHeadersMiddleware())
+    app.middleware.use(ErrorPagesMiddleware())
+    app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+    app.middleware.use(SessionMiddleware())
+    app.middleware.use(CSRFMiddleware(maxBodySize: 64 * 1024))
+}
+
+func routes(_ app: Application) throws {
+    try app.register(collection: HealthController())
+    try app.register(collection: SignInController())
+    try app.grouped(RequireStaffMiddleware()).register(collection: CasesController())
+}
