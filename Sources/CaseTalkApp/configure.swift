@@ -15,7 +15,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     app.views.use(.leaf)
     app.routes.defaultMaxBodySize = "64kb"
-    configureMiddleware(app)
+    configureMiddleware(app, requestLogLevel: config.requestLogLevel)
     try routes(app)
 
     await app.asyncCommands.use(ServeWithMigrationsCommand(serve: app.servers.asyncCommand), as: "serve", isDefault: true)
@@ -27,9 +27,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
 /// Outermost first: headers go on every response (error pages too); static files skip the
 /// session lookup; CSRF is checked once the session is known.
-func configureMiddleware(_ app: Application) {
+func configureMiddleware(_ app: Application, requestLogLevel: Logger.Level) {
     app.middleware = Middlewares()
-    app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
+    app.middleware.use(RouteLoggingMiddleware(logLevel: requestLogLevel))
     app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(ErrorPagesMiddleware())
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))

@@ -28,6 +28,8 @@ public struct AppConfig: Sendable {
     public var passwordParameters: ScryptHasher.Parameters
     /// Whether an empty development database is filled with demo data by `serve`.
     public var seedsDemoData: Bool
+    /// The level at which each request is logged (method and path only).
+    public var requestLogLevel: Logger.Level = .info
 
     /// Session cookies are `Secure` whenever the public address is https.
     public var usesSecureCookies: Bool { publicBaseURL.scheme == "https" }
@@ -103,7 +105,7 @@ public struct AppConfig: Sendable {
         AppConfig(isProduction: false, database: database, publicBaseURL: URL(string: "http://127.0.0.1:8080")!,
                   smtpURL: nil, mailFrom: "CaseTalk <no-reply@localhost>", twilio: nil,
                   twilioAPIBaseURL: "https://api.twilio.com", dataKey: SecureRandom.bytes(32),
-                  passwordParameters: .testing, seedsDemoData: false)
+                  passwordParameters: .testing, seedsDemoData: false, requestLogLevel: .debug)
     }
 }
 

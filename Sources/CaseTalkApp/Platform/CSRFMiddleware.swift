@@ -9,11 +9,10 @@ struct CSRFMiddleware: AsyncMiddleware {
 
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         guard ![.GET, .HEAD, .OPTIONS].contains(req.method) else { return try await next.respond(to: req) }
-        do {
-            _ = try await req.body.collect(max: maxBodySize).get()
-        } catch {
-            throw PublicError.tooLarge
-        }
+        // A body that arrived whole is not measured by `collect`, so the size is checked here too.
+        let body: ByteBuffer?
+        do { body = try await req.body.collect(max: maxBodySize).get() } catch { throw PublicError.tooLarge }
+        guard (body?.readableBytes ?? 0) <= maxBodySize else { throw PublicError.tooLarge }
         let sent = req.headers.first(name: "X-CSRF-Token") ?? (try? req.content.get(String.self, at: Self.fieldName))
         guard let session = req.session, let sent, ConstantTime.equal(sent, session.csrfToken) else {
             req.logger.notice("request rejected: missing or wrong CSRF token", metadata: ["path": .string(req.url.path)])

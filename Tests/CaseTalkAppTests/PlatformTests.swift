@@ -1,0 +1,167 @@
+@testable import CaseTalkApp
+import CaseTalkCore
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+import VaporTesting
+
+@Suite struct SecurityHeaderTests {
+    @Test func everyResponseCarriesTheHeaders() async throws {
+        try await withCaseTalk { app, _ in
+            for path in ["/login", "/no-such-page", "/css/app.css", "/healthz"] {
+                let response = try await Browser(app).get(path)
+                let csp = try #require(response.headers.first(name: "Content-Security-Policy"), "\(path)")
+                #expect(csp.contains("script-src 'self'"))
+                #expect(!csp.contains("unsafe-inline"))
+                #expect(csp.contains("frame-ancestors 'none'"))
+                #expect(response.headers.first(name: "X-Content-Type-Options") == "nosniff")
+                #expect(response.headers.first(name: "Referrer-Policy") == "no-referrer")
+                #expect(response.headers.first(name: "X-Frame-Options") == "DENY")
+            }
+            #expect(try await Browser(app).get("/login").headers.first(name: .cacheControl) == "no-store")
+            #expect(try await Browser(app).get("/css/app.css").headers.first(name: .cacheControl) != "no-store")
+        }
+    }
+
+    @Test func errorPagesAreGenericAndHaveNoInlineScript() async throws {
+        try await withCaseTalk { app, _ in
+            let response = try await Browser(app).get("/no-such-page")
+            #expect(response.status == .notFound)
+            #expect(response.body.string.contains("We couldn&#39;t find that page.") || response.body.string.contains("We couldn't find that page."))
+            #expect(!response.body.string.contains("<script>"))
+        }
+    }
+
+    @Test func oversizedBodiesAreRefused() async throws {
+        try await withCaseTalk { app, _ in
+            let fx = Fixtures(app: app)
+            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            let browser = Browser(app)
+            try await browser.signIn("ada@example.com")
+            try await browser.get("/cases/new")
+            let huge = String(repeating: "x", count: 200_000)
+            let response = try await browser.post("/cases", [("first_name", "A"), ("last_name", "B"), ("title", "T"), ("notes", huge)])
+            #expect(response.status == .payloadTooLarge)
+            #expect(try await fx.count(PatientCase.self) == 0)
+        }
+    }
+}
+
+@Suite struct AuditTrailTests {
+    @Test func verifyDetectsAnEditedRow() async throws {
+        try await withCaseTalk { app, _ in
+            let fx = Fixtures(app: app)
+            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await Browser(app).signIn("ada@example.com", password: "wrong-password-1")
+            try await Browser(app).signIn("ada@example.com")
+            guard case .intact(let entries) = try await Audit.verify(on: app.db) else {
+                Issue.record("a fresh chain must verify"); return
+            }
+            #expect(entries == 4, "practice, staff, failed sign-in, sign-in")
+
+            try await app.db.sql.update("audit_entries").set("action", to: "signin.succeeded").where("seq", .equal, 3).run()
+            #expect(try await Audit.verify(on: app.db) == .broken(atSequence: 3))
+        }
+    }
+
+    @Test func verifyDetectsEntriesCutFromTheEnd() async throws {
+        try await withCaseTalk { app, _ in
+            let fx = Fixtures(app: app)
+            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await app.db.sql.delete(from: "audit_entries").where("seq", .equal, 2).run()
+            #expect(try await Audit.verify(on: app.db) == .broken(atSequence: 2))
+        }
+    }
+
+    @Test func concurrentWritersKeepTheChainIntact() async throws {
+        try await withCaseTalk { app, _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 0..<40 {
+                    group.addTask {
+                        try await Audit.record(.signInFailed, actor: .anonymous, subject: "n\(n)", clientAddress: "127.0.0.1",
+                                               at: Date(), on: app.db)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await Audit.verify(on: app.db) == .intact(entries: 40))
+        }
+    }
+}
+
+@Suite struct ConfigurationTests {
+    @Test func productionNamesEveryMissingSetting() {
+        do {
+            _ = try AppConfig.load(environment: .production, variables: [:], workingDirectory: "/tmp/")
+            Issue.record("production must not start without its settings")
+        } catch let error as AppConfig.MissingSetting {
+            let text = error.description
+            for name in ["PUBLIC_BASE_URL", "SMTP_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "CASETALK_DATA_KEY"] {
+                #expect(text.contains(name), "names \(name)")
+            }
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func productionAcceptsACompleteConfiguration() throws {
+        let key = Data((0..<32).map { UInt8($0) }).base64EncodedString()
+        let config = try AppConfig.load(environment: .production, variables: [
+            "PUBLIC_BASE_URL": "https://portal.example", "SMTP_URL": "smtp://mail.example:587",
+            "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+15550100",
+            "CASETALK_DATA_KEY": key, "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db",
+        ], workingDirectory: "/tmp/")
+        #expect(config.usesSecureCookies)
+        #expect(config.dataKey.count == 32)
+        #expect(config.database == .postgres(url: "postgres://u:p@127.0.0.1:5432/db"))
+    }
+
+    @Test func productionRefusesPlainHttpAndShortKeys() {
+        #expect(throws: AppConfig.MissingSetting.self) {
+            try AppConfig.load(environment: .production, variables: [
+                "PUBLIC_BASE_URL": "http://portal.example", "SMTP_URL": "smtp://m:25", "TWILIO_ACCOUNT_SID": "a",
+                "TWILIO_AUTH_TOKEN": "b", "TWILIO_FROM_NUMBER": "c",
+                "CASETALK_DATA_KEY": Data(count: 32).base64EncodedString(),
+            ], workingDirectory: "/tmp/")
+        }
+        #expect(throws: AppConfig.MissingSetting.self) {
+            try AppConfig.load(environment: .development, variables: ["CASETALK_DATA_KEY": "c2hvcnQ="], workingDirectory: "/tmp/")
+        }
+    }
+}
+
+@Suite struct MigrationTests {
+    @Test func migrationsRevertAndApplyAgain() async throws {
+        try await withCaseTalk { app, _ in
+            #expect(try await Browser(app).get("/readyz").status == .ok)
+            try await app.autoRevert()
+            #expect(try await Browser(app).get("/readyz").status == .serviceUnavailable)
+            try await app.autoMigrate()
+            #expect(try await Browser(app).get("/readyz").status == .ok)
+            let fx = Fixtures(app: app)
+            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            #expect(try await Audit.verify(on: app.db) == .intact(entries: 2))
+        }
+    }
+
+    @Test func migrationNamesAreFixed() {
+        #expect(Migrations.all.map(\.name) == [
+            "001_CreatePractice", "002_CreateStaffUser", "003_CreateCase", "004_CreateCaseMember",
+            "005_CreateSession", "006_CreateAuditEntry", "007_CreateAuditHead",
+        ])
+    }
+}
+
+@Suite struct DemoDataTests {
+    @Test func demoSeedsOnceAndItsSignInsWork() async throws {
+        try await withCaseTalk { app, _ in
+            #expect(try await DemoData.seed(on: app.db, passwords: app.caseTalk.passwords, now: app.caseTalk.clock.now()))
+            #expect(!(try await DemoData.seed(on: app.db, passwords: app.caseTalk.passwords, now: app.caseTalk.clock.now())))
+            let maya = Browser(app)
+            #expect(try await maya.signIn(DemoData.people[0].email, password: DemoData.password).status == .seeOther)
+            let list = try await maya.get("/cases")
+            #expect(list.body.string.components(separatedBy: ">View<").count - 1 == 3)
+        }
+    }
+}

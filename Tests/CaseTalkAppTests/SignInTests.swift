@@ -1,0 +1,165 @@
+@testable import CaseTalkApp
+import CaseTalkCore
+import Fluent
+import Foundation
+import Testing
+import VaporTesting
+
+@Suite struct SignInTests {
+    @Test func signInIssuesANewSessionIdAndTheOldOneStopsWorking() async throws {
+        try await withCaseTalk { app, _ in
+            let fx = Fixtures(app: app)
+            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            let browser = Browser(app)
+            try await browser.get("/login")
+            let visitorCookie = try #require(browser.sessionCookie)
+
+            let response = try await browser.post("/login", [("email", "ada@example.com"), ("password", Fixtures.password)])
+            #expect(response.status == .seeOther)
+            #expect(response.location == "/cases")
+            let staffCookie = try #require(browser.sessionCookie)
+            #expect(staffCookie != visitorCookie)
+            #expect(try await browser.get("/cases").status == .ok)
+
+            let other = Browser(app)
+            other.useCookie(visitorCookie)
+            let stale = try await other.get("/cases")
+            #expect(stale.status == .seeOther)
+            #expect(stale.location?.hasPrefix("/login") == true)
+        }
+    }
+
+    @Test func cookieIsHttpOnlyLaxAndSecureOnlyForHttps() async throws {
+        try await withCaseTalk { app, _ in
+            let plain = try await Browser(app).get("/login").headers[.setCookie].joined()
+            #expect(plain.contains("HttpOnly"))
+            #expect(plain.contains("SameSite=Lax"))
+            #expect(!plain.contains("Secure"))
+
+            app.caseTalk.config.publicBaseURL = URL(string: "https://portal.example")!
+            let secure = try await Browser(app).get("/login").headers[.setCookie].joined()
+            #expect(secure.contains("Secure"))
+        }
+    }
+
+    @Test func signOutEndsTheSessionOnTheServer() async throws {
+        try await withCaseTalk { app, _ in
+            let fx = Fixtures(app: app)
+            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            let browser = Browser(app)
+            try await browser.signIn("ada@example.com")
+            let cookie = try #require(browser.sessionCookie)
+            try await browser.get("/cases")
+            #expect(try await browser.post("/logout", []).location == "/login")
+
+            let replay = Browser(app)
+            replay.useCookie(cookie)
+            #expect(try await replay.get("/cases").status == .seeOther)
+            #expect(try await SessionRecord.query(on: app.db).filter(\.$principalKind == "staff").count() == 0)
+        }
+    }
+
+    @Test func sessionsEndAfterFifteenIdleMinutesAndTwelveHours() async throws {
+        try await withCaseTalk { app, clock in
+            let fx = Fixtures(app: app)
+            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            let browser = Browser(app)
+            try await browser.signIn("ada@example.com")
+
+            clock.advance(by: 14 * 60)
+            #expect(try await browser.get("/cases").status == .ok, "14 idle minutes are fine")
+            clock.advance(by: 15 * 60)
+            #expect(try await browser.get("/cases").status == .seeOther, "15 idle minutes end it")
+
+            try await browser.signIn("ada@example.com")
+            for _ in 0..<(12 * 6 - 1) {  // active every 10 minutes for just under 12 hours
+                clock.advance(by: 10 * 60)
+                #expect(try await browser.get("/cases").status == .ok)
+            }
+            clock.advance(by: 10 * 60)
+            #expect(try await browser.get("/cases").status == .seeOther, "12 hours end it however active")
+        }
+    }
+
+    @Test func unknownEmailAndWrongPasswordLookTheSame() async throws {
+        try await withCaseTalk { app, _ in
+            let fx = Fixtures(app: app)
+            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            let wrong = try await Browser(app).signIn("ada@example.com", password: "not-the-password")
+            let unknown = try await Browser(app).signIn("nobody@example.com", password: "not-the-password")
+            #expect(wrong.status == .unauthorized)
+            #expect(unknown.status == wrong.status)
+            for response in [wrong, unknown] {
+                #expect(response.body.string.contains(SignInController.failureMessage))
+            }
+            let strip = { (html: String) in html.replacingOccurrences(of: "ada@example.com", with: "")
+                .replacingOccurrences(of: "nobody@example.com", with: "")
+                .replacingOccurrences(of: #"value="[A-Za-z0-9_-]{43}""#, with: "", options: .regularExpression) }
+            #expect(strip(wrong.body.string) == strip(unknown.body.string))
+        }
+    }
+
+    @Test func fiveFailuresLockTheAccountForFifteenMinutes() async throws {
+        try await withCaseTalk { app, clock in
+            let fx = Fixtures(app: app)
+            let id = try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            let browser = Browser(app)
+            for _ in 0..<4 { try await browser.signIn("ada@example.com", password: "wrong-password-1") }
+            #expect(try await StaffUser.find(id, on: app.db)?.lockedUntil == nil, "four failures do not lock")
+            try await browser.signIn("ada@example.com", password: "wrong-password-1")
+            #expect(try await StaffUser.find(id, on: app.db)?.lockedUntil != nil)
+
+            let whileLocked = try await browser.signIn("ada@example.com")
+            #expect(whileLocked.status == .unauthorized, "the right password is refused while locked")
+            #expect(whileLocked.body.string.contains(SignInController.failureMessage))
+
+            clock.advance(by: 14 * 60 + 59)
+            #expect(try await browser.signIn("ada@example.com").status == .unauthorized)
+            clock.advance(by: 2)
+            #expect(try await browser.signIn("ada@example.com").status == .seeOther, "the lock lifts after 15 minutes")
+            let user = try #require(try await StaffUser.find(id, on: app.db))
+            #expect(user.failedLogins == 0)
+            #expect(user.lockedUntil == nil)
+
+            let actions = try await AuditEntry.query(on: app.db).all().map(\.action)
+            #expect(actions.filter { $0 == AuditAction.accountLocked.rawValue }.count == 1)
+            #expect(actions.contains(AuditAction.signInSucceeded.rawValue))
+        }
+    }
+
+    @Test func aSuccessResetsTheCountOfFailures() async throws {
+        try await withCaseTalk { app, _ in
+            let fx = Fixtures(app: app)
+            let id = try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            for _ in 0..<4 { try await Browser(app).signIn("ada@example.com", password: "wrong-password-1") }
+            try await Browser(app).signIn("ada@example.com")
+            for _ in 0..<4 { try await Browser(app).signIn("ada@example.com", password: "wrong-password-1") }
+            #expect(try await StaffUser.find(id, on: app.db)?.lockedUntil == nil, "failures must be consecutive")
+        }
+    }
+
+    @Test(arguments: ["//evil.example/", "https://evil.example/", "/\\evil.example", "/%2F%2Fevil.example"])
+    func afterSignInOnlyOwnPaths(next: String) async throws {
+        try await withCaseTalk { app, _ in
+            let fx = Fixtures(app: app)
+            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            let browser = Browser(app)
+            try await browser.get("/login")
+            let response = try await browser.post("/login", [("email", "ada@example.com"), ("password", Fixtures.password), ("next", next)])
+            #expect(response.location == "/cases")
+        }
+    }
+
+    @Test func rememberedPageIsUsedAfterSignIn() async throws {
+        try await withCaseTalk { app, _ in
+            let fx = Fixtures(app: app)
+            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            let browser = Browser(app)
+            let bounce = try await browser.get("/cases/new")
+            #expect(bounce.location == "/login?next=/cases/new")
+            try await browser.get("/login?next=/cases/new")
+            let response = try await browser.post("/login", [("email", "ada@example.com"), ("password", Fixtures.password), ("next", "/cases/new")])
+            #expect(response.location == "/cases/new")
+        }
+    }
+}

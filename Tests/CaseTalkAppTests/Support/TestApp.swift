@@ -1,0 +1,70 @@
+@testable import CaseTalkApp
+import CaseTalkCore
+import Fluent
+import Foundation
+import NIOConcurrencyHelpers
+import SQLKit
+import Testing
+import VaporTesting
+
+/// A clock the test moves by hand.
+final class TestClock: Sendable {
+    private let current = NIOLockedValueBox(Date(timeIntervalSince1970: 1_795_000_000))
+    var now: Date { current.withLockedValue { $0 } }
+    func advance(by seconds: TimeInterval) { current.withLockedValue { $0.addTimeInterval(seconds) } }
+}
+
+/// Runs `body` against a new CaseTalk application with its own empty, migrated database:
+/// in-memory SQLite, or — when DATABASE_URL names a PostgreSQL server — a schema of its own that
+/// is dropped afterwards. Either way, tests run in parallel without seeing each other's data.
+func withCaseTalk(_ body: (Application, TestClock) async throws -> Void) async throws {
+    let schema = "t_" + Digest.sha256Hex(SecureRandom.token()).prefix(16)
+    let target: AppConfig.DatabaseTarget
+    if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
+        target = .postgres(url: url, searchPath: [schema])
+    } else {
+        target = .sqliteMemory
+    }
+    let app = try await Application.make(.testing)
+    let clock = TestClock()
+    do {
+        try await configure(app, config: .testing(database: target))
+        app.caseTalk.clock = AppClock { clock.now }
+        if case .postgres = target {
+            try await app.db.sql.raw("CREATE SCHEMA \(unsafeRaw: schema)").run()
+        }
+        try await app.autoMigrate()
+        try await body(app, clock)
+    } catch {
+        try? await dropSchema(app, target, schema)
+        try? await app.asyncShutdown()
+        throw error
+    }
+    try await dropSchema(app, target, schema)
+    try await app.asyncShutdown()
+}
+
+private func dropSchema(_ app: Application, _ target: AppConfig.DatabaseTarget, _ schema: String) async throws {
+    if case .postgres = target {
+        try await app.db.sql.raw("DROP SCHEMA IF EXISTS \(unsafeRaw: schema) CASCADE").run()
+    }
+}
+
+/// People and cases made directly, for tests that are about something else.
+struct Fixtures {
+    let app: Application
+    static let password = "a-long-test-password"
+
+    func practice(_ name: String = "Test Practice") async throws -> UUID {
+        try await StaffAccounts.createPractice(name: name, at: app.caseTalk.clock.now(), on: app.db).requireID()
+    }
+
+    @discardableResult
+    func staff(_ email: String, name: String, practice: UUID, role: StaffRole = .doctor, admin: Bool = false) async throws -> UUID {
+        try await StaffAccounts.createStaff(
+            .init(practiceID: practice, email: email, name: name, role: role, isAdmin: admin, password: Self.password),
+            passwords: app.caseTalk.passwords, at: app.caseTalk.clock.now(), on: app.db).requireID()
+    }
+
+    func count<M: Model>(_ model: M.Type) async throws -> Int { try await M.query(on: app.db).count() }
+}

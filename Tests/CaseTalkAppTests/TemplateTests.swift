@@ -1,0 +1,63 @@
+@testable import CaseTalkApp
+import Foundation
+import Testing
+import VaporTesting
+
+/// Every page template renders with a sample context, so a broken template fails `swift test`
+/// rather than a patient's page. A template without a sample here fails too.
+@Suite struct TemplateTests {
+    static let chrome = PageChrome(title: "Sample", csrf: "token", userName: "Dr. Sample", practiceName: "Sample Practice", notice: "Saved.")
+    static let header = CaseViews.Header(id: UUID().uuidString, patientName: "Ana Silva", title: "Crown", tab: "overview")
+    static let member = CaseViews.Member(id: UUID().uuidString, name: "Dr. Cy", role: "Doctor", practiceName: "Northside")
+
+    static let samples: [String: any Encodable & Sendable] = [
+        "signin/login": SignInController.Page(chrome: chrome, email: "a@example.com", next: "/cases", error: "Email or password is incorrect"),
+        "cases/index": CaseViews.ListPage(chrome: chrome, cases: [.init(id: "1", patientName: "Ana Silva", title: "Crown", lastActivity: "now")],
+                                          page: 2, previousPage: 1, nextPage: 3),
+        "cases/new": CaseViews.NewCasePage(chrome: chrome, values: .init(firstName: "Ana"), errors: ["title": "Enter the case title."],
+                                           errorList: ["Enter the case title."]),
+        "cases/overview": CaseViews.OverviewPage(chrome: chrome, header: header, practiceName: "Riverside", dateOfBirth: "1990-01-01",
+                                                 patientEmail: "ana@example.com", notes: "Line one\nLine two", createdAt: "today",
+                                                 members: [member], search: "cy", searched: true, results: [member], searchError: nil),
+        "cases/talk": CaseViews.TalkPage(chrome: chrome, header: header),
+        "cases/invite": CaseViews.InvitePage(chrome: chrome, header: header),
+        "errors/error": ErrorPagesMiddleware.Context(chrome: chrome, status: 404, message: "We couldn't find that page."),
+    ]
+
+    static func templateNames() throws -> [String] {
+        let root = DirectoryConfiguration.detect().viewsDirectory
+        let enumerator = try #require(FileManager.default.enumerator(atPath: root))
+        return enumerator.compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".leaf") && $0 != "layout.leaf" && !($0 as NSString).lastPathComponent.hasPrefix("_") }
+            .map { String($0.dropLast(".leaf".count)) }
+            .sorted()
+    }
+
+    @Test func everyTemplateHasASample() throws {
+        let names = try Self.templateNames()
+        #expect(!names.isEmpty)
+        #expect(Set(names) == Set(Self.samples.keys))
+    }
+
+    @Test func everyTemplateRenders() async throws {
+        try await withCaseTalk { app, _ in
+            for (name, context) in Self.samples {
+                let view = try await app.view.render(name, context).get()
+                let html = String(buffer: view.data)
+                #expect(html.contains("<!doctype html>"), "\(name) uses the layout")
+                #expect(html.contains("Dr. Sample") || name == "signin/login", "\(name) shows who is signed in")
+                #expect(!html.contains("#("), "\(name) left a tag unrendered")
+            }
+        }
+    }
+
+    @Test func pagesLoadScriptOnlyFromFiles() throws {
+        let root = DirectoryConfiguration.detect().viewsDirectory
+        for name in try Self.templateNames() + ["layout", "cases/_header"] {
+            let text = try String(contentsOfFile: root + name + ".leaf", encoding: .utf8)
+            #expect(!text.contains("<script>"), "\(name) has inline script")
+            #expect(text.range(of: #"\son[a-z]+\s*="#, options: .regularExpression) == nil, "\(name) has an inline handler")
+            #expect(!text.contains("unsafeHTML"), "\(name) renders raw HTML")
+        }
+    }
+}
