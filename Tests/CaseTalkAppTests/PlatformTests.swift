@@ -165,3 +165,13 @@ import VaporTesting
         }
     }
 }
+
+@Suite struct EngineTests {
+    /// The PostgreSQL pass of CI must really run on PostgreSQL, not quietly fall back to SQLite.
+    @Test func testsRunOnTheEngineDatabaseURLNames() async throws {
+        try await withCaseTalk { app, _ in
+            let wantsPostgres = !(ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "").isEmpty
+            #expect(app.db.sql.dialect.name == (wantsPostgres ? "postgresql" : "sqlite"))
+        }
+    }
+}
