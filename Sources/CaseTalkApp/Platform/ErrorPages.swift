@@ -31,7 +31,9 @@ struct ErrorPagesMiddleware: AsyncMiddleware {
                 req.logger.error("request failed", metadata: ["error": .string(String(reflecting: type(of: error))),
                                                              "status": .stringConvertible(status.code)])
             }
-            let context = Context(chrome: PageChrome(title: status.reasonPhrase), status: status.code, message: message)
+            // A signed-in person keeps the navigation and Sign Out on an error page.
+            let chrome = (try? req.staffChrome(status.reasonPhrase)) ?? PageChrome(title: status.reasonPhrase)
+            let context = Context(chrome: chrome, status: status.code, message: message)
             let response: Response
             if let view = try? await req.view.render("errors/error", context).encodeResponse(for: req) {
                 response = view

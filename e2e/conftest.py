@@ -1,0 +1,122 @@
+"""Browser tests: a real `casetalk serve` on loopback, driven by headless Chromium.
+
+The server runs in a throwaway folder (its own SQLite file and development key) with links to
+the repository's Resources/ and Public/, in the development environment, so it seeds the demo
+practice. Screenshots go to e2e/artifacts/ (CI keeps that folder).
+"""
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+ARTIFACTS = pathlib.Path(os.environ.get("E2E_ARTIFACTS", REPO / "e2e" / "artifacts"))
+DEMO_PASSWORD = "riverside-demo-2026"
+MAYA = "maya.chen@riverside.example"
+OMAR = "omar.haddad@riverside.example"
+LENA = "lena.brooks@riverside.example"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until(check, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} did not happen within {seconds} s")
+
+
+@pytest.fixture(scope="session")
+def server():
+    binary = pathlib.Path(os.environ.get("CASETALK_BIN", REPO / ".build" / "debug" / "casetalk"))
+    if not binary.exists():
+        pytest.fail(f"server binary {binary} not found: build it first (swift build)")
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="casetalk-e2e-"))
+    for name in ("Resources", "Public"):
+        (workdir / name).symlink_to(REPO / name)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SMTP_URL")}
+    env.update({"PUBLIC_BASE_URL": base, "LOG_LEVEL": "notice"})
+    log = open(workdir / "server.log", "w")
+    proc = subprocess.Popen(
+        [str(binary), "serve", "--env", "development", "--hostname", "127.0.0.1", "--port", str(port)],
+        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_until(lambda: requests.get(base + "/readyz", timeout=2).status_code == 200, 120, "server ready")
+        yield base
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(workdir / "server.log", ARTIFACTS / "server.log")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _chrome():
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,900", "--lang=en-US"):
+        options.add_argument(arg)
+    chromium = os.environ.get("CHROMIUM_BIN", shutil.which("chromium") or shutil.which("chromium-browser"))
+    if chromium:
+        options.binary_location = chromium
+    driver_path = os.environ.get("CHROMEDRIVER_BIN", shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture
+def browser(request):
+    driver = _chrome()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def other_browser():
+    driver = _chrome()
+    yield driver
+    driver.quit()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failure, keeps a screenshot and the visible text of every open browser."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for name in ("browser", "other_browser"):
+            driver = item.funcargs.get(name)
+            if driver is None:
+                continue
+            try:
+                driver.save_screenshot(str(ARTIFACTS / f"FAILED-{item.name}-{name}.png"))
+                (ARTIFACTS / f"FAILED-{item.name}-{name}.txt").write_text(
+                    driver.current_url + "\n\n" + driver.find_element("tag name", "body").text)
+            except Exception as exc:  # the browser may be gone
+                print(f"could not save failure evidence from {name}: {exc}")

@@ -1,0 +1,93 @@
+"""Helpers that find things the way a person does: by visible label, button text and heading."""
+import json
+import os
+import pathlib
+import re
+
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import ARTIFACTS, DEMO_PASSWORD
+
+try:  # accessibility checks run when axe-core is available (axe-selenium-python bundles it)
+    from axe_selenium_python import Axe
+except ImportError:  # pragma: no cover - reported by the suite
+    Axe = None
+
+AXE_RESULTS = []
+
+
+def _xpath_literal(text):
+    if "'" not in text:
+        return f"'{text}'"
+    return "concat('" + text.replace("'", "', \"'\", '") + "')"
+
+
+def field(driver, label):
+    """The input whose <label> reads `label` (exactly, ignoring an "(optional)" hint)."""
+    labels = driver.find_elements(By.TAG_NAME, "label")
+    for element in labels:
+        text = re.sub(r"\s*\(optional\)\s*$", "", element.text.strip())
+        if text == label:
+            return driver.find_element(By.ID, element.get_attribute("for"))
+    raise AssertionError(f"no field labelled {label!r}; labels: {[l.text for l in labels]}")
+
+
+def button(driver, text):
+    """A button or button-styled link whose visible text is `text`."""
+    lit = _xpath_literal(text)
+    matches = driver.find_elements(By.XPATH, f"//button[normalize-space()={lit}] | //a[normalize-space()={lit}]")
+    visible = [m for m in matches if m.is_displayed()]
+    assert visible, f"no button {text!r}"
+    return visible[0]
+
+
+def heading(driver):
+    return driver.find_element(By.TAG_NAME, "h1").text.strip()
+
+
+def wait_for_heading(driver, text, seconds=20):
+    WebDriverWait(driver, seconds).until(
+        lambda d: any(h.text.strip() == text for h in d.find_elements(By.CSS_SELECTOR, "h1, h2")))
+
+
+def wait_for_text(driver, text, seconds=20):
+    WebDriverWait(driver, seconds).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+
+
+def sign_in(driver, base, email, password=DEMO_PASSWORD):
+    driver.get(base + "/login")
+    assert heading(driver) == "Sign In"
+    field(driver, "Email").send_keys(email)
+    field(driver, "Password").send_keys(password)
+    button(driver, "Sign In").click()
+
+
+def sign_out(driver):
+    button(driver, "Sign Out").click()
+    wait_for_heading(driver, "Sign In")
+
+
+def shot(driver, name):
+    """Saves a screenshot and runs the accessibility check on the page."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    if Axe is not None:
+        axe = Axe(driver)
+        axe.inject()
+        results = axe.run()
+        serious = [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
+        AXE_RESULTS.append((name, serious))
+        (ARTIFACTS / f"{name}.axe.json").write_text(json.dumps(results["violations"], indent=1))
+        assert not serious, f"{name}: accessibility problems: " + "; ".join(
+            f"{v['id']} ({v['impact']}): {v['help']}" for v in serious)
+
+
+def http_status(driver, url):
+    """The HTTP status the signed-in browser would get for `url` (Selenium cannot read it)."""
+    session = requests.Session()
+    for cookie in driver.get_cookies():
+        session.cookies.set(cookie["name"], cookie["value"])
+    return session.get(url, allow_redirects=False, timeout=10).status_code

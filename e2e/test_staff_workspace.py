@@ -1,0 +1,109 @@
+"""The staff workspace as a doctor uses it (SPEC §2): sign in, View Cases, New Case, the case
+page and its tabs, Add a Doctor/Staff, and a non-member who gets 404."""
+import uuid
+
+from selenium.webdriver.common.by import By
+
+from conftest import LENA, MAYA, OMAR
+from pages import button, field, heading, http_status, shot, sign_in, sign_out, wait_for_heading, wait_for_text
+
+
+def test_wrong_password_gets_the_same_message_as_an_unknown_email(server, browser):
+    sign_in(browser, server, MAYA, password="not-the-password")
+    wait_for_text(browser, "Email or password is incorrect")
+    first = browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
+    shot(browser, "01-sign-in-failed")
+    sign_in(browser, server, "nobody-" + uuid.uuid4().hex[:8] + "@riverside.example", password="not-the-password")
+    wait_for_text(browser, "Email or password is incorrect")
+    assert browser.find_element(By.CSS_SELECTOR, "[role=alert]").text == first
+
+
+def test_doctor_creates_a_case_adds_a_colleague_and_outsiders_get_404(server, browser, other_browser):
+    # Sign in and see View Cases.
+    sign_in(browser, server, MAYA)
+    wait_for_heading(browser, "View Cases")
+    assert browser.current_url.endswith("/cases")
+    assert len(browser.find_elements(By.XPATH, "//a[normalize-space()='View']")) >= 3
+    shot(browser, "02-view-cases")
+
+    # New Case: a mistake first, then the real thing.
+    button(browser, "New Case").click()
+    wait_for_heading(browser, "New Case")
+    button(browser, "Create Case").click()
+    wait_for_text(browser, "Enter the patient's first name.")
+    shot(browser, "03-new-case-errors")
+    surname = "Okafor" + uuid.uuid4().hex[:6]
+    field(browser, "First name").send_keys("Grace")
+    field(browser, "Last name").send_keys(surname)
+    field(browser, "Title").send_keys("Root canal, upper right premolar")
+    field(browser, "Notes").send_keys("Referred by Dr. Chen.\nPrefers afternoon appointments.")
+    button(browser, "Create Case").click()
+    wait_for_heading(browser, "Grace " + surname)
+    case_url = browser.current_url.split("?")[0]
+    wait_for_text(browser, "Case created")
+    assert "Associated Doctors & Staff" in browser.page_source.replace("&amp;", "&")
+    assert browser.find_element(By.XPATH, "//a[normalize-space()='Invite Patient']").is_displayed()
+    shot(browser, "04-case-overview")
+
+    # Add a Doctor/Staff: search by name, + Add.
+    field(browser, "Name or practice").send_keys("Omar")
+    button(browser, "Search").click()
+    wait_for_text(browser, "Dr. Omar Haddad")
+    shot(browser, "05-add-colleague-search")
+    button(browser, "+ Add").click()
+    wait_for_text(browser, "Added to the case.")
+    members = browser.find_element(By.XPATH, "//h2[normalize-space()='Associated Doctors & Staff']/following-sibling::ul[1]").text
+    assert "Dr. Omar Haddad" in members and "Dr. Maya Chen" in members
+    shot(browser, "06-colleague-added")
+
+    # The case is on View Cases.
+    browser.find_element(By.LINK_TEXT, "View Cases").click()
+    wait_for_text(browser, surname)
+
+    # Patient Talk tab and the Invite Patient button.
+    browser.get(case_url)
+    browser.find_element(By.LINK_TEXT, "Patient Talk").click()
+    wait_for_text(browser, "click here to invite your patient by email")
+    shot(browser, "07-patient-talk")
+    button(browser, "Invite Patient").click()
+    wait_for_heading(browser, "Invite Patient")
+    shot(browser, "08-invite-coming-soon")
+    sign_out(browser)
+
+    # The added colleague can open the case.
+    sign_in(other_browser, server, OMAR)
+    wait_for_heading(other_browser, "View Cases")
+    wait_for_text(other_browser, surname)
+    other_browser.get(case_url)
+    wait_for_heading(other_browser, "Grace " + surname)
+    sign_out(other_browser)
+
+    # A staff member of the same practice who is not on the case gets 404, and learns nothing.
+    sign_in(other_browser, server, LENA)
+    wait_for_heading(other_browser, "View Cases")
+    assert surname not in other_browser.page_source
+    other_browser.get(case_url)
+    wait_for_text(other_browser, "We couldn't find that page.")
+    assert surname not in other_browser.page_source
+    assert http_status(other_browser, case_url) == 404
+    assert http_status(other_browser, case_url + "/talk") == 404
+    shot(other_browser, "09-non-member-404")
+
+    # Signed out, the case sends you to sign in.
+    sign_out(other_browser)
+    other_browser.get(case_url)
+    wait_for_heading(other_browser, "Sign In")
+
+
+def test_pages_fit_a_phone(server, browser):
+    browser.set_window_size(390, 844)
+    sign_in(browser, server, MAYA)
+    wait_for_heading(browser, "View Cases")
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390, f"page is {width}px wide on a 390px screen"
+    shot(browser, "10-phone-view-cases")
+    browser.find_element(By.XPATH, "//a[normalize-space()='View']").click()
+    wait_for_heading(browser, "Associated Doctors & Staff")
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390, f"case page is {width}px wide on a 390px screen"
+    shot(browser, "11-phone-case")
