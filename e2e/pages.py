@@ -5,6 +5,7 @@ import pathlib
 import re
 
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -48,13 +49,18 @@ def heading(driver):
     return driver.find_element(By.TAG_NAME, "h1").text.strip()
 
 
+def _wait(driver, seconds):
+    """Polls until a deadline; an element replaced by a page load mid-check is simply checked again."""
+    return WebDriverWait(driver, seconds, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
+
+
 def wait_for_heading(driver, text, seconds=20):
-    WebDriverWait(driver, seconds).until(
+    _wait(driver, seconds).until(
         lambda d: any(h.text.strip() == text for h in d.find_elements(By.CSS_SELECTOR, "h1, h2")))
 
 
 def wait_for_text(driver, text, seconds=20):
-    WebDriverWait(driver, seconds).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+    _wait(driver, seconds).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
 
 
 def sign_in(driver, base, email, password=DEMO_PASSWORD):

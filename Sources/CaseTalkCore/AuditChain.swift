@@ -34,18 +34,32 @@ public enum AuditChain {
 
     /// Recomputes the chain over entries in sequence order.
     public static func verify(_ entries: some Sequence<(record: AuditRecord, previousHash: String, hash: String)>) -> Verdict {
-        var expectedPrevious = genesis
-        var expectedSequence: Int64 = 1
-        var count = 0
+        var verifier = Verifier()
         for entry in entries {
-            guard entry.record.sequence == expectedSequence, entry.previousHash == expectedPrevious,
-                  entry.record.chainHash(previous: expectedPrevious) == entry.hash else {
-                return .broken(atSequence: entry.record.sequence)
-            }
-            expectedPrevious = entry.hash
-            expectedSequence += 1
-            count += 1
+            if let broken = verifier.check(entry.record, previousHash: entry.previousHash, hash: entry.hash) { return broken }
         }
-        return .intact(entries: count)
+        return verifier.verdict
+    }
+
+    /// Checks a chain one entry at a time, so a long trail can be read in pages.
+    public struct Verifier: Sendable {
+        public private(set) var lastHash = AuditChain.genesis
+        public private(set) var lastSequence: Int64 = 0
+        public private(set) var count = 0
+        public init() {}
+
+        /// Nil while the chain holds; the verdict `.broken` at the first entry that does not fit.
+        public mutating func check(_ record: AuditRecord, previousHash: String, hash: String) -> Verdict? {
+            guard record.sequence == lastSequence + 1, previousHash == lastHash,
+                  record.chainHash(previous: lastHash) == hash else {
+                return .broken(atSequence: record.sequence)
+            }
+            lastHash = hash
+            lastSequence = record.sequence
+            count += 1
+            return nil
+        }
+
+        public var verdict: Verdict { .intact(entries: count) }
     }
 }

@@ -9,7 +9,7 @@ import VaporTesting
     @Test func statefulFormsNeedTheSessionsToken() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             let browser = Browser(app)
             try await browser.signIn("ada@example.com")
             try await browser.get("/cases/new")
@@ -32,7 +32,7 @@ import VaporTesting
     @Test func signInAndSignOutNeedTheTokenToo() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             let browser = Browser(app)
             try await browser.get("/login")
             let forged = try await browser.post("/login", [("email", "ada@example.com"), ("password", Fixtures.password)], csrf: .some(nil))
@@ -47,7 +47,7 @@ import VaporTesting
     @Test func aTokenFromBeforeSignInDiesWithTheVisitorSession() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             let browser = Browser(app)
             try await browser.get("/login")
             let visitorToken = browser.csrf

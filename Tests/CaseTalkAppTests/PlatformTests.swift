@@ -36,7 +36,7 @@ import VaporTesting
     @Test func oversizedBodiesAreRefused() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             let browser = Browser(app)
             try await browser.signIn("ada@example.com")
             try await browser.get("/cases/new")
@@ -52,7 +52,7 @@ import VaporTesting
     @Test func verifyDetectsAnEditedRow() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             try await Browser(app).signIn("ada@example.com", password: "wrong-password-1")
             try await Browser(app).signIn("ada@example.com")
             guard case .intact(let entries) = try await Audit.verify(on: app.db) else {
@@ -68,9 +68,20 @@ import VaporTesting
     @Test func verifyDetectsEntriesCutFromTheEnd() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             try await app.db.sql.delete(from: "audit_entries").where("seq", .equal, 2).run()
             #expect(try await Audit.verify(on: app.db) == .broken(atSequence: 2))
+        }
+    }
+
+    @Test func verificationReadsTheTrailInPages() async throws {
+        try await withCaseTalk { app, _ in
+            for n in 0..<10 {
+                try await Audit.record(.signInFailed, actor: .anonymous, subject: "n\(n)", clientAddress: "127.0.0.1", at: Date(), on: app.db)
+            }
+            #expect(try await Audit.verify(on: app.db, pageSize: 3) == .intact(entries: 10))
+            try await app.db.sql.update("audit_entries").set("client_address", to: "10.0.0.1").where("seq", .equal, 7).run()
+            #expect(try await Audit.verify(on: app.db, pageSize: 3) == .broken(atSequence: 7))
         }
     }
 
@@ -140,7 +151,7 @@ import VaporTesting
             try await app.autoMigrate()
             #expect(try await Browser(app).get("/readyz").status == .ok)
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             #expect(try await Audit.verify(on: app.db) == .intact(entries: 2))
         }
     }

@@ -9,7 +9,7 @@ import VaporTesting
     @Test func signInIssuesANewSessionIdAndTheOldOneStopsWorking() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             let browser = Browser(app)
             try await browser.get("/login")
             let visitorCookie = try #require(browser.sessionCookie)
@@ -45,7 +45,7 @@ import VaporTesting
     @Test func signOutEndsTheSessionOnTheServer() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             let browser = Browser(app)
             try await browser.signIn("ada@example.com")
             let cookie = try #require(browser.sessionCookie)
@@ -62,7 +62,7 @@ import VaporTesting
     @Test func sessionsEndAfterFifteenIdleMinutesAndTwelveHours() async throws {
         try await withCaseTalk { app, clock in
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             let browser = Browser(app)
             try await browser.signIn("ada@example.com")
 
@@ -84,7 +84,7 @@ import VaporTesting
     @Test func unknownEmailAndWrongPasswordLookTheSame() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             let wrong = try await Browser(app).signIn("ada@example.com", password: "not-the-password")
             let unknown = try await Browser(app).signIn("nobody@example.com", password: "not-the-password")
             #expect(wrong.status == .unauthorized)
@@ -102,7 +102,7 @@ import VaporTesting
     @Test func fiveFailuresLockTheAccountForFifteenMinutes() async throws {
         try await withCaseTalk { app, clock in
             let fx = Fixtures(app: app)
-            let id = try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            let id = try await fx.ada()
             let browser = Browser(app)
             for _ in 0..<4 { try await browser.signIn("ada@example.com", password: "wrong-password-1") }
             #expect(try await StaffUser.find(id, on: app.db)?.lockedUntil == nil, "four failures do not lock")
@@ -130,7 +130,7 @@ import VaporTesting
     @Test func aSuccessResetsTheCountOfFailures() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            let id = try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            let id = try await fx.ada()
             for _ in 0..<4 { try await Browser(app).signIn("ada@example.com", password: "wrong-password-1") }
             try await Browser(app).signIn("ada@example.com")
             for _ in 0..<4 { try await Browser(app).signIn("ada@example.com", password: "wrong-password-1") }
@@ -142,7 +142,7 @@ import VaporTesting
     func afterSignInOnlyOwnPaths(next: String) async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             let browser = Browser(app)
             try await browser.get("/login")
             let response = try await browser.post("/login", [("email", "ada@example.com"), ("password", Fixtures.password), ("next", next)])
@@ -153,7 +153,7 @@ import VaporTesting
     @Test func rememberedPageIsUsedAfterSignIn() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice())
+            try await fx.ada()
             let browser = Browser(app)
             let bounce = try await browser.get("/cases/new")
             #expect(bounce.location == "/login?next=/cases/new")

@@ -52,19 +52,25 @@ enum Audit {
         }
     }
 
-    /// Recomputes the whole chain and compares its end with the head row.
-    static func verify(on db: any Database) async throws -> AuditChain.Verdict {
-        let entries = try await AuditEntry.query(on: db).sort(\.$id, .ascending).all()
-        let verdict = AuditChain.verify(entries.map { ($0.record, $0.previousHash, $0.hash) })
-        guard case .intact = verdict else { return verdict }
+    /// Recomputes the whole chain, a page at a time, and compares its end with the head row
+    /// (so entries cut from the end are noticed too).
+    static func verify(on db: any Database, pageSize: Int = 1000) async throws -> AuditChain.Verdict {
+        var verifier = AuditChain.Verifier()
+        while true {
+            let page = try await AuditEntry.query(on: db).filter(\.$id > verifier.lastSequence)
+                .sort(\.$id, .ascending).limit(pageSize).all()
+            for entry in page {
+                if let broken = verifier.check(entry.record, previousHash: entry.previousHash, hash: entry.hash) { return broken }
+            }
+            if page.count < pageSize { break }
+        }
         struct Head: Decodable { let seq: Int64; let hash: String }
         guard let head = try await db.sql.select().columns("seq", "hash").from("audit_head")
             .where("id", .equal, 1).first(decoding: Head.self) else { return .broken(atSequence: 0) }
-        let last = entries.last
-        guard head.seq == (last?.id ?? 0), head.hash == (last?.hash ?? AuditChain.genesis) else {
-            return .broken(atSequence: (last?.id ?? 0) + 1)
+        guard head.seq == verifier.lastSequence, head.hash == verifier.lastHash else {
+            return .broken(atSequence: verifier.lastSequence + 1)
         }
-        return verdict
+        return verifier.verdict
     }
 }
 

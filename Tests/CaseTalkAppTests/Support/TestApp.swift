@@ -66,5 +66,11 @@ struct Fixtures {
             passwords: app.caseTalk.passwords, at: app.caseTalk.clock.now(), on: app.db).requireID()
     }
 
+    /// The one doctor most tests need: Dr. Ada, ada@example.com, at a practice of her own.
+    @discardableResult
+    func ada() async throws -> UUID {
+        try await staff("ada@example.com", name: "Dr. Ada", practice: try await practice())
+    }
+
     func count<M: Model>(_ model: M.Type) async throws -> Int { try await M.query(on: app.db).count() }
 }

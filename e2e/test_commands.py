@@ -1,0 +1,66 @@
+"""The command-line tools of SPEC §7, run as an operator would, on a fresh SQLite database."""
+import os
+import pathlib
+import re
+import sqlite3
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import REPO
+
+UUID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
+
+
+@pytest.fixture
+def casetalk():
+    binary = pathlib.Path(os.environ.get("CASETALK_BIN", REPO / ".build" / "debug" / "casetalk"))
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="casetalk-cli-"))
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["LOG_LEVEL"] = "error"
+
+    def run(*args, stdin=""):
+        return subprocess.run([str(binary), *args], cwd=workdir, env=env, input=stdin,
+                              capture_output=True, text=True, timeout=120)
+    run.workdir = workdir
+    return run
+
+
+def test_practice_staff_demo_and_audit_verify(casetalk):
+    practice = casetalk("practice", "create", "--name", "Lakeview Pediatric Dentistry")
+    assert practice.returncode == 0, practice.stderr
+    practice_id = practice.stdout.strip()
+    assert UUID.match(practice_id)
+
+    weak = casetalk("staff", "create", "--practice", practice_id, "--email", "kim@lakeview.example",
+                    "--name", "Dr. Kim Lee", "--role", "doctor", stdin="short\n")
+    assert weak.returncode == 1
+    assert "at least 12 characters" in weak.stderr
+
+    staff = casetalk("staff", "create", "--practice", practice_id, "--email", "kim@lakeview.example",
+                     "--name", "Dr. Kim Lee", "--role", "doctor", "--admin", stdin="a sound long passphrase\n")
+    assert staff.returncode == 0, staff.stderr
+    assert UUID.match(staff.stdout.strip())
+
+    again = casetalk("staff", "create", "--practice", practice_id, "--email", "KIM@lakeview.example",
+                     "--name", "Someone Else", "--role", "staff", stdin="another long passphrase\n")
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+    demo = casetalk("demo")
+    assert demo.returncode == 0, demo.stderr
+    assert "maya.chen@riverside.example" in demo.stdout
+
+    intact = casetalk("audit", "verify")
+    assert intact.returncode == 0, intact.stderr
+    assert "Audit trail intact" in intact.stdout
+
+    # Someone edits an entry directly in the database: the chain no longer verifies.
+    db = sqlite3.connect(casetalk.workdir / "var" / "casetalk.sqlite")
+    db.execute("UPDATE audit_entries SET actor_id = 'someone-else' WHERE seq = 2")
+    db.commit()
+    db.close()
+    broken = casetalk("audit", "verify")
+    assert broken.returncode == 1
+    assert "broken at entry 2" in broken.stderr
