@@ -1,3 +1,4 @@
+import CaseTalkCore
 import Fluent
 import Leaf
 import Vapor
@@ -6,8 +7,11 @@ import Vapor
 /// routes and commands. Everything the app uses is made here and passed down; nothing is global.
 public func configure(_ app: Application, config: AppConfig) async throws {
     app.caseTalk = CaseTalkServices(config: config, clock: .system,
-                            passwords: try PasswordService(parameters: config.passwordParameters))
+                                    passwords: try PasswordService(parameters: config.passwordParameters),
+                                    sealer: Sealer(key: config.dataKey), mailer: makeMailer(app, config),
+                                    worker: BackgroundWorker())
     app.lifecycle.use(PasswordServiceLifecycle())
+    app.lifecycle.use(BackgroundWorkerLifecycle())
 
     try DatabaseSetup.configure(app, config.database)
     app.migrations.add(Migrations.all)
@@ -23,13 +27,24 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     await app.asyncCommands.use(StaffCommands(), as: "staff")
     await app.asyncCommands.use(DemoCommand(), as: "demo")
     await app.asyncCommands.use(AuditCommands(), as: "audit")
+    await app.asyncCommands.use(MailCommands(), as: "mail")
+}
+
+/// SMTP when `SMTP_URL` is set; otherwise (development only: production requires SMTP_URL) the
+/// development mailbox.
+func makeMailer(_ app: Application, _ config: AppConfig) -> any Mailer {
+    if let smtp = config.smtp {
+        return SMTPMailer(settings: smtp, helloName: SMTPMailer.helloName(for: config.publicBaseURL),
+                          group: app.eventLoopGroup, logger: app.logger)
+    }
+    return DevMailboxMailer(database: { app.db }, clock: AppClock { app.caseTalk.clock.now() })
 }
 
 /// Outermost first: headers go on every response (error pages too); static files skip the
 /// session lookup; CSRF is checked once the session is known.
 func configureMiddleware(_ app: Application, requestLogLevel: Logger.Level) {
     app.middleware = Middlewares()
-    app.middleware.use(RouteLoggingMiddleware(logLevel: requestLogLevel))
+    app.middleware.use(RequestLogMiddleware(level: requestLogLevel))
     app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(ErrorPagesMiddleware())
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
@@ -40,5 +55,11 @@ func configureMiddleware(_ app: Application, requestLogLevel: Logger.Level) {
 func routes(_ app: Application) throws {
     try app.register(collection: HealthController())
     try app.register(collection: SignInController())
-    try app.grouped(RequireStaffMiddleware()).register(collection: CasesController())
+    try app.register(collection: RegistrationController())
+    let staff = app.grouped(RequireStaffMiddleware())
+    try staff.register(collection: CasesController())
+    try staff.register(collection: PatientTalkController())
+    if app.caseTalk.config.usesDevelopmentMailbox {
+        try app.register(collection: DevMailboxController())
+    }
 }

@@ -10,6 +10,12 @@ import VaporTesting
     static let header = CaseViews.Header(id: UUID().uuidString, patientName: "Ana Silva", title: "Crown", tab: "overview")
     static let member = CaseViews.Member(id: UUID().uuidString, name: "Dr. Cy", role: "Doctor", practiceName: "Northside")
 
+    static let invitation = PatientTalkController.InvitationView(
+        email: "ana@example.com", state: "Sent", events: [.init(label: "Sent", date: "today")],
+        delivery: "Delivery failed, retrying: could not reach the mail server.", deliveryProblem: true, canResend: true, canRevoke: true)
+    static let mailItem = DevMailboxController.Item(id: UUID().uuidString, kind: "email", recipient: "ana@example.com",
+                                                    subject: "Sample", createdAt: "today")
+
     static let samples: [String: any Encodable & Sendable] = [
         "signin/login": SignInController.Page(chrome: chrome, email: "a@example.com", next: "/cases", error: "Email or password is incorrect"),
         "cases/index": CaseViews.ListPage(chrome: chrome, cases: [.init(id: "1", patientName: "Ana Silva", title: "Crown", lastActivity: "now")],
@@ -19,8 +25,15 @@ import VaporTesting
         "cases/overview": CaseViews.OverviewPage(chrome: chrome, header: header, practiceName: "Riverside", dateOfBirth: "1990-01-01",
                                                  patientEmail: "ana@example.com", notes: "Line one\nLine two", createdAt: "today",
                                                  members: [member], search: "cy", searched: true, results: [member], searchError: nil),
-        "cases/talk": CaseViews.TalkPage(chrome: chrome, header: header),
-        "cases/invite": CaseViews.InvitePage(chrome: chrome, header: header),
+        "cases/talk": PatientTalkController.TalkPage(chrome: chrome, header: header, invitation: invitation,
+                                                     values: .init(email: "a@example.com"), errors: ["email": "Enter an email address."]),
+        "cases/invite": PatientTalkController.InvitePage(chrome: chrome, header: header, current: invitation, values: .init(),
+                                                         errors: ["confirm_email": "The two email addresses do not match."],
+                                                         errorList: ["The two email addresses do not match."]),
+        "register/welcome": RegistrationController.WelcomePage(chrome: chrome, memberName: "Dr. Sample", practiceName: "Sample Practice"),
+        "register/invalid": RegistrationController.InvalidPage(chrome: chrome, message: RegistrationController.invalidMessage),
+        "dev/mailbox": DevMailboxController.ListPage(chrome: chrome, items: [mailItem]),
+        "dev/mailbox-item": DevMailboxController.ItemPage(chrome: chrome, item: mailItem, text: "Hello,\nline two"),
         "errors/error": ErrorPagesMiddleware.Context(chrome: chrome, status: 404, message: "We couldn't find that page."),
     ]
 

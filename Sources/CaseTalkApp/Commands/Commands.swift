@@ -38,6 +38,10 @@ struct ServeWithMigrationsCommand: AnyAsyncCommand {
                 context.console.info(DemoData.signInSummary())
             }
         }
+        if services.config.usesDevelopmentMailbox {
+            context.console.info("Development mailbox: \(services.config.publicBaseURL.absoluteString)/dev/mailbox")
+        }
+        services.worker.start(app)
         try await serve.run(using: &context)
     }
 
@@ -130,6 +134,36 @@ struct VerifyAuditCommand: AsyncCommand {
             context.console.info("Audit trail intact: \(entries) entries.")
         case .broken(let sequence):
             throw CommandFailure("Audit trail broken at entry \(sequence).")
+        }
+    }
+}
+
+struct MailCommands: AsyncCommandGroup {
+    let help = "Check email delivery."
+    let commands: [String: any AnyAsyncCommand] = ["test": SendTestMailCommand()]
+}
+
+/// `casetalk mail test --to ADDRESS`: sends one plain test email straight through the configured
+/// mailer (not the outbox), to check SMTP_URL.
+struct SendTestMailCommand: AsyncCommand {
+    struct Signature: CommandSignature, Sendable {
+        @Option(name: "to", help: "Where to send the test email.") var to: String?
+        init() {}
+    }
+    let help = "Sends a test email through SMTP_URL (or the development mailbox) and reports the outcome."
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let address = try await CommandSupport.run { try EmailAddress(signature.to ?? "") }
+        let app = try await CommandSupport.migrated(context)
+        let config = app.caseTalk.config
+        let message = EmailMessage(from: config.mailFrom, to: address.value, subject: "CaseTalk test email",
+                                   text: "This is a test email from CaseTalk. Delivery works.",
+                                   html: "<!doctype html><html><body><p>This is a test email from CaseTalk. Delivery works.</p></body></html>")
+        switch await app.caseTalk.mailer.send([message]).first {
+        case .sent?: context.console.info("Sent.")
+        case .retry(let reason)?: throw CommandFailure("Not sent, worth trying again: \(reason).")
+        case .rejected(let reason)?: throw CommandFailure("Refused: \(reason).")
+        case nil: throw CommandFailure("Nothing was sent.")
         }
     }
 }

@@ -19,7 +19,8 @@ public struct AppConfig: Sendable {
     public var isProduction: Bool
     public var database: DatabaseTarget
     public var publicBaseURL: URL
-    public var smtpURL: String?
+    /// From `SMTP_URL`; nil means the development mailbox.
+    public var smtp: SMTPSettings?
     public var mailFrom: String
     public var twilio: Twilio?
     public var twilioAPIBaseURL: String
@@ -30,6 +31,9 @@ public struct AppConfig: Sendable {
     public var seedsDemoData: Bool
     /// The level at which each request is logged (method and path only).
     public var requestLogLevel: Logger.Level = .info
+
+    /// Development only, and only while email or texts have nowhere real to go (SPEC §6).
+    public var usesDevelopmentMailbox: Bool { !isProduction && (smtp == nil || twilio == nil) }
 
     /// Session cookies are `Secure` whenever the public address is https.
     public var usesSecureCookies: Bool { publicBaseURL.scheme == "https" }
@@ -75,7 +79,10 @@ public struct AppConfig: Sendable {
             problems.append("PUBLIC_BASE_URL must be https in production (session cookies are Secure only then).")
         }
 
-        let smtp = required("SMTP_URL", "without it email would go to the development mailbox")
+        var smtp: SMTPSettings?
+        if let url = required("SMTP_URL", "without it email would go to the development mailbox") {
+            do { smtp = try SMTPSettings(url: url) } catch { throw MissingSetting(problems: ["SMTP_URL: \(error.message)"]) }
+        }
         let sid = required("TWILIO_ACCOUNT_SID", "SMS and voice codes")
         let token = required("TWILIO_AUTH_TOKEN", "SMS and voice codes")
         let from = required("TWILIO_FROM_NUMBER", "SMS and voice codes")
@@ -93,7 +100,7 @@ public struct AppConfig: Sendable {
 
         guard problems.isEmpty else { throw MissingSetting(problems: problems) }
         return AppConfig(
-            isProduction: isProduction, database: database, publicBaseURL: baseURL, smtpURL: smtp,
+            isProduction: isProduction, database: database, publicBaseURL: baseURL, smtp: smtp,
             mailFrom: value("MAIL_FROM") ?? "CaseTalk <no-reply@localhost>", twilio: twilio,
             twilioAPIBaseURL: value("TWILIO_API_BASE_URL") ?? "https://api.twilio.com", dataKey: dataKey,
             passwordParameters: .standard, seedsDemoData: environment == .development)
@@ -103,7 +110,7 @@ public struct AppConfig: Sendable {
     /// cheap password hashing, no demo data.
     public static func testing(database: DatabaseTarget = .sqliteMemory) -> AppConfig {
         AppConfig(isProduction: false, database: database, publicBaseURL: URL(string: "http://127.0.0.1:8080")!,
-                  smtpURL: nil, mailFrom: "CaseTalk <no-reply@localhost>", twilio: nil,
+                  smtp: nil, mailFrom: "CaseTalk <no-reply@localhost>", twilio: nil,
                   twilioAPIBaseURL: "https://api.twilio.com", dataKey: SecureRandom.bytes(32),
                   passwordParameters: .testing, seedsDemoData: false, requestLogLevel: .debug)
     }

@@ -10,5 +10,9 @@ public enum Migrations {
         CreateSession(),
         CreateAuditEntry(),
         CreateAuditHead(),
+        CreateOutbox(),
+        CreateDevMailbox(),
+        CreateInvitation(),
+        UpdateSessionAddRegistration(),
     ]
 }

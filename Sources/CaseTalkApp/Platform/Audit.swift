@@ -24,6 +24,12 @@ enum AuditAction: String, Sendable {
     case memberAdded = "case.member_added"
     case practiceCreated = "practice.created"
     case staffCreated = "staff.created"
+    case invitationCreated = "invitation.created"
+    case invitationResent = "invitation.resent"
+    case invitationCorrected = "invitation.corrected"
+    case invitationRevoked = "invitation.revoked"
+    case invitationOpened = "invitation.opened"
+    case invitationReminded = "invitation.reminded"
 }
 
 enum Audit {

@@ -1,3 +1,4 @@
+import CaseTalkCore
 import Foundation
 import Vapor
 
@@ -14,6 +15,12 @@ public struct CaseTalkServices: Sendable {
     public var config: AppConfig
     public var clock: AppClock
     public var passwords: PasswordService
+    /// Seals data at rest with the data key (outbox messages now, message bodies later).
+    var sealer: Sealer
+    /// Where the outbox delivers email: SMTP, or the development mailbox.
+    var mailer: any Mailer
+    /// Outbox delivery and reminders, running under `serve`.
+    var worker: BackgroundWorker
 }
 
 extension Application {

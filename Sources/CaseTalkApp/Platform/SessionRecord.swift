@@ -13,6 +13,8 @@ final class SessionRecord: Model, @unchecked Sendable {
     @Field(key: "csrf_token") var csrfToken: String
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "last_seen_at") var lastSeenAt: Date
+    /// The SHA-256 of the invitation link that started a registration in this session.
+    @OptionalField(key: "registration_token_hash") var registrationTokenHash: String?
 
     init() {}
     init(idHash: String, principal: Principal?, csrfToken: String, now: Date) {

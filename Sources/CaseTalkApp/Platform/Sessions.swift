@@ -8,6 +8,7 @@ struct CurrentSession: Sendable {
     let idHash: String
     let principal: Principal?
     let csrfToken: String
+    var registrationTokenHash: String?
 }
 
 /// Loads the server-side session named by the cookie, ends it when it is idle or too old, and
@@ -52,7 +53,7 @@ struct SessionMiddleware: AsyncMiddleware {
             try await SessionRecord.query(on: req.db).filter(\.$id == idHash).set(\.$lastSeenAt, to: now).update()
         }
         return CurrentSession(idHash: idHash, principal: Principal(kind: row.principalKind, id: row.principalID),
-                              csrfToken: row.csrfToken)
+                              csrfToken: row.csrfToken, registrationTokenHash: row.registrationTokenHash)
     }
 }
 
@@ -97,6 +98,16 @@ extension Request {
         storage[CurrentSessionKey.self] = session
         storage[PendingCookieKey.self] = .set(token)
         return session
+    }
+
+    /// Keeps the hash of an invitation link in the session, so the next pages need no token in the URL.
+    func rememberRegistration(tokenHash: String) async throws {
+        let session = try await ensureSession()
+        try await SessionRecord.query(on: db).filter(\.$id == session.idHash)
+            .set(\.$registrationTokenHash, to: tokenHash).update()
+        var updated = session
+        updated.registrationTokenHash = tokenHash
+        storage[CurrentSessionKey.self] = updated
     }
 
     /// Sign-out: the session ends on the server and the cookie is cleared.

@@ -58,16 +58,6 @@ enum CaseViews {
         let searchError: String?
     }
 
-    struct TalkPage: Encodable {
-        let chrome: PageChrome
-        let header: Header
-    }
-
-    struct InvitePage: Encodable {
-        let chrome: PageChrome
-        let header: Header
-    }
-
     static func member(_ row: CaseQueries.MemberRow) -> Member {
         Member(id: row.id.uuidString, name: row.name, role: row.role == "doctor" ? "Doctor" : "Staff",
                practiceName: row.practice_name)

@@ -2,8 +2,8 @@ import CaseTalkCore
 import Fluent
 import Vapor
 
-/// View Cases, New Case, and the case page's Overview and Patient Talk tabs (SPEC §2).
-/// Every case lookup is `CaseQueries.find(_:forMember:)`: non-members get 404.
+/// View Cases, New Case, and the case page's Overview tab (SPEC §2).
+/// Every case lookup is `req.memberCase()`: non-members get 404.
 struct CasesController: RouteCollection {
     static let pageSize = 25
 
@@ -14,8 +14,6 @@ struct CasesController: RouteCollection {
         cases.post(use: create)
         cases.get(":caseID", use: overview)
         cases.post(":caseID", "members", use: addMember)
-        cases.get(":caseID", "talk", use: talk)
-        cases.get(":caseID", "invite", use: invite)
     }
 
     // MARK: View Cases
@@ -98,8 +96,7 @@ struct CasesController: RouteCollection {
     // MARK: Case page
 
     func overview(req: Request) async throws -> View {
-        let staff = try req.requireStaff()
-        let patientCase = try await findCase(req, staff)
+        let (_, patientCase) = try await req.memberCase()
         let caseID = try patientCase.requireID()
         let members = try await CaseQueries.members(of: caseID, on: req.db)
 
@@ -117,7 +114,7 @@ struct CasesController: RouteCollection {
 
         return try await req.view.render("cases/overview", CaseViews.OverviewPage(
             chrome: try req.staffChrome(patientCase.patientName, notice: Self.notice(req)),
-            header: header(patientCase, tab: "overview"), practiceName: patientCase.practice.name,
+            header: CaseViews.header(patientCase, tab: "overview"), practiceName: patientCase.practice.name,
             dateOfBirth: patientCase.patientDateOfBirth, patientEmail: patientCase.patientEmail, notes: patientCase.notes,
             createdAt: CaseViews.display(patientCase.createdAt), members: members.map(CaseViews.member),
             search: search, searched: rawSearch != nil && searchError == nil,
@@ -129,11 +126,10 @@ struct CasesController: RouteCollection {
     }
 
     func addMember(req: Request) async throws -> Response {
-        let staff = try req.requireStaff()
-        let patientCase = try await findCase(req, staff)
+        let (staff, patientCase) = try await req.memberCase()
         let caseID = try patientCase.requireID()
         guard let raw = try req.content.decode(AddMemberForm.self).staff_id, let newID = UUID(uuidString: raw),
-              try await StaffUser.find(newID, on: req.db) != nil else {
+              let added = try await StaffUser.find(newID, on: req.db) else {
             throw PublicError(status: .badRequest, message: "Choose a doctor or staff member from the search results.")
         }
         let alreadyMember = try await CaseMember.query(on: req.db)
@@ -143,39 +139,18 @@ struct CasesController: RouteCollection {
         let now = req.now
         try await req.db.transaction { tx in
             try await CaseMember(caseID: caseID, staffID: newID, addedByID: staff.id, addedAt: now).create(on: tx)
+            // The added person hears of it by email: a link to the case, no patient details.
+            let services = req.caseTalk
+            let email = StaffEmails.addedToCase(to: added.email, from: services.config.mailFrom, adderName: staff.name,
+                                                practiceName: staff.practiceName,
+                                                link: services.config.publicBaseURL.absoluteString + "/cases/\(caseID)")
+            try await Outbox.enqueue(email, kind: "member_added", relatedID: caseID, sealer: services.sealer, at: now, on: tx)
             try await req.audit(.memberAdded, actor: .staff(staff.id), subject: "case:\(caseID) staff:\(newID)", on: tx)
         }
         return req.redirect(to: "/cases/\(caseID)?done=member-added")
     }
 
-    func talk(req: Request) async throws -> View {
-        let staff = try req.requireStaff()
-        let patientCase = try await findCase(req, staff)
-        return try await req.view.render("cases/talk", CaseViews.TalkPage(
-            chrome: try req.staffChrome("Patient Talk · \(patientCase.patientName)"), header: header(patientCase, tab: "talk")))
-    }
-
-    func invite(req: Request) async throws -> View {
-        let staff = try req.requireStaff()
-        let patientCase = try await findCase(req, staff)
-        return try await req.view.render("cases/invite", CaseViews.InvitePage(
-            chrome: try req.staffChrome("Invite Patient · \(patientCase.patientName)"), header: header(patientCase, tab: "talk")))
-    }
-
     // MARK: Helpers
-
-    private func findCase(_ req: Request, _ staff: SignedInStaff) async throws -> PatientCase {
-        guard let caseID = req.parameters.get("caseID", as: UUID.self),
-              let found = try await CaseQueries.find(caseID, forMember: staff.id, on: req.db) else {
-            throw PublicError.notFound
-        }
-        return found
-    }
-
-    private func header(_ patientCase: PatientCase, tab: String) -> CaseViews.Header {
-        CaseViews.Header(id: patientCase.id?.uuidString ?? "", patientName: patientCase.patientName,
-                         title: patientCase.title, tab: tab)
-    }
 
     private static func notice(_ req: Request) -> String? {
         switch req.query[String.self, at: "done"] {

@@ -1,0 +1,147 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+import NIOConcurrencyHelpers
+import SQLKit
+import Vapor
+
+enum Outbox {
+    /// How long a worker owns the rows it claimed before another may take them.
+    static let lease: TimeInterval = 120
+    static let batchSize = 20
+
+    /// Queues an email. Pass the transaction of the change that causes it.
+    static func enqueue(_ message: EmailMessage, kind: String, relatedID: UUID?, sealer: Sealer,
+                        at now: Date, on db: any Database) async throws {
+        let row = OutboxEmail()
+        row.id = UUID()
+        row.kind = kind
+        row.relatedID = relatedID
+        row.sealedMessage = try sealer.seal(Array(try JSONEncoder().encode(message)), context: "outbox:\(row.id!)")
+        row.status = .pending
+        row.attempts = 0
+        row.nextAttemptAt = now
+        row.createdAt = now
+        try await row.create(on: db)
+    }
+
+    /// One round of delivery: claims due rows, sends them in one batch, records each outcome.
+    /// Returns how many rows it handled.
+    @discardableResult
+    static func deliverDue(db: any Database, mailer: any Mailer, sealer: Sealer, now: Date, logger: Logger) async throws -> Int {
+        let claimed = try await claimDue(db: db, now: now)
+        guard !claimed.isEmpty else { return 0 }
+
+        var ready: [(row: Claimed, message: EmailMessage)] = []
+        for row in claimed {
+            do {
+                let bytes = try sealer.open(row.sealed_message, context: "outbox:\(row.id)")
+                ready.append((row, try JSONDecoder().decode(EmailMessage.self, from: Data(bytes))))
+            } catch {
+                // Cannot be opened (wrong key): keep it, tell the operator, try again later.
+                logger.error("outbox message could not be opened", metadata: ["outbox_id": .string(row.id.uuidString)])
+                try await record(.retry(reason: "the message could not be decrypted"), for: row, db: db, now: now)
+            }
+        }
+        let outcomes = await mailer.send(ready.map(\.message))
+        for (entry, outcome) in zip(ready, outcomes) {
+            try await record(outcome, for: entry.row, db: db, now: now)
+        }
+        return claimed.count
+    }
+
+    struct Claimed: Decodable, Sendable {
+        let id: UUID
+        let sealed_message: String
+        let attempts: Int
+    }
+
+    /// Takes the lease on up to `batchSize` due rows. Each claim is one UPDATE that only succeeds
+    /// while the row is unclaimed, so two workers never both send a row.
+    static func claimDue(db: any Database, now: Date) async throws -> [Claimed] {
+        let due = try await OutboxEmail.query(on: db)
+            .filter(\.$status == .pending)
+            .filter(\.$nextAttemptAt <= now)
+            .group(.or) { $0.filter(\.$claimedUntil == nil).filter(\.$claimedUntil < now) }
+            .sort(\.$nextAttemptAt)
+            .limit(batchSize)
+            .field(\.$id)
+            .all()
+        var claimed: [Claimed] = []
+        for candidate in due {
+            guard let id = candidate.id else { continue }
+            let row = try await db.sql.update(OutboxEmail.schema)
+                .set("claimed_until", to: SQLBind(now.addingTimeInterval(lease)))
+                .set(SQLIdentifier("attempts"), to: SQLBinaryExpression(SQLIdentifier("attempts"), .add, SQLLiteral.numeric("1")))
+                .where("id", .equal, SQLBind(id))
+                .where("status", .equal, SQLBind(OutboxEmail.Status.pending.rawValue))
+                .where { $0.where("claimed_until", .is, SQLLiteral.null).orWhere("claimed_until", .lessThan, SQLBind(now)) }
+                .returning("id", "sealed_message", "attempts")
+                .first(decoding: Claimed.self)
+            if let row { claimed.append(row) }
+        }
+        return claimed
+    }
+
+    private static func record(_ outcome: DeliveryOutcome, for row: Claimed, db: any Database, now: Date) async throws {
+        let query = OutboxEmail.query(on: db).filter(\.$id == row.id).set(\.$claimedUntil, to: nil)
+        switch outcome {
+        case .sent:
+            // Delivered: the content is no longer needed here.
+            try await query.set(\.$status, to: .sent).set(\.$sentAt, to: now).set(\.$sealedMessage, to: "")
+                .set(\.$lastError, to: nil).update()
+        case .retry(let reason):
+            try await query.set(\.$nextAttemptAt, to: now.addingTimeInterval(RetrySchedule.delay(afterAttempt: row.attempts)))
+                .set(\.$lastError, to: reason).update()
+        case .rejected(let reason):
+            try await query.set(\.$status, to: .failed).set(\.$sealedMessage, to: "").set(\.$lastError, to: reason).update()
+        }
+    }
+}
+
+/// Runs outbox delivery (and the jobs that ride along, like invitation reminders) in the
+/// background of `serve`: every second while there is nothing to do, at once while there is.
+final class BackgroundWorker: Sendable {
+    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    let interval: Duration
+
+    init(interval: Duration = .seconds(1)) { self.interval = interval }
+
+    func start(_ app: Application) {
+        let interval = self.interval
+        task.withLockedValue { current in
+            guard current == nil else { return }
+            current = Task.detached {
+                var lastHourly = Date.distantPast
+                while !Task.isCancelled {
+                    var handled = 0
+                    do {
+                        let services = app.caseTalk
+                        let now = services.clock.now()
+                        handled = try await Outbox.deliverDue(db: app.db, mailer: services.mailer, sealer: services.sealer,
+                                                             now: now, logger: app.logger)
+                        if now.timeIntervalSince(lastHourly) >= 60 {
+                            try await InvitationReminders.sendDue(db: app.db, services: services, now: now)
+                            lastHourly = now
+                        }
+                    } catch {
+                        app.logger.warning("background delivery round failed", metadata: ["error": .string(String(reflecting: type(of: error)))])
+                    }
+                    if handled == 0 { try? await Task.sleep(for: interval) }
+                }
+            }
+        }
+    }
+
+    func stop() async {
+        let running = task.withLockedValue { current in defer { current = nil }; return current }
+        running?.cancel()
+        await running?.value
+    }
+}
+
+struct BackgroundWorkerLifecycle: LifecycleHandler {
+    func shutdownAsync(_ application: Application) async {
+        await application.caseTalk.worker.stop()
+    }
+}

@@ -1,0 +1,61 @@
+import CaseTalkCore
+import Foundation
+
+/// The emails CaseTalk sends about invitations and cases. They name the practice and the person,
+/// carry one link, and never a case title, notes or anything clinical (SPEC §3, §4).
+enum StaffEmails {
+    static func invitation(to address: String, from: String, memberName: String, practiceName: String,
+                           link: String, reminder: Bool) -> EmailMessage {
+        let subject = reminder
+            ? "Reminder: \(practiceName) invited you to CaseTalk"
+            : "\(practiceName) invited you to CaseTalk"
+        let opening = reminder ? "This is a reminder: " : ""
+        let text = """
+        Hello,
+
+        \(opening)\(memberName) at \(practiceName) has invited you to CaseTalk, the secure portal \
+        your practice uses to talk with you. A secure message is waiting for you there.
+
+        To accept the invitation and set up your account, open this link:
+        \(link)
+
+        The link works for 14 days. If you were not expecting this email, you can ignore it.
+
+        CaseTalk never sends medical details by email. Please do not reply to this message.
+        """
+        let html = page(paragraphs: [
+            "Hello,",
+            "\(opening)\(HTMLText.escape(memberName)) at \(HTMLText.escape(practiceName)) has invited you to CaseTalk, "
+                + "the secure portal your practice uses to talk with you. A secure message is waiting for you there.",
+        ], link: link, linkText: "Accept the invitation", after: [
+            "The link works for 14 days. If you were not expecting this email, you can ignore it.",
+            "CaseTalk never sends medical details by email. Please do not reply to this message.",
+        ])
+        return EmailMessage(from: from, to: address, subject: subject, text: text, html: html)
+    }
+
+    static func addedToCase(to address: String, from: String, adderName: String, practiceName: String, link: String) -> EmailMessage {
+        let text = """
+        Hello,
+
+        \(adderName) at \(practiceName) added you to a case on CaseTalk.
+
+        Open the case:
+        \(link)
+
+        Please do not reply to this message.
+        """
+        let html = page(paragraphs: [
+            "Hello,",
+            "\(HTMLText.escape(adderName)) at \(HTMLText.escape(practiceName)) added you to a case on CaseTalk.",
+        ], link: link, linkText: "Open the case", after: ["Please do not reply to this message."])
+        return EmailMessage(from: from, to: address, subject: "You were added to a case on CaseTalk", text: text, html: html)
+    }
+
+    private static func page(paragraphs: [String], link: String, linkText: String, after: [String]) -> String {
+        let body = paragraphs.map { "<p>\($0)</p>" }.joined()
+            + "<p><a href=\"\(HTMLText.escape(link))\">\(HTMLText.escape(linkText))</a></p>"
+            + after.map { "<p>\($0)</p>" }.joined()
+        return "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>CaseTalk</title></head><body>\(body)</body></html>"
+    }
+}

@@ -1,0 +1,136 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+import Vapor
+
+/// Sending, resending, correcting and revoking a case's invitation, and opening its link.
+/// Every change replaces the live links and writes its email to the outbox in one transaction.
+enum Invitations {
+    enum Change: Sendable { case send(EmailAddress), resend, revoke }
+
+    struct NotPossible: Error { let message: String }
+
+    /// Applies `change` to the invitation of `caseID` (the caller has checked membership).
+    static func apply(_ change: Change, caseID: UUID, by staff: SignedInStaff, req: Request) async throws {
+        let now = req.now
+        let services = req.caseTalk
+        let existing = try await Invitation.query(on: req.db).filter(\.$patientCase.$id == caseID).first()
+        if existing?.status == .registered {
+            throw NotPossible(message: "The patient has already registered; there is nothing to resend.")
+        }
+
+        let invitation = existing ?? Invitation()
+        let action: AuditAction
+        let address: String
+        switch change {
+        case .send(let email):
+            address = email.value
+            if existing == nil || existing?.state(at: now) == .revoked || existing?.state(at: now) == .expired {
+                action = .invitationCreated
+            } else {
+                action = email.value == existing?.email ? .invitationResent : .invitationCorrected
+            }
+        case .resend:
+            guard let existing, existing.status != .revoked else {
+                throw NotPossible(message: "There is no invitation to resend. Use Invite Patient to send one.")
+            }
+            address = existing.email
+            action = .invitationResent
+        case .revoke:
+            guard let existing, existing.status != .revoked else {
+                throw NotPossible(message: "There is no invitation to revoke.")
+            }
+            address = existing.email
+            action = .invitationRevoked
+        }
+
+        let token = SecureRandom.token()
+        try await req.db.transaction { tx in
+            if existing == nil {
+                invitation.id = UUID()
+                invitation.$patientCase.id = caseID
+                invitation.createdAt = now
+            } else {
+                try await InvitationToken.query(on: tx).filter(\.$invitation.$id == invitation.id!).delete()
+            }
+            if case .revoke = change {
+                invitation.status = .revoked
+                invitation.revokedAt = now
+            } else {
+                invitation.email = address
+                invitation.$invitedBy.id = staff.id
+                invitation.status = .sent
+                invitation.sentAt = now
+                invitation.openedAt = nil
+                invitation.codeVerifiedAt = nil
+                invitation.revokedAt = nil
+                invitation.expiresAt = now.addingTimeInterval(InvitationPolicy.lifetime)
+                invitation.remindersSent = 0
+            }
+            try await invitation.save(on: tx)
+            if case .revoke = change {} else {
+                try await issueLink(token: token, for: invitation, memberName: staff.name, practiceName: staff.practiceName,
+                                    reminder: false, services: services, now: now, on: tx)
+            }
+            try await req.audit(action, actor: .staff(staff.id), subject: "case:\(caseID) invitation:\(invitation.id!)", on: tx)
+        }
+    }
+
+    /// Stores a new link for `invitation` (as a hash) and queues the email that carries it.
+    static func issueLink(token: String, for invitation: Invitation, memberName: String, practiceName: String,
+                          reminder: Bool, services: CaseTalkServices, now: Date, on db: any Database) async throws {
+        let invitationID = try invitation.requireID()
+        try await InvitationToken(tokenHash: Digest.sha256Hex(token), invitationID: invitationID,
+                                  createdAt: now, expiresAt: invitation.expiresAt).create(on: db)
+        let link = services.config.publicBaseURL.absoluteString + "/register/" + token
+        let email = StaffEmails.invitation(to: invitation.email, from: services.config.mailFrom, memberName: memberName,
+                                           practiceName: practiceName, link: link, reminder: reminder)
+        try await Outbox.enqueue(email, kind: reminder ? "reminder" : "invitation", relatedID: invitationID,
+                                 sealer: services.sealer, at: now, on: db)
+    }
+
+    /// The invitation a link token stands for, if the link still works: known, not expired, and
+    /// the invitation neither revoked nor completed.
+    static func live(tokenHash: String, now: Date, on db: any Database) async throws -> Invitation? {
+        guard let token = try await InvitationToken.query(on: db).filter(\.$id == tokenHash)
+            .filter(\.$expiresAt > now).with(\.$invitation).first() else { return nil }
+        let invitation = token.invitation
+        switch invitation.state(at: now) {
+        case .sent, .opened, .codeVerified: return invitation
+        case .registered, .expired, .revoked: return nil
+        }
+    }
+}
+
+/// SPEC §3: reminders on day 3 and day 10 while the patient has not registered, each with a
+/// link of its own (the earlier links keep working until the invitation expires).
+enum InvitationReminders {
+    static func sendDue(db: any Database, services: CaseTalkServices, now: Date) async throws {
+        let candidates = try await Invitation.query(on: db)
+            .filter(\.$status ~~ [.sent, .opened, .codeVerified])
+            .filter(\.$expiresAt > now)
+            .filter(\.$remindersSent < InvitationPolicy.reminderDays.count)
+            .with(\.$invitedBy) { $0.with(\.$practice) }
+            .all()
+        for invitation in candidates where InvitationPolicy.reminderDue(sentAt: invitation.sentAt, remindersSent: invitation.remindersSent, now: now) {
+            let sentBefore = invitation.remindersSent
+            try await db.transaction { tx in
+                // Counting the reminder is the first write and only succeeds once, even with two workers.
+                let updated = try await tx.sql.update(Invitation.schema)
+                    .set("reminders_sent", to: SQLBind(sentBefore + 1))
+                    .where("id", .equal, SQLBind(invitation.id!))
+                    .where("reminders_sent", .equal, SQLBind(sentBefore))
+                    .returning("id")
+                    .all()
+                guard !updated.isEmpty else { return }
+                try await Invitations.issueLink(token: SecureRandom.token(), for: invitation, memberName: invitation.invitedBy.name,
+                                                practiceName: invitation.invitedBy.practice.name, reminder: true,
+                                                services: services, now: now, on: tx)
+                try await Audit.record(.invitationReminded, actor: .system, subject: "invitation:\(invitation.id!)",
+                                       clientAddress: "local", at: now, on: tx)
+            }
+        }
+    }
+}
+
+import SQLKit

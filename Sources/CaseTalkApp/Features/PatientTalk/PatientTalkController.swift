@@ -1,0 +1,188 @@
+import CaseTalkCore
+import Fluent
+import Vapor
+
+/// The Patient Talk tab, the Invite Patient form and Re-Invite Patient (SPEC §2, §3).
+struct PatientTalkController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let talk = routes.grouped("cases", ":caseID")
+        talk.get("talk", use: show)
+        talk.get("invite", use: inviteForm)
+        talk.post("invite", use: invite)
+        talk.post("invitation", "resend", use: resend)
+        talk.post("invitation", "revoke", use: revoke)
+    }
+
+    struct InviteValues: Encodable { var email = "", confirmEmail = "" }
+
+    struct TalkPage: Encodable {
+        let chrome: PageChrome
+        let header: CaseViews.Header
+        let invitation: InvitationView?
+        let values: InviteValues
+        let errors: [String: String]
+    }
+
+    struct InvitePage: Encodable {
+        let chrome: PageChrome
+        let header: CaseViews.Header
+        let current: InvitationView?
+        let values: InviteValues
+        let errors: [String: String]
+        let errorList: [String]
+    }
+
+    struct InvitationView: Encodable {
+        struct Event: Encodable { let label: String; let date: String }
+        let email: String
+        let state: String
+        let events: [Event]
+        let delivery: String?
+        let deliveryProblem: Bool
+        let canResend: Bool
+        let canRevoke: Bool
+    }
+
+    // MARK: Pages
+
+    func show(req: Request) async throws -> View {
+        let (_, patientCase) = try await req.memberCase()
+        return try await renderTalk(req, patientCase, values: .init(), errors: [:], notice: Self.notice(req))
+    }
+
+    func inviteForm(req: Request) async throws -> View {
+        let (_, patientCase) = try await req.memberCase()
+        let values = InviteValues(email: patientCase.patientEmail ?? "", confirmEmail: "")
+        return try await renderInvite(req, patientCase, values: values, errors: FieldErrors())
+    }
+
+    // MARK: Actions
+
+    struct InviteForm: Content {
+        var email: String?
+        var confirm_email: String?
+        /// `talk` when sent from the corrected-address form on the Patient Talk tab.
+        var from: String?
+    }
+
+    func invite(req: Request) async throws -> Response {
+        let (staff, patientCase) = try await req.memberCase()
+        let form = try req.content.decode(InviteForm.self)
+        switch CaseTalkCore.InviteForm.validate(email: form.email, confirmation: form.confirm_email) {
+        case .failure(let errors):
+            let values = InviteValues(email: String((form.email ?? "").prefix(254)), confirmEmail: String((form.confirm_email ?? "").prefix(254)))
+            let view = form.from == "talk"
+                ? try await renderTalk(req, patientCase, values: values, errors: Self.byField(errors), notice: nil)
+                : try await renderInvite(req, patientCase, values: values, errors: errors)
+            let response = try await view.encodeResponse(for: req)
+            response.status = .unprocessableEntity
+            return response
+        case .success(let address):
+            return try await change(.send(address), req, staff, patientCase, done: "invited")
+        }
+    }
+
+    func resend(req: Request) async throws -> Response {
+        let (staff, patientCase) = try await req.memberCase()
+        return try await change(.resend, req, staff, patientCase, done: "resent")
+    }
+
+    func revoke(req: Request) async throws -> Response {
+        let (staff, patientCase) = try await req.memberCase()
+        return try await change(.revoke, req, staff, patientCase, done: "revoked")
+    }
+
+    private func change(_ change: Invitations.Change, _ req: Request, _ staff: SignedInStaff, _ patientCase: PatientCase,
+                        done: String) async throws -> Response {
+        let caseID = try patientCase.requireID()
+        do {
+            try await Invitations.apply(change, caseID: caseID, by: staff, req: req)
+        } catch let error as Invitations.NotPossible {
+            throw PublicError(status: .conflict, message: error.message)
+        }
+        return req.redirect(to: "/cases/\(caseID)/talk?done=\(done)")
+    }
+
+    // MARK: Rendering
+
+    private func renderTalk(_ req: Request, _ patientCase: PatientCase, values: InviteValues, errors: [String: String],
+                            notice: String?) async throws -> View {
+        try await req.view.render("cases/talk", TalkPage(
+            chrome: try req.staffChrome("Patient Talk · \(patientCase.patientName)", notice: notice),
+            header: CaseViews.header(patientCase, tab: "talk"),
+            invitation: try await invitationView(req, caseID: try patientCase.requireID()),
+            values: values, errors: errors))
+    }
+
+    private func renderInvite(_ req: Request, _ patientCase: PatientCase, values: InviteValues, errors: FieldErrors) async throws -> View {
+        try await req.view.render("cases/invite", InvitePage(
+            chrome: try req.staffChrome("Invite Patient · \(patientCase.patientName)"),
+            header: CaseViews.header(patientCase, tab: "talk"),
+            current: try await invitationView(req, caseID: try patientCase.requireID()),
+            values: values, errors: Self.byField(errors), errorList: errors.messages.map(\.message)))
+    }
+
+    /// The invitation's state for staff, with the delivery of its latest email.
+    private func invitationView(_ req: Request, caseID: UUID) async throws -> InvitationView? {
+        guard let invitation = try await Invitation.query(on: req.db).filter(\.$patientCase.$id == caseID).first() else { return nil }
+        let now = req.now
+        let latest = try await OutboxEmail.query(on: req.db).filter(\.$relatedID == invitation.id)
+            .sort(\.$createdAt, .descending).first()
+        let state = invitation.state(at: now)
+
+        var events = [InvitationView.Event(label: "Sent", date: CaseViews.display(invitation.sentAt))]
+        if let opened = invitation.openedAt { events.append(.init(label: "Opened", date: CaseViews.display(opened))) }
+        if let verified = invitation.codeVerifiedAt { events.append(.init(label: "Code verified", date: CaseViews.display(verified))) }
+        if let registered = invitation.registeredAt { events.append(.init(label: "Registered", date: CaseViews.display(registered))) }
+        if let revoked = invitation.revokedAt, state == .revoked { events.append(.init(label: "Revoked", date: CaseViews.display(revoked))) }
+        if state != .registered, state != .revoked {
+            events.append(.init(label: state == .expired ? "Expired" : "Expires", date: CaseViews.display(invitation.expiresAt)))
+        }
+
+        var delivery: String?
+        var problem = false
+        if let latest, state != .revoked, state != .registered {
+            switch latest.status {
+            case .pending where latest.attempts > 0 && latest.lastError != nil:
+                delivery = "Delivery failed, retrying: \(latest.lastError!)."
+                problem = true
+            case .pending:
+                delivery = "The email is queued for delivery."
+            case .sent:
+                delivery = "The email was handed to the mail server on \(CaseViews.display(latest.sentAt ?? latest.createdAt))."
+            case .failed:
+                delivery = "The email could not be delivered: \(latest.lastError ?? "the mail server refused it"). Check the address and send it again."
+                problem = true
+            }
+        }
+        return InvitationView(email: invitation.email, state: Self.label(state), events: events, delivery: delivery,
+                              deliveryProblem: problem, canResend: state != .registered && state != .revoked,
+                              canRevoke: state == .sent || state == .opened || state == .codeVerified)
+    }
+
+    static func label(_ state: Invitation.State) -> String {
+        switch state {
+        case .sent: "Sent"
+        case .opened: "Opened"
+        case .codeVerified: "Code verified"
+        case .registered: "Registered"
+        case .expired: "Expired"
+        case .revoked: "Revoked"
+        }
+    }
+
+    static func byField(_ errors: FieldErrors) -> [String: String] {
+        var out: [String: String] = [:]
+        for (field, message) in errors.messages where out[field] == nil { out[field] = message }
+        return out
+    }
+
+    private static func notice(_ req: Request) -> String? {
+        switch req.query[String.self, at: "done"] {
+        case "invited": "Invitation sent. The patient will get an email with a link to register."
+        case "resent": "Invitation sent again. The earlier link no longer works."
+        case "revoked": "Invitation revoked. Its link no longer works."
+        default: nil
+        }
+    }
+}
