@@ -17,7 +17,8 @@ final class TestClock: Sendable {
 /// Runs `body` against a new CaseTalk application with its own empty, migrated database:
 /// in-memory SQLite, or — when DATABASE_URL names a PostgreSQL server — a schema of its own that
 /// is dropped afterwards. Either way, tests run in parallel without seeing each other's data.
-func withCaseTalk(_ body: (Application, TestClock) async throws -> Void) async throws {
+func withCaseTalk(adjust: (inout AppConfig) -> Void = { _ in },
+                  _ body: (Application, TestClock) async throws -> Void) async throws {
     let schema = "t_" + Digest.sha256Hex(SecureRandom.token()).prefix(16)
     let target: AppConfig.DatabaseTarget
     if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
@@ -28,7 +29,9 @@ func withCaseTalk(_ body: (Application, TestClock) async throws -> Void) async t
     let app = try await Application.make(.testing)
     let clock = TestClock()
     do {
-        try await configure(app, config: .testing(database: target))
+        var config = AppConfig.testing(database: target)
+        adjust(&config)
+        try await configure(app, config: config)
         app.caseTalk.clock = AppClock { clock.now }
         if case .postgres = target {
             try await app.db.sql.raw("CREATE SCHEMA \(unsafeRaw: schema)").run()
@@ -70,6 +73,13 @@ struct Fixtures {
     @discardableResult
     func ada() async throws -> UUID {
         try await staff("ada@example.com", name: "Dr. Ada", practice: try await practice())
+    }
+
+    /// Runs one round of outbox delivery at the test clock's time.
+    @discardableResult
+    func deliver(now: Date? = nil) async throws -> Int {
+        try await Outbox.deliverDue(db: app.db, mailer: app.caseTalk.mailer, sealer: app.caseTalk.sealer,
+                                    now: now ?? app.caseTalk.clock.now(), logger: app.logger)
     }
 
     func count<M: Model>(_ model: M.Type) async throws -> Int { try await M.query(on: app.db).count() }
