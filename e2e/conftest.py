@@ -44,35 +44,71 @@ def _wait_until(check, seconds, what):
     raise TimeoutError(f"{what} did not happen within {seconds} s")
 
 
+class CaseTalkServer:
+    """A `casetalk serve` process on loopback, in a throwaway folder of its own."""
+
+    def __init__(self, extra_env=None, name="server"):
+        self.binary = pathlib.Path(os.environ.get("CASETALK_BIN", REPO / ".build" / "debug" / "casetalk"))
+        if not self.binary.exists():
+            pytest.fail(f"server binary {self.binary} not found: build it first (swift build)")
+        self.name = name
+        self.workdir = pathlib.Path(tempfile.mkdtemp(prefix="casetalk-e2e-"))
+        for folder in ("Resources", "Public"):
+            (self.workdir / folder).symlink_to(REPO / folder)
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SMTP_URL")}
+        env.update({"PUBLIC_BASE_URL": self.base, "LOG_LEVEL": "info"})
+        env.update(extra_env or {})
+        self.log = open(self.workdir / "server.log", "w")
+        self.proc = subprocess.Popen(
+            [str(self.binary), "serve", "--env", "development", "--hostname", "127.0.0.1", "--port", str(self.port)],
+            cwd=self.workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        try:
+            _wait_until(lambda: requests.get(self.base + "/readyz", timeout=2).status_code == 200, 120, "server ready")
+        except Exception:
+            self.stop()
+            raise
+
+    def log_text(self):
+        self.log.flush()
+        return (self.workdir / "server.log").read_text(errors="replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.workdir / "server.log", ARTIFACTS / f"{self.name}.log")
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def server():
+    """The server with the development mailbox (no SMTP_URL), seeded with the demo practice."""
+    instance = CaseTalkServer(name="server")
+    yield instance.base
+    instance.stop()
+
+
+@pytest.fixture
+def casetalk():
+    """Runs casetalk commands in a folder of their own (a fresh SQLite database)."""
     binary = pathlib.Path(os.environ.get("CASETALK_BIN", REPO / ".build" / "debug" / "casetalk"))
-    if not binary.exists():
-        pytest.fail(f"server binary {binary} not found: build it first (swift build)")
-    workdir = pathlib.Path(tempfile.mkdtemp(prefix="casetalk-e2e-"))
-    for name in ("Resources", "Public"):
-        (workdir / name).symlink_to(REPO / name)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SMTP_URL")}
-    env.update({"PUBLIC_BASE_URL": base, "LOG_LEVEL": "notice"})
-    log = open(workdir / "server.log", "w")
-    proc = subprocess.Popen(
-        [str(binary), "serve", "--env", "development", "--hostname", "127.0.0.1", "--port", str(port)],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_until(lambda: requests.get(base + "/readyz", timeout=2).status_code == 200, 120, "server ready")
-        yield base
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(workdir / "server.log", ARTIFACTS / "server.log")
-        shutil.rmtree(workdir, ignore_errors=True)
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="casetalk-cli-"))
+    base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SMTP_URL")}
+    base_env["LOG_LEVEL"] = "error"
+
+    def run(*args, stdin="", env=None):
+        return subprocess.run([str(binary), *args], cwd=workdir, env={**base_env, **(env or {})}, input=stdin,
+                              capture_output=True, text=True, timeout=120)
+    run.workdir = workdir
+    yield run
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _chrome():

@@ -1,30 +1,8 @@
 """The command-line tools of SPEC §7, run as an operator would, on a fresh SQLite database."""
-import os
-import pathlib
 import re
 import sqlite3
-import subprocess
-import tempfile
-
-import pytest
-
-from conftest import REPO
 
 UUID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
-
-
-@pytest.fixture
-def casetalk():
-    binary = pathlib.Path(os.environ.get("CASETALK_BIN", REPO / ".build" / "debug" / "casetalk"))
-    workdir = pathlib.Path(tempfile.mkdtemp(prefix="casetalk-cli-"))
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["LOG_LEVEL"] = "error"
-
-    def run(*args, stdin=""):
-        return subprocess.run([str(binary), *args], cwd=workdir, env=env, input=stdin,
-                              capture_output=True, text=True, timeout=120)
-    run.workdir = workdir
-    return run
 
 
 def test_practice_staff_demo_and_audit_verify(casetalk):

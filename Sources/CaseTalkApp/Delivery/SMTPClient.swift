@@ -9,11 +9,18 @@ import NIOSSL
 enum SMTPError: Error, CustomStringConvertible {
     case rejected(step: String, code: Int)
     case tlsRequiredButNotOffered
+    case tlsFailed
     case credentialsNeedTLS
     case authNotSupported
     case timeout(step: String)
     case connectionClosed
     case malformedReply
+
+    /// True for an answer the server gave, as opposed to a failure to talk at all.
+    var isReply: Bool {
+        if case .rejected = self { return true }
+        return false
+    }
 
     var isPermanent: Bool {
         if case .rejected(_, let code) = self { return code >= 500 }
@@ -26,6 +33,7 @@ enum SMTPError: Error, CustomStringConvertible {
         switch self {
         case .rejected(let step, let code): "the mail server answered \(code) to \(step)"
         case .tlsRequiredButNotOffered: "the mail server does not offer STARTTLS, and SMTP_URL requires it"
+        case .tlsFailed: "the TLS handshake with the mail server failed (is its certificate trusted?)"
         case .credentialsNeedTLS: "credentials are only sent over TLS (or to a server on this machine)"
         case .authNotSupported: "the mail server offers neither AUTH PLAIN nor AUTH LOGIN"
         case .timeout(let step): "the mail server did not answer \(step) in time"
@@ -70,14 +78,18 @@ final class SMTPSession: Sendable {
             .connect(host: settings.host, port: settings.port).get()
         let session = SMTPSession(channel: channel, handler: box, timeout: timeout)
         do {
-            try await session.expect(try await session.reply(step: "the greeting"), 220, step: "the greeting")
+            // With implicit TLS the handshake happens before the greeting can be read.
+            let greeting = try await tlsStep(settings.security == .implicitTLS) { try await session.reply(step: "the greeting") }
+            try session.expect(greeting, 220, step: "the greeting")
             var features = try await session.command("EHLO \(helloName)", expect: 250)
             var secured = settings.security == .implicitTLS
             if !secured, features.extensions.contains("STARTTLS") {
                 _ = try await session.command("STARTTLS", expect: 220)
-                try await session.startTLS(tls, serverName: serverName)
+                features = try await tlsStep(true) {
+                    try await session.startTLS(tls, serverName: serverName)
+                    return try await session.command("EHLO \(helloName)", expect: 250)
+                }
                 secured = true
-                features = try await session.command("EHLO \(helloName)", expect: 250)
             } else if !secured, settings.security == .startTLSRequired {
                 throw SMTPError.tlsRequiredButNotOffered
             }
@@ -89,6 +101,16 @@ final class SMTPSession: Sendable {
         } catch {
             try? await channel.close()
             throw error
+        }
+    }
+
+    /// Runs a step that includes a TLS handshake; a failure that is not an SMTP reply is reported
+    /// as a failed handshake (an untrusted certificate, a wrong host name, no common protocol).
+    private static func tlsStep<T>(_ isTLS: Bool, _ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as SMTPError where !isTLS || error.isReply {
+            throw error
+        } catch where isTLS {
+            throw SMTPError.tlsFailed
         }
     }
 
@@ -184,7 +206,9 @@ final class SMTPSession: Sendable {
 final class SMTPReplyHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
-    private var pending = ""
+    /// Bytes received but not yet a whole line. Lines are split on bytes: in Swift strings
+    /// "\r\n" is a single Character, so a Character search for "\n" would never find it.
+    private var pending: [UInt8] = []
     private var parser = SMTPReplyParser()
     private var ready: [SMTPReply] = []
     private var waiting: [(id: Int, promise: EventLoopPromise<SMTPReply>, timer: Scheduled<Void>)] = []
@@ -212,20 +236,20 @@ final class SMTPReplyHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        pending += buffer.readString(length: buffer.readableBytes) ?? ""
-        while let newline = pending.firstIndex(of: "\n") {
-            var line = String(pending[..<newline])
-            pending = String(pending[pending.index(after: newline)...])
-            if line.hasSuffix("\r") { line.removeLast() }
+        pending += buffer.readBytes(length: buffer.readableBytes) ?? []
+        while let newline = pending.firstIndex(of: 0x0A) {
+            var line = Array(pending[..<newline])
+            pending.removeFirst(newline + 1)
+            if line.last == 0x0D { line.removeLast() }
             do {
-                if let reply = try parser.feed(line) { deliver(reply) }
+                if let reply = try parser.feed(String(decoding: line, as: UTF8.self)) { deliver(reply) }
             } catch {
                 fail(SMTPError.malformedReply)
                 context.close(promise: nil)
                 return
             }
         }
-        if pending.utf8.count > 64 * 1024 {  // no real reply line is this long
+        if pending.count > 64 * 1024 {  // no real reply line is this long
             fail(SMTPError.malformedReply)
             context.close(promise: nil)
         }
