@@ -36,6 +36,12 @@ class _Handler:
     def __init__(self, inbox):
         self.inbox = inbox
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("bounce"):  # a mailbox that does not exist
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         self.inbox.received.append((list(envelope.rcpt_tos), message, envelope.mail_from))

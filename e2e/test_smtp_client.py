@@ -79,6 +79,18 @@ def test_implicit_tls(casetalk, certificate):
         server.stop()
 
 
+def test_a_refused_recipient_does_not_block_the_rest_of_the_batch(casetalk):
+    server = SMTPServer("plain")
+    try:
+        result = send(casetalk, f"smtp://localhost:{server.port}", to="bounce@example.com,pat@example.com")
+        assert result.returncode == 1
+        assert "bounce@example.com: refused: the mail server answered 550 to RCPT" in result.stderr
+        assert "pat@example.com: sent." in result.stdout
+        assert len(server.wait_for("pat@example.com")) == 1
+    finally:
+        server.stop()
+
+
 def test_no_server_is_a_clear_retryable_error(casetalk):
     from mailserver import free_port
     result = send(casetalk, f"smtp://localhost:{free_port()}")

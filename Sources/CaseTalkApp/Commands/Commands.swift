@@ -143,27 +143,38 @@ struct MailCommands: AsyncCommandGroup {
     let commands: [String: any AnyAsyncCommand] = ["test": SendTestMailCommand()]
 }
 
-/// `casetalk mail test --to ADDRESS`: sends one plain test email straight through the configured
-/// mailer (not the outbox), to check SMTP_URL.
+/// `casetalk mail test --to ADDRESS[,ADDRESS…]`: sends plain test emails straight through the
+/// configured mailer (not the outbox), in one batch over one connection, to check SMTP_URL.
 struct SendTestMailCommand: AsyncCommand {
     struct Signature: CommandSignature, Sendable {
-        @Option(name: "to", help: "Where to send the test email.") var to: String?
+        @Option(name: "to", help: "Where to send the test email (several: comma-separated).") var to: String?
         init() {}
     }
-    let help = "Sends a test email through SMTP_URL (or the development mailbox) and reports the outcome."
+    let help = "Sends test emails through SMTP_URL (or the development mailbox) and reports each outcome."
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        let address = try await CommandSupport.run { try EmailAddress(signature.to ?? "") }
+        let addresses = try await CommandSupport.run {
+            try (signature.to ?? "").split(separator: ",").map { try EmailAddress(String($0)) }
+        }
+        guard !addresses.isEmpty else { throw CommandFailure("Give at least one address with --to.") }
         let app = try await CommandSupport.migrated(context)
         let config = app.caseTalk.config
-        let message = EmailMessage(from: config.mailFrom, to: address.value, subject: "CaseTalk test email",
-                                   text: "This is a test email from CaseTalk. Delivery works.",
-                                   html: "<!doctype html><html><body><p>This is a test email from CaseTalk. Delivery works.</p></body></html>")
-        switch await app.caseTalk.mailer.send([message]).first {
-        case .sent?: context.console.info("Sent.")
-        case .retry(let reason)?: throw CommandFailure("Not sent, worth trying again: \(reason).")
-        case .rejected(let reason)?: throw CommandFailure("Refused: \(reason).")
-        case nil: throw CommandFailure("Nothing was sent.")
+        let messages = addresses.map { address in
+            EmailMessage(from: config.mailFrom, to: address.value, subject: "CaseTalk test email",
+                         text: "This is a test email from CaseTalk. Delivery works.",
+                         html: "<!doctype html><html><body><p>This is a test email from CaseTalk. Delivery works.</p></body></html>")
+        }
+        let outcomes = await app.caseTalk.mailer.send(messages)
+        var problems: [String] = []
+        for (address, outcome) in zip(addresses, outcomes) {
+            switch outcome {
+            case .sent: context.console.info("\(address): sent.")
+            case .retry(let reason): problems.append("\(address): not sent, worth trying again: \(reason).")
+            case .rejected(let reason): problems.append("\(address): refused: \(reason).")
+            }
+        }
+        guard problems.isEmpty, outcomes.count == addresses.count else {
+            throw CommandFailure(problems.isEmpty ? "Nothing was sent." : problems.joined(separator: "\n"))
         }
     }
 }

@@ -115,14 +115,20 @@ final class SMTPSession: Sendable {
     }
 
     /// Sends one message. The message is already rendered (CRLF line ends).
+    /// A refused message leaves the connection usable for the next one (RSET ends the transaction).
     func send(from: String, to: String, rendered: String) async throws {
-        _ = try await command("MAIL FROM:<\(EmailMessage.address(of: from))>", expect: 250)
-        _ = try await command("RCPT TO:<\(EmailMessage.address(of: to))>", expect: 250, 251)
-        _ = try await command("DATA", expect: 354)
-        var body = SMTPText.dotStuffed(rendered)
-        if !body.hasSuffix("\r\n") { body += "\r\n" }
-        try await write(body + ".\r\n")
-        try expect(try await reply(step: "the message"), 250, step: "the message")
+        do {
+            _ = try await command("MAIL FROM:<\(EmailMessage.address(of: from))>", expect: 250)
+            _ = try await command("RCPT TO:<\(EmailMessage.address(of: to))>", expect: 250, 251)
+            _ = try await command("DATA", expect: 354)
+            var body = SMTPText.dotStuffed(rendered)
+            if !body.hasSuffix("\r\n") { body += "\r\n" }
+            try await write(body + ".\r\n")
+            try expect(try await reply(step: "the message"), 250, step: "the message")
+        } catch let error as SMTPError where error.isReply {
+            _ = try? await command("RSET", expect: 250)
+            throw error
+        }
     }
 
     func close() async {

@@ -16,7 +16,7 @@ enum Invitations {
         let services = req.caseTalk
         let existing = try await Invitation.query(on: req.db).filter(\.$patientCase.$id == caseID).first()
         if existing?.status == .registered {
-            throw NotPossible(message: "The patient has already registered; there is nothing to resend.")
+            throw NotPossible(message: "The patient has already registered for this case; no invitation is needed.")
         }
 
         let invitation = existing ?? Invitation()
