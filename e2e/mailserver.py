@@ -81,6 +81,12 @@ class SMTPServer:
     def stop(self):
         self.controller.stop()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
     def messages_to(self, address):
         return [m for rcpt, m, _ in self.received if address in rcpt]
 

@@ -15,8 +15,7 @@ def send(casetalk, url, to="pat@example.com"):
 
 
 def test_plain_smtp(casetalk):
-    server = SMTPServer("plain")
-    try:
+    with SMTPServer("plain") as server:
         result = send(casetalk, f"smtp://localhost:{server.port}")
         assert result.returncode == 0, result.stderr
         message = server.wait_for("pat@example.com")[0]
@@ -27,37 +26,28 @@ def test_plain_smtp(casetalk):
         assert message.get_content_type() == "multipart/alternative"
         text, html = parts(message)
         assert "Delivery works." in text and "<p>This is a test email" in html
-    finally:
-        server.stop()
 
 
 def test_plain_server_fails_when_tls_is_required(casetalk):
-    server = SMTPServer("plain")
-    try:
+    with SMTPServer("plain") as server:
         result = send(casetalk, f"smtp://localhost:{server.port}?tls=required")
         assert result.returncode == 1
         assert "does not offer STARTTLS" in result.stderr
         assert server.received == []
-    finally:
-        server.stop()
 
 
 def test_starttls_checks_the_certificate(casetalk, certificate):
-    server = SMTPServer("starttls", certificate=certificate)
-    try:
+    with SMTPServer("starttls", certificate=certificate) as server:
         untrusted = send(casetalk, f"smtp://localhost:{server.port}?tls=required")
         assert untrusted.returncode == 1, "a certificate nobody vouches for is refused"
         assert "TLS" in untrusted.stderr
         trusted = send(casetalk, f"smtp://localhost:{server.port}?tls=required&ca={certificate[0]}")
         assert trusted.returncode == 0, trusted.stderr
         assert len(server.wait_for("pat@example.com")) == 1
-    finally:
-        server.stop()
 
 
 def test_auth_over_starttls(casetalk, certificate):
-    server = SMTPServer("starttls", auth=True, certificate=certificate)
-    try:
+    with SMTPServer("starttls", auth=True, certificate=certificate) as server:
         wrong = send(casetalk, f"smtp://{USER}:wrong@localhost:{server.port}?ca={certificate[0]}")
         assert wrong.returncode == 1
         assert "535" in wrong.stderr, wrong.stderr
@@ -65,30 +55,22 @@ def test_auth_over_starttls(casetalk, certificate):
         right = send(casetalk, f"smtp://{USER}:{PASSWORD}@localhost:{server.port}?ca={certificate[0]}")
         assert right.returncode == 0, right.stderr
         assert len(server.wait_for("pat@example.com")) == 1
-    finally:
-        server.stop()
 
 
 def test_implicit_tls(casetalk, certificate):
-    server = SMTPServer("implicit", auth=True, certificate=certificate)
-    try:
+    with SMTPServer("implicit", auth=True, certificate=certificate) as server:
         result = send(casetalk, f"smtps://{USER}:{PASSWORD}@localhost:{server.port}?ca={certificate[0]}")
         assert result.returncode == 0, result.stderr
         assert len(server.wait_for("pat@example.com")) == 1
-    finally:
-        server.stop()
 
 
 def test_a_refused_recipient_does_not_block_the_rest_of_the_batch(casetalk):
-    server = SMTPServer("plain")
-    try:
+    with SMTPServer("plain") as server:
         result = send(casetalk, f"smtp://localhost:{server.port}", to="bounce@example.com,pat@example.com")
         assert result.returncode == 1
         assert "bounce@example.com: refused: the mail server answered 550 to RCPT" in result.stderr
         assert "pat@example.com: sent." in result.stdout
         assert len(server.wait_for("pat@example.com")) == 1
-    finally:
-        server.stop()
 
 
 def test_no_server_is_a_clear_retryable_error(casetalk):
