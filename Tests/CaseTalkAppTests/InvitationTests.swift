@@ -89,6 +89,32 @@ struct InvitationWorld {
     }
 }
 
+@Suite struct InvitationRaceTests {
+    @Test func simultaneousInvitesLeaveOneInvitationAndNoServerError() async throws {
+        try await withCaseTalk { app, _ in
+            let w = try await InvitationWorld.make(app)
+            try await w.ben.get("/cases/\(w.caseID)?q=cy")
+            try await w.ben.post("/cases/\(w.caseID)/members", [("staff_id", w.world.cy.uuidString)])
+            let caseID = w.caseID
+            let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
+                for n in 0..<6 {
+                    group.addTask {
+                        let member = Browser(app)
+                        try await member.signIn(n % 2 == 0 ? "ben@riverside.example" : "cy@northside.example")
+                        try await member.get("/cases/\(caseID)/invite")
+                        let address = "pat\(n)@example.com"
+                        return try await member.post("/cases/\(caseID)/invite", [("email", address), ("confirm_email", address)]).status
+                    }
+                }
+                return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == .seeOther || $0 == .conflict }, "\(statuses)")
+            #expect(try await w.fx.count(Invitation.self) == 1)
+            #expect(try await w.fx.count(InvitationToken.self) == 1, "only the last link is live")
+        }
+    }
+}
+
 @Suite struct InvitationLifecycleTests {
     @Test func theEmailCarriesOneLinkThatIsStoredOnlyAsAHash() async throws {
         try await withCaseTalk { app, _ in

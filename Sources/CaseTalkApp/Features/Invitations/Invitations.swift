@@ -50,8 +50,6 @@ enum Invitations {
                 invitation.id = UUID()
                 invitation.$patientCase.id = caseID
                 invitation.createdAt = now
-            } else {
-                try await InvitationToken.query(on: tx).filter(\.$invitation.$id == invitation.id!).delete()
             }
             if case .revoke = change {
                 invitation.status = .revoked
@@ -67,7 +65,11 @@ enum Invitations {
                 invitation.expiresAt = now.addingTimeInterval(InvitationPolicy.lifetime)
                 invitation.remindersSent = 0
             }
+            // Writing the invitation row first takes its lock (or, for a new one, its unique case
+            // slot), so a concurrent change waits here and then removes this change's link too:
+            // only one link is ever live.
             try await invitation.save(on: tx)
+            try await InvitationToken.query(on: tx).filter(\.$invitation.$id == invitation.id!).delete()
             if case .revoke = change {} else {
                 try await issueLink(token: token, for: invitation, memberName: staff.name, practiceName: staff.practiceName,
                                     reminder: false, services: services, now: now, on: tx)

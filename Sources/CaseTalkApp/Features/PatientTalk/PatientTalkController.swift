@@ -99,6 +99,9 @@ struct PatientTalkController: RouteCollection {
             try await Invitations.apply(change, caseID: caseID, by: staff, req: req)
         } catch let error as Invitations.NotPossible {
             throw PublicError(status: .conflict, message: error.message)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            // Another member invited the patient of this case at the same moment (one invitation per case).
+            throw PublicError(status: .conflict, message: "Someone else changed this invitation just now. Reload the page and try again.")
         }
         return req.redirect(to: "/cases/\(caseID)/talk?done=\(done)")
     }
