@@ -5,6 +5,18 @@ import sqlite3
 UUID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
 
 
+def test_migrate_on_a_new_database(casetalk):
+    result = casetalk("migrate", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert (casetalk.workdir / "var" / "casetalk.sqlite").exists()
+    tables = {row[0] for row in sqlite3.connect(casetalk.workdir / "var" / "casetalk.sqlite").execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"practices", "staff_users", "cases", "case_members", "sessions", "audit_entries", "outbox",
+            "invitations", "invitation_tokens"} <= tables
+    verify = casetalk("audit", "verify")
+    assert verify.returncode == 0 and "intact: 0 entries" in verify.stdout
+
+
 def test_practice_staff_demo_and_audit_verify(casetalk):
     practice = casetalk("practice", "create", "--name", "Lakeview Pediatric Dentistry")
     assert practice.returncode == 0, practice.stderr

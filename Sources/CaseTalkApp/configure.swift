@@ -8,7 +8,9 @@ import Vapor
 public func configure(_ app: Application, config: AppConfig) async throws {
     app.caseTalk = CaseTalkServices(config: config, clock: .system,
                                     passwords: try PasswordService(parameters: config.passwordParameters),
+                                    commonPasswords: try loadCommonPasswords(app),
                                     sealer: Sealer(key: config.dataKey), mailer: makeMailer(app, config),
+                                    phones: makePhoneSender(app, config),
                                     worker: BackgroundWorker())
     app.lifecycle.use(PasswordServiceLifecycle())
     app.lifecycle.use(BackgroundWorkerLifecycle())
@@ -28,6 +30,28 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     await app.asyncCommands.use(DemoCommand(), as: "demo")
     await app.asyncCommands.use(AuditCommands(), as: "audit")
     await app.asyncCommands.use(MailCommands(), as: "mail")
+}
+
+/// Twilio when its settings are given; otherwise (development only: production requires them)
+/// the development mailbox.
+func makePhoneSender(_ app: Application, _ config: AppConfig) -> any PhoneSender {
+    if let twilio = config.twilio {
+        return TwilioSender(settings: twilio, baseURL: config.twilioAPIBaseURL, client: app.client)
+    }
+    return DevMailboxPhoneSender(database: { app.db }, clock: AppClock { app.caseTalk.clock.now() })
+}
+
+/// The list ships in `Public/data/` so that the page's live checklist uses the very same file.
+func loadCommonPasswords(_ app: Application) throws -> CommonPasswords {
+    let path = app.directory.publicDirectory + "data/common-passwords.txt"
+    guard let list = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw AppConfig.MissingSetting(problems: ["The common-password list is missing: \(path)"])
+    }
+    let common = CommonPasswords(list: list)
+    guard common.count >= 10_000 else {
+        throw AppConfig.MissingSetting(problems: ["The common-password list has only \(common.count) entries: \(path)"])
+    }
+    return common
 }
 
 /// SMTP when `SMTP_URL` is set; otherwise (development only: production requires SMTP_URL) the

@@ -168,8 +168,8 @@ import VaporTesting
 @Suite struct DemoDataTests {
     @Test func demoSeedsOnceAndItsSignInsWork() async throws {
         try await withCaseTalk { app, _ in
-            #expect(try await DemoData.seed(on: app.db, passwords: app.caseTalk.passwords, now: app.caseTalk.clock.now()))
-            #expect(!(try await DemoData.seed(on: app.db, passwords: app.caseTalk.passwords, now: app.caseTalk.clock.now())))
+            #expect(try await DemoData.seed(on: app.db, services: app.caseTalk, now: app.caseTalk.clock.now()))
+            #expect(!(try await DemoData.seed(on: app.db, services: app.caseTalk, now: app.caseTalk.clock.now())))
             let maya = Browser(app)
             #expect(try await maya.signIn(DemoData.people[0].email, password: DemoData.password).status == .seeOther)
             let list = try await maya.get("/cases")

@@ -32,7 +32,7 @@ struct ServeWithMigrationsCommand: AnyAsyncCommand {
         let services = app.caseTalk
         if services.config.seedsDemoData {
             if try await DemoData.isEmpty(app.db) {
-                try await DemoData.seed(on: app.db, passwords: services.passwords, now: services.clock.now())
+                try await DemoData.seed(on: app.db, services: services, now: services.clock.now())
             }
             if try await StaffUser.query(on: app.db).filter(\.$email == DemoData.people[0].email).count() > 0 {
                 context.console.info(DemoData.signInSummary())
@@ -101,7 +101,7 @@ struct CreateStaffCommand: AsyncCommand {
             try await StaffAccounts.createStaff(
                 .init(practiceID: practiceID, email: signature.email ?? "", name: signature.name ?? "", role: role,
                       isAdmin: signature.admin, password: password),
-                passwords: app.caseTalk.passwords, at: app.caseTalk.clock.now(), on: app.db)
+                services: app.caseTalk, at: app.caseTalk.clock.now(), on: app.db)
         }
         context.console.output(try user.requireID().uuidString.consoleText())
     }
@@ -113,7 +113,7 @@ struct DemoCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = try await CommandSupport.migrated(context)
-        let added = try await DemoData.seed(on: app.db, passwords: app.caseTalk.passwords, now: app.caseTalk.clock.now())
+        let added = try await DemoData.seed(on: app.db, services: app.caseTalk, now: app.caseTalk.clock.now())
         context.console.info(added ? "Demo data added." : "Demo data was already there.")
         context.console.info(DemoData.signInSummary())
     }

@@ -19,8 +19,8 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
             ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
         ]
         for (name, value) in headers { response.headers.replaceOrAdd(name: name, value: value) }
-        // Only the style sheets and scripts may be cached; every page may carry patient information.
-        if !(req.url.path.hasPrefix("/css/") || req.url.path.hasPrefix("/js/")) {
+        // Only style sheets, scripts and static data may be cached; every page may carry patient information.
+        if !(req.url.path.hasPrefix("/css/") || req.url.path.hasPrefix("/js/") || req.url.path.hasPrefix("/data/")) {
             response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         }
         return response

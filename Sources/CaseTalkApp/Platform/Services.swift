@@ -15,10 +15,14 @@ public struct CaseTalkServices: Sendable {
     public var config: AppConfig
     public var clock: AppClock
     public var passwords: PasswordService
+    /// The shipped common-password list (SPEC §3), read once at boot.
+    public var commonPasswords: CommonPasswords
     /// Seals data at rest with the data key (outbox messages now, message bodies later).
     var sealer: Sealer
     /// Where the outbox delivers email: SMTP, or the development mailbox.
     var mailer: any Mailer
+    /// Where verification codes go: Twilio, or the development mailbox.
+    var phones: any PhoneSender
     /// Outbox delivery and reminders, running under `serve`.
     var worker: BackgroundWorker
 }

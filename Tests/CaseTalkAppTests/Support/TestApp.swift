@@ -66,7 +66,7 @@ struct Fixtures {
     func staff(_ email: String, name: String, practice: UUID, role: StaffRole = .doctor, admin: Bool = false) async throws -> UUID {
         try await StaffAccounts.createStaff(
             .init(practiceID: practice, email: email, name: name, role: role, isAdmin: admin, password: Self.password),
-            passwords: app.caseTalk.passwords, at: app.caseTalk.clock.now(), on: app.db).requireID()
+            services: app.caseTalk, at: app.caseTalk.clock.now(), on: app.db).requireID()
     }
 
     /// The one doctor most tests need: Dr. Ada, ada@example.com, at a practice of her own.

@@ -30,7 +30,7 @@ enum DemoData {
 
     /// Adds the demo data; does nothing when the first demo account already exists.
     @discardableResult
-    static func seed(on db: any Database, passwords: PasswordService, now: Date) async throws -> Bool {
+    static func seed(on db: any Database, services: CaseTalkServices, now: Date) async throws -> Bool {
         guard try await StaffUser.query(on: db).filter(\.$email == people[0].email).count() == 0 else { return false }
         let practices = [
             try await StaffAccounts.createPractice(name: "Riverside Dental Care", at: now, on: db),
@@ -41,7 +41,7 @@ enum DemoData {
             staff.append(try await StaffAccounts.createStaff(
                 .init(practiceID: try practices[person.practice].requireID(), email: person.email, name: person.name,
                       role: person.role, isAdmin: person.admin, password: password),
-                passwords: passwords, at: now, on: db))
+                services: services, at: now, on: db))
         }
         let cases: [(first: String, last: String, dob: String?, title: String, notes: String, members: [Int], ageHours: Double)] = [
             ("Jordan", "Miles", "1987-04-12", "Implant planning, lower left molar", "Referred for implant consult.", [0, 3], 2),

@@ -26,12 +26,12 @@ enum StaffAccounts {
         var password: String
     }
 
-    static func createStaff(_ input: NewStaff, passwords: PasswordService, at now: Date, on db: any Database) async throws -> StaffUser {
+    static func createStaff(_ input: NewStaff, services: CaseTalkServices, at now: Date, on db: any Database) async throws -> StaffUser {
         let email = try EmailAddress(input.email)
         guard let name = try TextInput.singleLine(input.name, label: "name", maxLength: 100) else {
             throw ValidationError("Enter the name.")
         }
-        try PasswordPolicy.check(input.password, email: email)
+        try PasswordPolicy.check(input.password, email: email, common: services.commonPasswords)
         guard try await Practice.find(input.practiceID, on: db) != nil else {
             throw ValidationError("There is no practice with that id.")
         }
@@ -39,7 +39,7 @@ enum StaffAccounts {
             throw ValidationError("A staff account with that email address already exists.")
         }
         let user = StaffUser(practiceID: input.practiceID, email: email, name: name, role: input.role,
-                             isAdmin: input.isAdmin, passwordHash: try await passwords.hash(input.password), createdAt: now)
+                             isAdmin: input.isAdmin, passwordHash: try await services.passwords.hash(input.password), createdAt: now)
         try await db.transaction { tx in
             try await user.create(on: tx)
             try await Audit.record(.staffCreated, actor: .system, subject: "staff:\(try user.requireID())",
