@@ -81,6 +81,22 @@ import VaporTesting
         }
     }
 
+    @Test func expiredSessionsAreSweptAndLiveOnesKept() async throws {
+        try await withCaseTalk { app, clock in
+            let fx = Fixtures(app: app)
+            try await fx.ada()
+            for _ in 0..<3 { try await Browser(app).get("/login") }   // visitors who leave
+            let staying = Browser(app)
+            try await staying.signIn("ada@example.com")
+            clock.advance(by: 10 * 60)
+            try await staying.get("/cases")
+            clock.advance(by: 6 * 60)   // the visitors are 16 minutes idle, Ada 6
+            try await SessionHousekeeping.sweepExpired(on: app.db, now: clock.now)
+            #expect(try await SessionRecord.query(on: app.db).count() == 1)
+            #expect(try await staying.get("/cases").status == .ok)
+        }
+    }
+
     @Test func unknownEmailAndWrongPasswordLookTheSame() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)

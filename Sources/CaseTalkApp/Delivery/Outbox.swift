@@ -99,8 +99,9 @@ enum Outbox {
     }
 }
 
-/// Runs outbox delivery (and the jobs that ride along, like invitation reminders) in the
-/// background of `serve`: every second while there is nothing to do, at once while there is.
+/// Runs outbox delivery in the background of `serve` (every second while there is nothing to do,
+/// at once while there is), and once a minute the housekeeping: invitation reminders and the
+/// sweep of expired sessions.
 final class BackgroundWorker: Sendable {
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
     let interval: Duration
@@ -112,7 +113,7 @@ final class BackgroundWorker: Sendable {
         task.withLockedValue { current in
             guard current == nil else { return }
             current = Task.detached {
-                var lastHourly = Date.distantPast
+                var lastHousekeeping = Date.distantPast
                 while !Task.isCancelled {
                     var handled = 0
                     do {
@@ -120,9 +121,10 @@ final class BackgroundWorker: Sendable {
                         let now = services.clock.now()
                         handled = try await Outbox.deliverDue(db: app.db, mailer: services.mailer, sealer: services.sealer,
                                                              now: now, logger: app.logger)
-                        if now.timeIntervalSince(lastHourly) >= 60 {
+                        if now.timeIntervalSince(lastHousekeeping) >= 60 {
                             try await InvitationReminders.sendDue(db: app.db, services: services, now: now)
-                            lastHourly = now
+                            try await SessionHousekeeping.sweepExpired(on: app.db, now: now)
+                            lastHousekeeping = now
                         }
                     } catch {
                         app.logger.warning("background delivery round failed", metadata: ["error": .string(String(reflecting: type(of: error)))])

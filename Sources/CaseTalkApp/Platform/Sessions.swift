@@ -57,6 +57,19 @@ struct SessionMiddleware: AsyncMiddleware {
     }
 }
 
+enum SessionHousekeeping {
+    /// Deletes sessions past their idle or absolute limit (visitors who opened the sign-in page
+    /// and left, people who never signed out). Run by the background worker every minute.
+    static func sweepExpired(on db: any Database, now: Date) async throws {
+        try await SessionRecord.query(on: db)
+            .group(.or) {
+                $0.filter(\.$lastSeenAt <= now.addingTimeInterval(-SessionLifetime.idleTimeout))
+                    .filter(\.$createdAt <= now.addingTimeInterval(-SessionLifetime.absoluteTimeout))
+            }
+            .delete()
+    }
+}
+
 private struct CurrentSessionKey: StorageKey { typealias Value = CurrentSession }
 private enum PendingCookie { case set(String), clear }
 private struct PendingCookieKey: StorageKey { typealias Value = PendingCookie }
@@ -84,15 +97,6 @@ extension Request {
                 try await SessionRecord.query(on: tx).filter(\.$id == old.idHash).delete()
             }
             try await record.create(on: tx)
-        }
-        if principal != nil {
-            // Sign-ins are rare next to page views: a good moment to sweep out expired sessions.
-            try await SessionRecord.query(on: db)
-                .group(.or) {
-                    $0.filter(\.$lastSeenAt < now.addingTimeInterval(-SessionLifetime.idleTimeout))
-                        .filter(\.$createdAt < now.addingTimeInterval(-SessionLifetime.absoluteTimeout))
-                }
-                .delete()
         }
         let session = CurrentSession(idHash: record.id!, principal: principal, csrfToken: record.csrfToken)
         storage[CurrentSessionKey.self] = session
