@@ -37,8 +37,6 @@ public struct SMTPSettings: Equatable, Sendable {
 public struct SMTPReply: Equatable, Sendable {
     public let code: Int
     public let lines: [String]
-    public var isPositive: Bool { (200..<400).contains(code) }
-    public var isTransientFailure: Bool { (400..<500).contains(code) }
     /// The EHLO extension keywords (`STARTTLS`, `AUTH PLAIN LOGIN`, …), upper-cased.
     public var extensions: [String] { lines.dropFirst().map { $0.uppercased() } }
 }

@@ -9,9 +9,7 @@ import VaporTesting
     @Test func statefulFormsNeedTheSessionsToken() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.ada()
-            let browser = Browser(app)
-            try await browser.signIn("ada@example.com")
+            let browser = try await fx.signedInAda()
             try await browser.get("/cases/new")
 
             let missing = try await browser.post("/cases", newCase, csrf: .some(nil))

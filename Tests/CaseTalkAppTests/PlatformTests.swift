@@ -36,9 +36,7 @@ import VaporTesting
     @Test func oversizedBodiesAreRefused() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.ada()
-            let browser = Browser(app)
-            try await browser.signIn("ada@example.com")
+            let browser = try await fx.signedInAda()
             try await browser.get("/cases/new")
             let huge = String(repeating: "x", count: 200_000)
             let response = try await browser.post("/cases", [("first_name", "A"), ("last_name", "B"), ("title", "T"), ("notes", huge)])

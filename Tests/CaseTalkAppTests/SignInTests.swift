@@ -45,9 +45,7 @@ import VaporTesting
     @Test func signOutEndsTheSessionOnTheServer() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.ada()
-            let browser = Browser(app)
-            try await browser.signIn("ada@example.com")
+            let browser = try await fx.signedInAda()
             let cookie = try #require(browser.sessionCookie)
             try await browser.get("/cases")
             #expect(try await browser.post("/logout", []).location == "/login")
@@ -62,9 +60,7 @@ import VaporTesting
     @Test func sessionsEndAfterFifteenIdleMinutesAndTwelveHours() async throws {
         try await withCaseTalk { app, clock in
             let fx = Fixtures(app: app)
-            try await fx.ada()
-            let browser = Browser(app)
-            try await browser.signIn("ada@example.com")
+            let browser = try await fx.signedInAda()
 
             clock.advance(by: 14 * 60)
             #expect(try await browser.get("/cases").status == .ok, "14 idle minutes are fine")

@@ -15,7 +15,7 @@ struct CSRFMiddleware: AsyncMiddleware {
         guard (body?.readableBytes ?? 0) <= maxBodySize else { throw PublicError.tooLarge }
         let sent = req.headers.first(name: "X-CSRF-Token") ?? (try? req.content.get(String.self, at: Self.fieldName))
         guard let session = req.session, let sent, ConstantTime.equal(sent, session.csrfToken) else {
-            req.logger.notice("request rejected: missing or wrong CSRF token", metadata: ["path": .string(req.url.path)])
+            req.logger.notice("request rejected: missing or wrong CSRF token")
             throw PublicError.csrfRejected
         }
         return try await next.respond(to: req)

@@ -75,6 +75,14 @@ struct Fixtures {
         try await staff("ada@example.com", name: "Dr. Ada", practice: try await practice())
     }
 
+    /// Dr. Ada, signed in, in a browser of her own.
+    func signedInAda() async throws -> Browser {
+        try await ada()
+        let browser = Browser(app)
+        try await browser.signIn("ada@example.com")
+        return browser
+    }
+
     /// Runs one round of outbox delivery at the test clock's time.
     @discardableResult
     func deliver(now: Date? = nil) async throws -> Int {
