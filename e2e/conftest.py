@@ -97,9 +97,12 @@ def server():
 
 @pytest.fixture
 def casetalk():
-    """Runs casetalk commands in a folder of their own (a fresh SQLite database)."""
+    """Runs casetalk commands in a folder of their own (a fresh SQLite database), laid out like
+    an installation: Resources/ and Public/ beside the data."""
     binary = pathlib.Path(os.environ.get("CASETALK_BIN", REPO / ".build" / "debug" / "casetalk"))
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="casetalk-cli-"))
+    for folder in ("Resources", "Public"):
+        (workdir / folder).symlink_to(REPO / folder)
     base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SMTP_URL")}
     base_env["LOG_LEVEL"] = "error"
 

@@ -5,6 +5,13 @@ import sqlite3
 UUID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
 
 
+def test_a_missing_common_password_list_stops_start_up_with_a_reason(casetalk):
+    (casetalk.workdir / "Public").unlink()
+    result = casetalk("migrate", "--yes")
+    assert result.returncode == 1
+    assert "common-password list is missing" in result.stderr
+
+
 def test_migrate_on_a_new_database(casetalk):
     result = casetalk("migrate", "--yes")
     assert result.returncode == 0, result.stderr
@@ -26,7 +33,7 @@ def test_practice_staff_demo_and_audit_verify(casetalk):
     weak = casetalk("staff", "create", "--practice", practice_id, "--email", "kim@lakeview.example",
                     "--name", "Dr. Kim Lee", "--role", "doctor", stdin="short\n")
     assert weak.returncode == 1
-    assert "at least 12 characters" in weak.stderr
+    assert "must be 12 to 128 characters long" in weak.stderr
 
     staff = casetalk("staff", "create", "--practice", practice_id, "--email", "kim@lakeview.example",
                      "--name", "Dr. Kim Lee", "--role", "doctor", "--admin", stdin="a sound long passphrase\n")

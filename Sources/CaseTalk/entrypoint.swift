@@ -25,6 +25,8 @@ enum Entrypoint {
         } catch {
             if let failure = error as? CommandFailure {
                 FileHandle.standardError.write(Data("\(failure.description)\n".utf8))
+            } else if let missing = error as? AppConfig.MissingSetting {
+                FileHandle.standardError.write(Data("\(missing.description)\n".utf8))
             } else {
                 app.logger.report(error: error)
             }
