@@ -2,11 +2,22 @@ import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
+import NIOPosix
 import SQLKit
 import Vapor
 
 enum DatabaseSetup {
     static func configure(_ app: Application, _ target: AppConfig.DatabaseTarget) throws {
+        if case .postgres = target {} else {
+            // SQLite runs each statement on the application's blocking thread pool, and waits for
+            // a lock by retrying without sleeping. On NIO's shared pool (one thread per core) two
+            // waiting connections can take every thread, so the connection holding the lock never
+            // gets one to finish: a deadlock. A pool of the application's own, larger than its
+            // connection count, always leaves a thread for the lock holder.
+            let pool = NIOThreadPool(numberOfThreads: max(4, 2 * System.coreCount))
+            pool.start()
+            app.threadPool = pool
+        }
         switch target {
         case .sqliteMemory:
             app.databases.use(.sqlite(.memory, sqlLogLevel: nil), as: .sqlite)
