@@ -159,6 +159,7 @@ import VaporTesting
             "001_CreatePractice", "002_CreateStaffUser", "003_CreateCase", "004_CreateCaseMember",
             "005_CreateSession", "006_CreateAuditEntry", "007_CreateAuditHead", "008_CreateOutbox",
             "009_CreateDevMailbox", "010_CreateInvitation", "011_UpdateSessionAddRegistration",
+            "012_CreateRegistration",
         ])
     }
 }

@@ -14,5 +14,6 @@ public enum Migrations {
         CreateDevMailbox(),
         CreateInvitation(),
         UpdateSessionAddRegistration(),
+        CreateRegistration(),
     ]
 }

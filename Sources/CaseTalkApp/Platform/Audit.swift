@@ -30,6 +30,11 @@ enum AuditAction: String, Sendable {
     case invitationRevoked = "invitation.revoked"
     case invitationOpened = "invitation.opened"
     case invitationReminded = "invitation.reminded"
+    case codeSent = "registration.code_sent"
+    case codeSendFailed = "registration.code_send_failed"
+    case codeVerified = "registration.code_verified"
+    case codeRejected = "registration.code_rejected"
+    case verificationLocked = "registration.locked"
 }
 
 enum Audit {

@@ -1,0 +1,51 @@
+import Fluent
+import Foundation
+
+/// A patient's registration in progress, one per invitation: for now the state of the
+/// verification code (SPEC §3); the other steps add theirs.
+final class Registration: Model, @unchecked Sendable {
+    static let schema = "registrations"
+
+    @ID(custom: "invitation_id", generatedBy: .user) var id: UUID?
+    /// The live code, as `CodeHasher` makes it; nil when there is none (used, dead, locked).
+    @OptionalField(key: "code_hmac") var codeHMAC: String?
+    /// E.164 number and channel the live code went to.
+    @OptionalField(key: "code_number") var codeNumber: String?
+    @OptionalField(key: "code_channel") var codeChannel: String?
+    @OptionalField(key: "code_expires_at") var codeExpiresAt: Date?
+    /// Wrong tries on the live code.
+    @Field(key: "code_tries") var codeTries: Int
+    /// Wrong codes in a row, across resends and changes of method.
+    @Field(key: "wrong_streak") var wrongStreak: Int
+    @OptionalField(key: "locked_until") var lockedUntil: Date?
+    @Field(key: "lock_count") var lockCount: Int
+    @OptionalField(key: "last_sent_at") var lastSentAt: Date?
+    @OptionalField(key: "verified_at") var verifiedAt: Date?
+    @Field(key: "created_at") var createdAt: Date
+
+    init() {}
+    init(invitationID: UUID, now: Date) {
+        self.id = invitationID
+        self.codeTries = 0
+        self.wrongStreak = 0
+        self.lockCount = 0
+        self.createdAt = now
+    }
+}
+
+/// One code sent to a number, for the limit of 5 sends per number per 10 minutes.
+final class CodeSend: Model, @unchecked Sendable {
+    static let schema = "code_sends"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "invitation_id") var invitationID: UUID
+    @Field(key: "number") var number: String
+    @Field(key: "sent_at") var sentAt: Date
+
+    init() {}
+    init(invitationID: UUID, number: String, sentAt: Date) {
+        self.invitationID = invitationID
+        self.number = number
+        self.sentAt = sentAt
+    }
+}

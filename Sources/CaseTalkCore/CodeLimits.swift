@@ -1,0 +1,39 @@
+import Crypto
+import Foundation
+
+/// SPEC §3's limits on verification codes.
+public enum CodeLimits {
+    /// A code works for 10 minutes, once.
+    public static let lifetime: TimeInterval = 10 * 60
+    /// Re-Send Code waits 30 seconds between sends.
+    public static let resendInterval: TimeInterval = 30
+    /// At most 5 sends per number per 10 minutes.
+    public static let sendsPerNumber = 5
+    public static let sendWindow: TimeInterval = 10 * 60
+    /// A code dies after 5 wrong tries.
+    public static let triesPerCode = 5
+    /// 10 wrong codes in a row lock verification for 15 minutes, doubling on each further lock.
+    public static let wrongInARowBeforeLock = 10
+    public static let firstLock: TimeInterval = 15 * 60
+
+    public static func lockDuration(previousLocks: Int) -> TimeInterval {
+        firstLock * pow(2, Double(min(previousLocks, 10)))
+    }
+}
+
+/// Codes are stored only as an HMAC bound to their invitation, under a key derived from the data
+/// key: a copy of the database does not reveal them, and a code cannot be moved to another
+/// registration.
+public struct CodeHasher: Sendable {
+    private let key: SymmetricKey
+
+    public init(dataKey: [UInt8]) {
+        key = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: dataKey),
+                                     info: Array("casetalk verification codes".utf8), outputByteCount: 32)
+    }
+
+    public func hash(_ code: String, invitationID: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array("\(invitationID):\(code)".utf8), using: key)
+        return Data(mac).base64EncodedString()
+    }
+}
