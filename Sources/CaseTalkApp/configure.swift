@@ -9,7 +9,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.caseTalk = CaseTalkServices(config: config, clock: .system,
                                     passwords: try PasswordService(parameters: config.passwordParameters),
                                     commonPasswords: try loadCommonPasswords(app),
-                                    sealer: Sealer(key: config.dataKey), mailer: makeMailer(app, config),
+                                    sealer: Sealer(key: config.dataKey), codeHasher: CodeHasher(dataKey: config.dataKey),
+                                    mailer: makeMailer(app, config),
                                     phones: makePhoneSender(app, config),
                                     worker: BackgroundWorker())
     app.lifecycle.use(PasswordServiceLifecycle())

@@ -12,6 +12,10 @@ public struct FieldErrors: Error, Equatable, Sendable {
     public var isEmpty: Bool { messages.isEmpty }
     public subscript(field: String) -> String? { messages.first { $0.field == field }?.message }
     public mutating func add(_ field: String, _ message: String) { messages.append((field, message)) }
+    /// Field → its first message, for templates that show each message beside its field.
+    public var byField: [String: String] {
+        messages.reduce(into: [:]) { out, entry in if out[entry.field] == nil { out[entry.field] = entry.message } }
+    }
 
     public static func == (lhs: FieldErrors, rhs: FieldErrors) -> Bool {
         lhs.messages.map(\.field) == rhs.messages.map(\.field)

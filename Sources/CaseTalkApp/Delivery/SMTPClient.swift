@@ -177,7 +177,7 @@ final class SMTPSession: Sendable {
             guard let current = handler.value else {
                 return handler.eventLoop.makeFailedFuture(SMTPError.connectionClosed)
             }
-            return current.nextReply(timeout: timeout, step: step)
+            return current.nextReply(on: handler.eventLoop, timeout: timeout, step: step)
         }.get()
     }
 
@@ -221,8 +221,8 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     private var failure: (any Error)?
     private var nextID = 0
 
-    func nextReply(timeout: TimeAmount, step: String) -> EventLoopFuture<SMTPReply> {
-        guard let loop = context?.eventLoop else { return failedFuture(SMTPError.connectionClosed) }
+    /// Called on the channel's event loop `loop`.
+    func nextReply(on loop: any EventLoop, timeout: TimeAmount, step: String) -> EventLoopFuture<SMTPReply> {
         if !ready.isEmpty { return loop.makeSucceededFuture(ready.removeFirst()) }
         if let failure { return loop.makeFailedFuture(failure) }
         let promise = loop.makePromise(of: SMTPReply.self)
@@ -235,10 +235,6 @@ final class SMTPReplyHandler: ChannelInboundHandler {
         waiting.append((id, promise, timer))
         return promise.futureResult
     }
-
-    private var context: ChannelHandlerContext?
-
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
@@ -289,9 +285,5 @@ final class SMTPReplyHandler: ChannelInboundHandler {
             entry.timer.cancel()
             entry.promise.fail(error)
         }
-    }
-
-    private func failedFuture(_ error: any Error) -> EventLoopFuture<SMTPReply> {
-        MultiThreadedEventLoopGroup.singleton.any().makeFailedFuture(error)
     }
 }

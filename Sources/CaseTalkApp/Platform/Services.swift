@@ -19,6 +19,8 @@ public struct CaseTalkServices: Sendable {
     public var commonPasswords: CommonPasswords
     /// Seals data at rest with the data key (outbox messages now, message bodies later).
     var sealer: Sealer
+    /// Keeps verification codes as HMACs under a key derived from the data key.
+    var codeHasher: CodeHasher
     /// Where the outbox delivers email: SMTP, or the development mailbox.
     var mailer: any Mailer
     /// Where verification codes go: Twilio, or the development mailbox.

@@ -63,12 +63,13 @@ enum CaseViews {
                practiceName: row.practice_name)
     }
 
-    /// Dates are shown in UTC, labelled, until people can choose their time zone.
+    /// Dates are shown in UTC, labelled, until people can choose their time zone. One style,
+    /// made once (a list page formats a date per row).
+    private static let displayStyle = Date.FormatStyle(date: .abbreviated, time: .shortened,
+                                                       locale: Locale(identifier: "en_US_POSIX"),
+                                                       timeZone: TimeZone(identifier: "UTC")!)
+
     static func display(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "MMM d, yyyy, h:mm a 'UTC'"
-        return formatter.string(from: date)
+        date.formatted(displayStyle) + " UTC"
     }
 }

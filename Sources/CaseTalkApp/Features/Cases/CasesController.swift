@@ -86,10 +86,8 @@ struct CasesController: RouteCollection {
     }
 
     private func renderNewCase(_ req: Request, values: CaseViews.NewCaseValues, errors: FieldErrors) async throws -> View {
-        var byField: [String: String] = [:]
-        for (field, message) in errors.messages { byField[field] = message }
-        return try await req.view.render("cases/new", CaseViews.NewCasePage(
-            chrome: try req.staffChrome("New Case"), values: values, errors: byField,
+        try await req.view.render("cases/new", CaseViews.NewCasePage(
+            chrome: try req.staffChrome("New Case"), values: values, errors: errors.byField,
             errorList: errors.messages.map(\.message)))
     }
 

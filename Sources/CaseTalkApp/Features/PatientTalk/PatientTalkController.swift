@@ -72,7 +72,7 @@ struct PatientTalkController: RouteCollection {
         case .failure(let errors):
             let values = InviteValues(email: String((form.email ?? "").prefix(254)), confirmEmail: String((form.confirm_email ?? "").prefix(254)))
             let view = form.from == "talk"
-                ? try await renderTalk(req, patientCase, values: values, errors: Self.byField(errors), notice: nil)
+                ? try await renderTalk(req, patientCase, values: values, errors: errors.byField, notice: nil)
                 : try await renderInvite(req, patientCase, values: values, errors: errors)
             let response = try await view.encodeResponse(for: req)
             response.status = .unprocessableEntity
@@ -122,7 +122,7 @@ struct PatientTalkController: RouteCollection {
             chrome: try req.staffChrome("Invite Patient · \(patientCase.patientName)"),
             header: CaseViews.header(patientCase, tab: "talk"),
             current: try await invitationView(req, caseID: try patientCase.requireID()),
-            values: values, errors: Self.byField(errors), errorList: errors.messages.map(\.message)))
+            values: values, errors: errors.byField, errorList: errors.messages.map(\.message)))
     }
 
     /// The invitation's state for staff, with the delivery of its latest email.
@@ -172,12 +172,6 @@ struct PatientTalkController: RouteCollection {
         case .expired: "Expired"
         case .revoked: "Revoked"
         }
-    }
-
-    static func byField(_ errors: FieldErrors) -> [String: String] {
-        var out: [String: String] = [:]
-        for (field, message) in errors.messages where out[field] == nil { out[field] = message }
-        return out
     }
 
     private static func notice(_ req: Request) -> String? {

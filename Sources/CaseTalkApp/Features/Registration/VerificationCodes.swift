@@ -34,7 +34,7 @@ enum VerificationCodes {
         let clientAddress: String
         let db: any Database
 
-        var hasher: CodeHasher { CodeHasher(dataKey: services.config.dataKey) }
+        var hasher: CodeHasher { services.codeHasher }
         var subject: String { "invitation:\(invitationID)" }
 
         func audit(_ action: AuditAction, _ detail: String = "", on db: (any Database)? = nil) async throws {

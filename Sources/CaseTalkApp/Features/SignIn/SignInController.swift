@@ -63,9 +63,9 @@ struct SignInController: RouteCollection {
             return try await failed(req, email: form.email, next: next)
         }
 
-        if account.failedLogins > 0 || account.lockedUntil != nil || req.caseTalk.passwords.needsRehash(account.passwordHash) {
-            let newHash = req.caseTalk.passwords.needsRehash(account.passwordHash)
-                ? try await req.caseTalk.passwords.hash(password) : account.passwordHash
+        let rehash = req.caseTalk.passwords.needsRehash(account.passwordHash)
+        if account.failedLogins > 0 || account.lockedUntil != nil || rehash {
+            let newHash = rehash ? try await req.caseTalk.passwords.hash(password) : account.passwordHash
             try await StaffUser.query(on: req.db).filter(\.$id == accountID)
                 .set(\.$failedLogins, to: 0).set(\.$lockedUntil, to: nil).set(\.$passwordHash, to: newHash)
                 .update()
