@@ -1,5 +1,5 @@
 // CaseTalk page behaviour. Loaded as a file (the Content-Security-Policy forbids inline script);
-// every page works without it.
+// every page works without it, and the server checks everything this script checks.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
@@ -10,5 +10,102 @@ document.addEventListener("DOMContentLoaded", function () {
         window.setTimeout(function () { button.disabled = true; }, 0);
       });
     });
+  });
+
+  // Re-Send Code waits 30 seconds between sends: the button stays off while the page counts down.
+  document.querySelectorAll("[data-countdown]").forEach(function (status) {
+    var seconds = parseInt(status.getAttribute("data-countdown"), 10) || 0;
+    var button = document.querySelector("[data-wait-for='" + status.id + "']");
+    if (!button || seconds <= 0) { return; }
+    button.disabled = true;
+    status.setAttribute("aria-live", "off"); // no announcement every second; only when it is over
+    var timer = window.setInterval(function () {
+      seconds -= 1;
+      if (seconds > 0) {
+        status.textContent = "You can ask for a new code in " + seconds + (seconds === 1 ? " second." : " seconds.");
+        return;
+      }
+      window.clearInterval(timer);
+      button.disabled = false;
+      status.setAttribute("aria-live", "polite");
+      status.textContent = "You can ask for a new code now.";
+    }, 1000);
+  });
+
+  // Terms of Use: I Accept turns on when the text has been scrolled to its end, or when
+  // "I have read the Terms of Use" is ticked (keyboard and screen-reader users).
+  document.querySelectorAll("[data-terms-form]").forEach(function (form) {
+    var box = document.querySelector("[data-terms-box]");
+    var accept = form.querySelector("[data-terms-accept]");
+    var scrolled = form.querySelector("[data-terms-scrolled]");
+    var read = form.querySelector("input[name='read']");
+    var hint = form.querySelector("[data-terms-hint]");
+    if (!box || !accept || !scrolled || !read) { return; }
+    function update() {
+      if (box.scrollTop + box.clientHeight >= box.scrollHeight - 4) { scrolled.value = "yes"; }
+      var ready = scrolled.value === "yes" || read.checked;
+      accept.disabled = !ready;
+      if (hint) {
+        hint.textContent = ready
+          ? "You can now choose I Accept."
+          : "I Accept becomes available when you reach the end of the Terms, or when you tick the box.";
+      }
+    }
+    box.addEventListener("scroll", update, { passive: true });
+    read.addEventListener("change", update);
+    update();
+  });
+
+  // Set password: each requirement turns from red to green as it is met, while typing. The
+  // common-password list is the file the server checks against.
+  document.querySelectorAll("[data-password-rules]").forEach(function (list) {
+    var form = list.closest("form");
+    var password = form && form.querySelector("input[name='password']");
+    var confirmation = form && form.querySelector("input[name='confirmation']");
+    if (!password || !confirmation) { return; }
+    var name = (list.getAttribute("data-email-name") || "").toLowerCase();
+    var min = parseInt(list.getAttribute("data-min"), 10);
+    var max = parseInt(list.getAttribute("data-max"), 10);
+    var common = null;
+
+    function characters(text) {
+      if (window.Intl && Intl.Segmenter) {
+        var count = 0;
+        var segments = new Intl.Segmenter().segment(text);
+        for (var it = segments[Symbol.iterator](), step = it.next(); !step.done; step = it.next()) { count += 1; }
+        return count;
+      }
+      return Array.from(text).length;
+    }
+
+    function update() {
+      var value = password.value;
+      var lower = value.toLowerCase();
+      var length = characters(value);
+      var met = {
+        length: length >= min && length <= max,
+        notCommon: value.length > 0 && common !== null && !common.has(lower),
+        noEmailName: value.length > 0 && !(name.length >= 3 && lower.indexOf(name) !== -1),
+        matches: value.length > 0 && value === confirmation.value
+      };
+      list.querySelectorAll("[data-rule]").forEach(function (item) {
+        var ok = met[item.getAttribute("data-rule")] === true;
+        item.classList.toggle("rule-met", ok);
+        item.classList.toggle("rule-unmet", !ok);
+        var state = item.querySelector(".rule-state");
+        if (state) { state.textContent = ok ? "Met:" : "Not met yet:"; }
+      });
+    }
+
+    fetch(list.getAttribute("data-common-list"), { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(new Error("list")); })
+      .then(function (text) {
+        common = new Set(text.split("\n").map(function (word) { return word.trim().toLowerCase(); }).filter(Boolean));
+        update();
+      })
+      .catch(function () { /* the server still checks the list on Continue */ });
+    password.addEventListener("input", update);
+    confirmation.addEventListener("input", update);
+    update();
   });
 });

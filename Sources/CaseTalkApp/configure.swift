@@ -9,6 +9,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.caseTalk = CaseTalkServices(config: config, clock: .system,
                                     passwords: try PasswordService(parameters: config.passwordParameters),
                                     commonPasswords: try loadCommonPasswords(app),
+                                    termsOfUse: try loadTermsOfUse(app),
                                     sealer: Sealer(key: config.dataKey), codeHasher: CodeHasher(dataKey: config.dataKey),
                                     mailer: makeMailer(app, config),
                                     phones: makePhoneSender(app, config),
@@ -55,6 +56,19 @@ func loadCommonPasswords(_ app: Application) throws -> CommonPasswords {
     return common
 }
 
+/// The newest version in `Resources/Terms/` (files named `terms-of-use-VERSION.txt`, versions
+/// as dates); earlier versions stay there as the record of what earlier patients accepted.
+func loadTermsOfUse(_ app: Application) throws -> TermsOfUse {
+    let folder = app.directory.resourcesDirectory + "Terms/"
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    guard let (version, name) = names.compactMap({ name in TermsOfUse.version(fromFileName: name).map { ($0, name) } })
+        .max(by: { $0.0 < $1.0 }),
+        let text = try? String(contentsOfFile: folder + name, encoding: .utf8) else {
+        throw AppConfig.MissingSetting(problems: ["The Terms of Use are missing: no terms-of-use-VERSION.txt in \(folder)"])
+    }
+    return TermsOfUse(version: version, text: text)
+}
+
 /// SMTP when `SMTP_URL` is set; otherwise (development only: production requires SMTP_URL) the
 /// development mailbox.
 func makeMailer(_ app: Application, _ config: AppConfig) -> any Mailer {
@@ -81,6 +95,7 @@ func routes(_ app: Application) throws {
     try app.register(collection: HealthController())
     try app.register(collection: SignInController())
     try app.register(collection: RegistrationController())
+    try app.grouped(RequirePatientMiddleware()).register(collection: PortalController())
     let staff = app.grouped(RequireStaffMiddleware())
     try staff.register(collection: CasesController())
     try staff.register(collection: PatientTalkController())

@@ -160,6 +160,8 @@ import VaporTesting
             "005_CreateSession", "006_CreateAuditEntry", "007_CreateAuditHead", "008_CreateOutbox",
             "009_CreateDevMailbox", "010_CreateInvitation", "011_UpdateSessionAddRegistration",
             "012_CreateRegistration",
+            "013_UpdateRegistrationAddSteps",
+            "014_CreatePatient",
         ])
     }
 }

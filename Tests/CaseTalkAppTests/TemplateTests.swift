@@ -30,8 +30,25 @@ import VaporTesting
         "cases/invite": PatientTalkController.InvitePage(chrome: chrome, header: header, current: invitation, values: .init(),
                                                          errors: ["confirm_email": "The two email addresses do not match."],
                                                          errorList: ["The two email addresses do not match."]),
-        "register/welcome": RegistrationController.WelcomePage(chrome: chrome, memberName: "Dr. Sample", practiceName: "Sample Practice"),
-        "register/invalid": RegistrationController.InvalidPage(chrome: chrome, message: RegistrationController.invalidMessage),
+        "register/stopped": RegistrationPages.StoppedPage(chrome: chrome, heading: "Invitation no longer valid",
+                                                          message: RegistrationController.invalidMessage),
+        "register/existing": RegistrationPages.ExistingPage(chrome: chrome, memberName: "Dr. Sample", practiceName: "Sample Practice"),
+        "register/phones": RegistrationPages.PhonesPage(chrome: chrome, steps: .init(.phones), memberName: "Dr. Sample",
+                                                        practiceName: "Sample Practice", values: .init(mobile: "+14155550123"),
+                                                        errors: ["home": "Home: Enter a 10-digit US number."],
+                                                        errorList: ["Home: Enter a 10-digit US number."]),
+        "register/method": RegistrationPages.MethodPage(chrome: chrome, steps: .init(.method),
+                                                        options: [.init(value: "sms-mobile", label: "Text message (SMS) to your mobile number",
+                                                                        number: "+14155550123", checked: true)],
+                                                        error: RegistrationController.providerFailedMessage),
+        "register/code": RegistrationPages.CodePage(chrome: chrome, steps: .init(.code), sentTo: "by text message to your mobile number ending in 23",
+                                                    waitSeconds: 12, error: "That code is not right."),
+        "register/terms": RegistrationPages.TermsPage(chrome: chrome, steps: .init(.terms), version: "2026-11-01",
+                                                      sections: [.init(heading: "1. Sample", paragraphs: ["One.", "Two."])], error: nil),
+        "register/password": RegistrationPages.PasswordPage(chrome: chrome, steps: .init(.password), email: "ana@example.com", emailName: "ana",
+                                                            rules: [.init(key: "length", label: "At least 12 characters", unmet: true)],
+                                                            errorList: ["The two passwords do not match."], minLength: 12, maxLength: 128),
+        "portal/home": PortalController.HomePage(chrome: chrome, cases: [.init(practiceName: "Riverside", title: "Crown", joined: "today")]),
         "dev/mailbox": DevMailboxController.ListPage(chrome: chrome, items: [mailItem]),
         "dev/mailbox-item": DevMailboxController.ItemPage(chrome: chrome, item: mailItem, text: "Hello,\nline two"),
         "errors/error": ErrorPagesMiddleware.Context(chrome: chrome, status: 404, message: "We couldn't find that page."),
@@ -66,7 +83,7 @@ import VaporTesting
 
     @Test func pagesLoadScriptOnlyFromFiles() throws {
         let root = DirectoryConfiguration.detect().viewsDirectory
-        for name in try Self.templateNames() + ["layout", "cases/_header"] {
+        for name in try Self.templateNames() + ["layout", "cases/_header", "register/_steps"] {
             let text = try String(contentsOfFile: root + name + ".leaf", encoding: .utf8)
             #expect(!text.contains("<script>"), "\(name) has inline script")
             #expect(text.range(of: #"\son[a-z]+\s*="#, options: .regularExpression) == nil, "\(name) has an inline handler")

@@ -16,6 +16,8 @@ final class RecordingPhones: PhoneSender, Sendable {
         }
     }
     var lastCode: String? { state.withLockedValue { $0.codes.last?.0 } }
+    /// (code, E.164 number, channel) of every send, in order.
+    var sends: [(String, String, CodeChannel)] { state.withLockedValue { $0.codes } }
     var count: Int { state.withLockedValue { $0.codes.count } }
     func fail(_ on: Bool) { state.withLockedValue { $0.failing = on } }
 }
@@ -98,7 +100,7 @@ struct CodeWorld {
                 #expect(try await w.send() == .sent)
                 clock.advance(by: 30)
             }
-            #expect(try await w.send() == .tooManyForNumber)
+            #expect(try await w.send() == .tooManyForNumber(retryAfter: 450), "the first of the five leaves the window in 450 s")
             #expect(try await w.send(to: try PhoneNumber("(212) 555-0199")) == .sent, "another number may still be used")
             clock.advance(by: 10 * 60 - 150 + 1)
             #expect(try await w.send() == .sent, "the first send has left the window")

@@ -79,3 +79,80 @@ import Testing
         #expect(!list.contains("a sound long passphrase"))
     }
 }
+
+@Suite struct RegistrationStepTests {
+    typealias P = RegistrationProgress
+
+    @Test(arguments: [
+        (P(phonesSaved: false, codeSent: false, codeVerified: false, termsAccepted: false), RegistrationStep.phones),
+        (P(phonesSaved: true, codeSent: false, codeVerified: false, termsAccepted: false), .method),
+        (P(phonesSaved: true, codeSent: true, codeVerified: false, termsAccepted: false), .code),
+        (P(phonesSaved: true, codeSent: true, codeVerified: true, termsAccepted: false), .terms),
+        (P(phonesSaved: true, codeSent: true, codeVerified: true, termsAccepted: true), .password),
+        // Terms accepted without a verified code (impossible through the pages) still stops at the code.
+        (P(phonesSaved: true, codeSent: true, codeVerified: false, termsAccepted: true), .code),
+    ])
+    func firstUnfinishedStep(progress: P, step: RegistrationStep) {
+        #expect(progress.firstUnfinished == step)
+        #expect(progress.allows(step), "the first unfinished step is always open")
+    }
+
+    @Test func laterStepsAreClosedAndVerifiedPhonesAreFixed() {
+        let fresh = P(phonesSaved: false, codeSent: false, codeVerified: false, termsAccepted: false)
+        #expect(RegistrationStep.allCases.filter(fresh.allows) == [.phones])
+        let sent = P(phonesSaved: true, codeSent: true, codeVerified: false, termsAccepted: false)
+        #expect(RegistrationStep.allCases.filter(sent.allows) == [.phones, .method, .code], "back to correct a number or change method")
+        let verified = P(phonesSaved: true, codeSent: true, codeVerified: true, termsAccepted: false)
+        #expect(RegistrationStep.allCases.filter(verified.allows) == [.terms])
+        let accepted = P(phonesSaved: true, codeSent: true, codeVerified: true, termsAccepted: true)
+        #expect(RegistrationStep.allCases.filter(accepted.allows) == [.terms, .password])
+    }
+}
+
+@Suite struct PhoneNumbersFormTests {
+    @Test func atLeastOneNumberEachNormalised() throws {
+        let numbers = try PhoneNumbers.validate(mobile: " (415) 555-0123 ", home: "", work: "+44 20 7946 0958").get()
+        #expect(numbers.mobile?.e164 == "+14155550123" && numbers.home == nil && numbers.work?.e164 == "+442079460958")
+        #expect(numbers.all.map(\.0) == [.mobile, .work])
+    }
+
+    @Test func mistakesNameTheirField() {
+        guard case .failure(let none) = PhoneNumbers.validate(mobile: "", home: "  ", work: nil) else { Issue.record("accepted none"); return }
+        #expect(none["mobile"]?.contains("at least one") == true)
+        guard case .failure(let bad) = PhoneNumbers.validate(mobile: "415", home: "(212) 555-0199", work: "call me") else {
+            Issue.record("accepted bad numbers"); return
+        }
+        #expect(bad["mobile"]?.hasPrefix("Mobile: ") == true)
+        #expect(bad["work"]?.hasPrefix("Work: ") == true)
+        #expect(bad["home"] == nil)
+    }
+
+    @Test func textMessagesOnlyToMobileCallsToAny() throws {
+        #expect(CodeRoute(method: .sms, kind: .home) == nil)
+        #expect(CodeRoute(value: "sms-work") == nil)
+        #expect(CodeRoute(value: "voice-work")?.kind == .work)
+        #expect(CodeRoute(value: "sms-mobile-x") == nil && CodeRoute(value: "") == nil)
+        let homeOnly = try PhoneNumbers.validate(mobile: nil, home: "(415) 555-0123", work: nil).get()
+        #expect(CodeRoute.available(for: homeOnly).map(\.value) == ["voice-home"])
+        let all = try PhoneNumbers.validate(mobile: "(415) 555-0123", home: "(212) 555-0199", work: "(646) 555-0100").get()
+        #expect(CodeRoute.available(for: all).map(\.value) == ["sms-mobile", "voice-mobile", "voice-home", "voice-work"])
+    }
+}
+
+@Suite struct TermsOfUseTests {
+    @Test func sectionsAndParagraphs() {
+        let terms = TermsOfUse(version: "2026-11-01", text: "Intro line one\nline two\r\n\r\n# 1. First\nA.\n\nB\n# 2. Second\r\nC.\n")
+        #expect(terms.sections == [
+            .init(heading: nil, paragraphs: ["Intro line one line two"]),
+            .init(heading: "1. First", paragraphs: ["A.", "B"]),
+            .init(heading: "2. Second", paragraphs: ["C."]),
+        ])
+    }
+
+    @Test func versionComesFromTheFileName() {
+        #expect(TermsOfUse.version(fromFileName: "terms-of-use-2026-11-01.txt") == "2026-11-01")
+        #expect(TermsOfUse.version(fromFileName: "terms-of-use-.txt") == nil)
+        #expect(TermsOfUse.version(fromFileName: "terms-of-use-draft.txt") == nil)
+        #expect(TermsOfUse.version(fromFileName: "README.md") == nil)
+    }
+}

@@ -4,11 +4,6 @@ import Foundation
 import NIOCore
 import Vapor
 
-/// How a verification code reaches the patient.
-enum CodeChannel: String, Codable, Sendable {
-    case sms, voice
-}
-
 /// A failure of the SMS/voice provider. Never counted against the patient (SPEC §3); the
 /// description is safe to log (no number, no code).
 struct PhoneDeliveryError: Error, CustomStringConvertible {

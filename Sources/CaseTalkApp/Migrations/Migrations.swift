@@ -15,5 +15,7 @@ public enum Migrations {
         CreateInvitation(),
         UpdateSessionAddRegistration(),
         CreateRegistration(),
+        UpdateRegistrationAddSteps(),
+        CreatePatient(),
     ]
 }

@@ -10,6 +10,9 @@ struct AuditActor: Sendable {
     var id: String
 
     static func staff(_ id: UUID) -> AuditActor { AuditActor(kind: "staff", id: id.uuidString) }
+    static func patient(_ id: UUID) -> AuditActor { AuditActor(kind: "patient", id: id.uuidString) }
+    init(_ principal: Principal) { self.init(kind: principal.kind, id: principal.id.uuidString) }
+    init(kind: String, id: String) { self.kind = kind; self.id = id }
     static let anonymous = AuditActor(kind: "anonymous", id: "")
     static let system = AuditActor(kind: "system", id: "")
 }
@@ -35,6 +38,10 @@ enum AuditAction: String, Sendable {
     case codeVerified = "registration.code_verified"
     case codeRejected = "registration.code_rejected"
     case verificationLocked = "registration.locked"
+    case phonesSaved = "registration.phones_saved"
+    case termsAccepted = "registration.terms_accepted"
+    case patientRegistered = "registration.completed"
+    case invitationAccepted = "invitation.accepted"
 }
 
 enum Audit {

@@ -32,7 +32,8 @@ struct ErrorPagesMiddleware: AsyncMiddleware {
                                                              "status": .stringConvertible(status.code)])
             }
             // A signed-in person keeps the navigation and Sign Out on an error page.
-            let chrome = (try? req.staffChrome(status.reasonPhrase)) ?? PageChrome(title: status.reasonPhrase)
+            let chrome = (try? req.staffChrome(status.reasonPhrase)) ?? (try? req.patientChrome(status.reasonPhrase))
+                ?? PageChrome(title: status.reasonPhrase)
             let context = Context(chrome: chrome, status: status.code, message: message)
             let response: Response
             if let view = try? await req.view.render("errors/error", context).encodeResponse(for: req) {

@@ -8,10 +8,13 @@ struct PageChrome: Encodable, Sendable {
     var userName: String?
     var practiceName: String?
     var notice: String?
+    /// A patient's pages link home to the portal rather than to View Cases.
+    var isPatient: Bool
 
-    init(title: String, csrf: String? = nil, userName: String? = nil, practiceName: String? = nil, notice: String? = nil) {
+    init(title: String, csrf: String? = nil, userName: String? = nil, practiceName: String? = nil, notice: String? = nil,
+         isPatient: Bool = false) {
         self.title = title; self.csrf = csrf; self.userName = userName
-        self.practiceName = practiceName; self.notice = notice
+        self.practiceName = practiceName; self.notice = notice; self.isPatient = isPatient
     }
 }
 

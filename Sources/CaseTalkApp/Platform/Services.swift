@@ -17,6 +17,8 @@ public struct CaseTalkServices: Sendable {
     public var passwords: PasswordService
     /// The shipped common-password list (SPEC §3), read once at boot.
     public var commonPasswords: CommonPasswords
+    /// The current Terms of Use (the newest file in `Resources/Terms/`), read once at boot.
+    public var termsOfUse: TermsOfUse
     /// Seals data at rest with the data key (outbox messages now, message bodies later).
     var sealer: Sealer
     /// Keeps verification codes as HMACs under a key derived from the data key.

@@ -15,6 +15,9 @@ final class SessionRecord: Model, @unchecked Sendable {
     @Field(key: "last_seen_at") var lastSeenAt: Date
     /// The SHA-256 of the invitation link that started a registration in this session.
     @OptionalField(key: "registration_token_hash") var registrationTokenHash: String?
+    /// The address to fill in on the sign-in page (after registering, or to accept an invitation
+    /// into an existing account), so it never has to travel in a URL.
+    @OptionalField(key: "sign_in_email") var signInEmail: String?
 
     init() {}
     init(idHash: String, principal: Principal?, csrfToken: String, now: Date) {
@@ -30,19 +33,21 @@ final class SessionRecord: Model, @unchecked Sendable {
 /// Who a session belongs to.
 enum Principal: Equatable, Sendable {
     case staff(UUID)
+    case patient(UUID)
 
     var kind: String {
-        switch self { case .staff: "staff" }
+        switch self { case .staff: "staff"; case .patient: "patient" }
     }
 
     var id: UUID {
-        switch self { case .staff(let id): id }
+        switch self { case .staff(let id), .patient(let id): id }
     }
 
     init?(kind: String?, id: UUID?) {
         guard let kind, let id else { return nil }
         switch kind {
         case "staff": self = .staff(id)
+        case "patient": self = .patient(id)
         default: return nil
         }
     }

@@ -9,6 +9,7 @@ struct CurrentSession: Sendable {
     let principal: Principal?
     let csrfToken: String
     var registrationTokenHash: String?
+    var signInEmail: String?
 }
 
 /// Loads the server-side session named by the cookie, ends it when it is idle or too old, and
@@ -53,7 +54,8 @@ struct SessionMiddleware: AsyncMiddleware {
             try await SessionRecord.query(on: req.db).filter(\.$id == idHash).set(\.$lastSeenAt, to: now).update()
         }
         return CurrentSession(idHash: idHash, principal: Principal(kind: row.principalKind, id: row.principalID),
-                              csrfToken: row.csrfToken, registrationTokenHash: row.registrationTokenHash)
+                              csrfToken: row.csrfToken, registrationTokenHash: row.registrationTokenHash,
+                              signInEmail: row.signInEmail)
     }
 }
 
@@ -85,20 +87,25 @@ extension Request {
     }
 
     /// Ends the current session and starts a new one for `principal`, with a new id and a new CSRF
-    /// token (SPEC §5: a new session id at sign-in and at every step-up).
+    /// token (SPEC §5: a new session id at sign-in and at every step-up). Nothing carries over
+    /// unless passed: a registration in progress, or the email for the sign-in page.
     @discardableResult
-    func replaceSession(with principal: Principal?) async throws -> CurrentSession {
+    func replaceSession(with principal: Principal?, registrationTokenHash: String? = nil,
+                        signInEmail: String? = nil) async throws -> CurrentSession {
         let now = self.now
         let token = SecureRandom.token()
         let record = SessionRecord(idHash: Digest.sha256Hex(token), principal: principal,
                                    csrfToken: SecureRandom.token(), now: now)
+        record.registrationTokenHash = registrationTokenHash
+        record.signInEmail = signInEmail
         try await db.transaction { tx in
             if let old = self.session {
                 try await SessionRecord.query(on: tx).filter(\.$id == old.idHash).delete()
             }
             try await record.create(on: tx)
         }
-        let session = CurrentSession(idHash: record.id!, principal: principal, csrfToken: record.csrfToken)
+        let session = CurrentSession(idHash: record.id!, principal: principal, csrfToken: record.csrfToken,
+                                     registrationTokenHash: registrationTokenHash, signInEmail: signInEmail)
         storage[CurrentSessionKey.self] = session
         storage[PendingCookieKey.self] = .set(token)
         return session
@@ -111,6 +118,16 @@ extension Request {
             .set(\.$registrationTokenHash, to: tokenHash).update()
         var updated = session
         updated.registrationTokenHash = tokenHash
+        storage[CurrentSessionKey.self] = updated
+    }
+
+    /// Remembers the address to fill in on the sign-in page.
+    func rememberSignInEmail(_ email: String) async throws {
+        let session = try await ensureSession()
+        guard session.signInEmail != email else { return }
+        try await SessionRecord.query(on: db).filter(\.$id == session.idHash).set(\.$signInEmail, to: email).update()
+        var updated = session
+        updated.signInEmail = email
         storage[CurrentSessionKey.self] = updated
     }
 

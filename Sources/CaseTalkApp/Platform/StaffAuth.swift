@@ -17,13 +17,7 @@ struct RequireStaffMiddleware: AsyncMiddleware {
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         guard case .staff(let id)? = req.session?.principal,
               let user = try await StaffUser.query(on: req.db).filter(\.$id == id).with(\.$practice).first()
-        else {
-            var target = "/login"
-            if req.method == .GET, let next = SafeRedirect.validate(req.url.path) {
-                target += "?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/-_"))) ?? "")
-            }
-            return req.redirect(to: target)
-        }
+        else { return req.redirectToSignIn() }
         req.storage[SignedInStaffKey.self] = SignedInStaff(
             id: try user.requireID(), practiceID: user.$practice.id, name: user.name,
             practiceName: user.practice.name, isAdmin: user.isAdmin)
@@ -34,6 +28,15 @@ struct RequireStaffMiddleware: AsyncMiddleware {
 private struct SignedInStaffKey: StorageKey { typealias Value = SignedInStaff }
 
 extension Request {
+    /// To the sign-in page, with the page asked for remembered as a relative path.
+    func redirectToSignIn() -> Response {
+        var target = "/login"
+        if method == .GET, let next = SafeRedirect.validate(url.path) {
+            target += "?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/-_"))) ?? "")
+        }
+        return redirect(to: target)
+    }
+
     func requireStaff() throws -> SignedInStaff {
         guard let staff = storage[SignedInStaffKey.self] else { throw Abort(.unauthorized) }
         return staff

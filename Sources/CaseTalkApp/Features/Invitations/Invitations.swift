@@ -70,6 +70,7 @@ enum Invitations {
             // only one link is ever live.
             try await invitation.save(on: tx)
             try await InvitationToken.query(on: tx).filter(\.$invitation.$id == invitation.id!).delete()
+            try await PatientRegistration.restart(invitationID: invitation.id!, on: tx)
             if case .revoke = change {} else {
                 try await issueLink(token: token, for: invitation, memberName: staff.name, practiceName: staff.practiceName,
                                     reminder: false, services: services, now: now, on: tx)

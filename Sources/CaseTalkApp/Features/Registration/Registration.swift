@@ -1,8 +1,9 @@
 import Fluent
 import Foundation
 
-/// A patient's registration in progress, one per invitation: for now the state of the
-/// verification code (SPEC §3); the other steps add theirs.
+/// A patient's registration in progress, one per invitation (SPEC §3): the phone numbers, the
+/// state of the verification code, and the Terms of Use acceptance. Kept after the account is
+/// made, as the record of what was accepted, when and from where.
 final class Registration: Model, @unchecked Sendable {
     static let schema = "registrations"
 
@@ -22,6 +23,15 @@ final class Registration: Model, @unchecked Sendable {
     @OptionalField(key: "last_sent_at") var lastSentAt: Date?
     @OptionalField(key: "verified_at") var verifiedAt: Date?
     @Field(key: "created_at") var createdAt: Date
+    /// E.164 numbers from the Phone numbers step.
+    @OptionalField(key: "mobile_number") var mobileNumber: String?
+    @OptionalField(key: "home_number") var homeNumber: String?
+    @OptionalField(key: "work_number") var workNumber: String?
+    @OptionalField(key: "phones_saved_at") var phonesSavedAt: Date?
+    @OptionalField(key: "terms_version") var termsVersion: String?
+    @OptionalField(key: "terms_accepted_at") var termsAcceptedAt: Date?
+    @OptionalField(key: "terms_client_address") var termsClientAddress: String?
+    @OptionalField(key: "terms_user_agent") var termsUserAgent: String?
 
     init() {}
     init(invitationID: UUID, now: Date) {

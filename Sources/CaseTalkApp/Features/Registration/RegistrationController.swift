@@ -2,36 +2,41 @@ import CaseTalkCore
 import Fluent
 import Vapor
 
-/// The patient's way in from the invitation email (SPEC §3). The registration steps themselves
-/// (phone, code, Terms of Use, password) build on the session this sets up.
+/// The patient's registration (SPEC §3): the link from the invitation email, then five steps in
+/// order (Phone numbers, Delivery method, Enter code, Terms of Use, Set password). The order is
+/// kept here: a page that is not open yet sends the patient to the first unfinished step.
 struct RegistrationController: RouteCollection {
     static let invalidMessage = "This invitation is no longer valid. Ask your practice to send a new one."
-
-    struct WelcomePage: Encodable {
-        let chrome: PageChrome
-        let memberName: String
-        let practiceName: String
-    }
-
-    struct InvalidPage: Encodable {
-        let chrome: PageChrome
-        let message: String
-    }
+    static let providerFailedMessage = "We couldn't send the code — try again or choose another method"
 
     func boot(routes: any RoutesBuilder) throws {
         routes.get("register", ":token", use: openLink)
-        routes.get("register", use: start)
+        let register = routes.grouped("register")
+        register.get(use: start)
+        register.get("phones", use: phonesPage)
+        register.post("phones", use: savePhones)
+        register.get("method", use: methodPage)
+        register.post("method", use: sendCode)
+        register.get("code", use: codePage)
+        register.post("code", use: checkCode)
+        register.post("code", "resend", use: resendCode)
+        register.get("terms", use: termsPage)
+        register.post("terms", use: acceptTerms)
+        register.get("password", use: passwordPage)
+        register.post("password", use: setPassword)
     }
+
+    // MARK: The link
 
     /// Opening the link changes nothing but the invitation's *opened* mark (mail scanners fetch
     /// links too), then moves the token into the session and off the URL.
     func openLink(req: Request) async throws -> Response {
         guard let token = req.parameters.get("token"), token.utf8.count == 43,
               token.utf8.allSatisfy({ $0 == 45 || $0 == 95 || ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) })
-        else { return try await invalid(req) }
+        else { return try await stopped(req, .invalid) }
         let hash = Digest.sha256Hex(token)
         let now = req.now
-        guard let invitation = try await Invitations.live(tokenHash: hash, now: now, on: req.db) else { return try await invalid(req) }
+        guard let invitation = try await Invitations.live(tokenHash: hash, now: now, on: req.db) else { return try await stopped(req, .invalid) }
         if invitation.status == .sent {
             let invitationID = try invitation.requireID()
             try await req.db.transaction { tx in
@@ -45,21 +50,232 @@ struct RegistrationController: RouteCollection {
     }
 
     func start(req: Request) async throws -> Response {
-        guard let hash = req.session?.registrationTokenHash,
-              let invitation = try await Invitations.live(tokenHash: hash, now: req.now, on: req.db) else {
-            return try await invalid(req)
+        switch try await PatientRegistration.load(req) {
+        case .stopped(let stop): return try await stopped(req, stop)
+        case .going(let state): return req.redirect(to: state.progress.firstUnfinished.path)
         }
-        try await invitation.$invitedBy.load(on: req.db)
-        try await invitation.invitedBy.$practice.load(on: req.db)
-        return try await req.view.render("register/welcome", WelcomePage(
-            chrome: PageChrome(title: "Your CaseTalk invitation", csrf: req.session?.csrfToken),
-            memberName: invitation.invitedBy.name, practiceName: invitation.invitedBy.practice.name)).encodeResponse(for: req)
     }
 
-    private func invalid(_ req: Request) async throws -> Response {
-        let response = try await req.view.render("register/invalid", InvalidPage(
-            chrome: PageChrome(title: "Invitation no longer valid"), message: Self.invalidMessage)).encodeResponse(for: req)
-        response.status = .notFound
-        return response
+    // MARK: 1. Phone numbers
+
+    struct PhoneForm: Content { var mobile: String?; var home: String?; var work: String? }
+
+    func phonesPage(req: Request) async throws -> Response {
+        try await step(.phones, req) { state in
+            let numbers = state.numbers
+            return try await RegistrationPages.phones(req, state, values: .init(mobile: numbers.mobile?.e164 ?? "",
+                                                                                home: numbers.home?.e164 ?? "",
+                                                                                work: numbers.work?.e164 ?? ""),
+                                                      errors: FieldErrors())
+        }
     }
+
+    func savePhones(req: Request) async throws -> Response {
+        try await step(.phones, req) { state in
+            let form = try req.content.decode(PhoneForm.self)
+            switch PhoneNumbers.validate(mobile: form.mobile, home: form.home, work: form.work) {
+            case .failure(let errors):
+                let values = RegistrationPages.PhoneValues(mobile: Self.echo(form.mobile), home: Self.echo(form.home), work: Self.echo(form.work))
+                return try await RegistrationPages.phones(req, state, values: values, errors: errors, status: .unprocessableEntity)
+            case .success(let numbers):
+                try await PatientRegistration.savePhones(numbers, state, req: req)
+                return req.redirect(to: RegistrationStep.method.path)
+            }
+        }
+    }
+
+    // MARK: 2. Delivery method
+
+    struct MethodForm: Content { var route: String? }
+
+    func methodPage(req: Request) async throws -> Response {
+        try await step(.method, req) { state in
+            try await RegistrationPages.method(req, state, chosen: state.lastRoute, problem: nil)
+        }
+    }
+
+    /// Continue sends the code by the chosen route.
+    func sendCode(req: Request) async throws -> Response {
+        try await step(.method, req) { state in
+            let form = try req.content.decode(MethodForm.self)
+            let available = CodeRoute.available(for: state.numbers)
+            guard let route = form.route.flatMap(CodeRoute.init(value:)), available.contains(route),
+                  let number = state.numbers[route.kind] else {
+                return try await RegistrationPages.method(req, state, chosen: nil,
+                                                          problem: .init("Choose how we should send your code.", status: .unprocessableEntity))
+            }
+            let outcome = try await VerificationCodes.send(to: number, by: route.method, context(req, state))
+            if outcome == .sent { return req.redirect(to: RegistrationStep.code.path) }
+            return try await RegistrationPages.method(req, state, chosen: route, problem: Self.problem(outcome, req: req))
+        }
+    }
+
+    // MARK: 3. Enter code
+
+    struct CodeForm: Content { var code: String? }
+
+    func codePage(req: Request) async throws -> Response {
+        try await step(.code, req) { state in
+            let notice = req.query[String.self, at: "sent"] == "again"
+                ? "We sent a new code. The previous code no longer works." : nil
+            return try await RegistrationPages.code(req, state, notice: notice, problem: nil)
+        }
+    }
+
+    func checkCode(req: Request) async throws -> Response {
+        try await step(.code, req) { state in
+            let form = try req.content.decode(CodeForm.self)
+            let entered = String((form.code ?? "").prefix(64))
+            let problem: RegistrationPages.Problem
+            switch try await VerificationCodes.check(entered, context(req, state)) {
+            case .verified:
+                // A step-up: the session gets a new id (SPEC §5), keeping the registration.
+                try await req.replaceSession(with: nil, registrationTokenHash: req.session?.registrationTokenHash)
+                return req.redirect(to: RegistrationStep.terms.path)
+            case .malformed:
+                problem = .init("Enter the 6 digits of the code we sent you.", status: .unprocessableEntity)
+            case .wrong(codeStillLive: true):
+                problem = .init("That code is not right. Check the digits and try again.", status: .unprocessableEntity)
+            case .wrong(codeStillLive: false):
+                problem = .init("That code is not right, and after 5 wrong tries it no longer works. Use Re-Send Code to get a new one.",
+                                status: .unprocessableEntity)
+            case .noLiveCode:
+                problem = .init("That code has expired or has been replaced. Use Re-Send Code to get a new one.", status: .unprocessableEntity)
+            case .locked(let until):
+                problem = Self.lockedProblem(until, req: req)
+            }
+            return try await RegistrationPages.code(req, state, notice: nil, problem: problem)
+        }
+    }
+
+    /// Re-Send Code: a new code the same way as the last one; the previous code stops working.
+    func resendCode(req: Request) async throws -> Response {
+        try await step(.code, req) { state in
+            guard let route = state.lastRoute, let number = state.numbers[route.kind] else {
+                return req.redirect(to: RegistrationStep.method.path)
+            }
+            let outcome = try await VerificationCodes.send(to: number, by: route.method, context(req, state))
+            if outcome == .sent { return req.redirect(to: RegistrationStep.code.path + "?sent=again") }
+            return try await RegistrationPages.code(req, state, notice: nil, problem: Self.problem(outcome, req: req))
+        }
+    }
+
+    // MARK: 4. Terms of Use
+
+    struct TermsForm: Content { var read: String?; var scrolled: String? }
+
+    func termsPage(req: Request) async throws -> Response {
+        try await step(.terms, req) { state in
+            try await RegistrationPages.terms(req, state, error: nil)
+        }
+    }
+
+    /// I Accept counts when the box was scrolled to the end (the page script says so) or the
+    /// "I have read the Terms of Use" box is ticked (keyboard, screen reader, no script).
+    func acceptTerms(req: Request) async throws -> Response {
+        try await step(.terms, req) { state in
+            let form = try req.content.decode(TermsForm.self)
+            guard form.read == "yes" || form.scrolled == "yes" else {
+                return try await RegistrationPages.terms(
+                    req, state, error: "Read the Terms of Use to the end, or tick “I have read the Terms of Use”, then choose I Accept.")
+            }
+            try await PatientRegistration.acceptTerms(req.caseTalk.termsOfUse, state, req: req)
+            return req.redirect(to: RegistrationStep.password.path)
+        }
+    }
+
+    // MARK: 5. Set password
+
+    struct PasswordForm: Content { var password: String?; var confirmation: String? }
+
+    func passwordPage(req: Request) async throws -> Response {
+        try await step(.password, req) { state in
+            try await RegistrationPages.password(req, state, broken: nil)
+        }
+    }
+
+    /// Continue checks the rules (the server is the only authority), makes the account and leads
+    /// to the sign-in page with the email filled in.
+    func setPassword(req: Request) async throws -> Response {
+        try await step(.password, req) { state in
+            let form = try req.content.decode(PasswordForm.self)
+            let password = form.password ?? ""
+            let broken = PasswordPolicy.unmet(password, confirmation: form.confirmation ?? "", email: state.email,
+                                              common: req.caseTalk.commonPasswords)
+            guard broken.isEmpty else { return try await RegistrationPages.password(req, state, broken: broken) }
+            let hash = try await req.caseTalk.passwords.hash(password)
+            switch try await PatientRegistration.complete(state, passwordHash: hash, req: req) {
+            case .created(let email):
+                try await req.replaceSession(with: nil, signInEmail: email)
+                return req.redirect(to: "/login?registered=1")
+            case .alreadyDone:
+                return req.redirect(to: "/register")
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Runs `body` when `step` is open for the session's registration; otherwise shows why not,
+    /// or sends the patient to the first unfinished step.
+    private func step(_ step: RegistrationStep, _ req: Request,
+                      _ body: (PatientRegistration.State) async throws -> Response) async throws -> Response {
+        switch try await PatientRegistration.load(req) {
+        case .stopped(let stop):
+            return try await stopped(req, stop)
+        case .going(let state):
+            guard state.progress.allows(step) else { return req.redirect(to: state.progress.firstUnfinished.path) }
+            return try await body(state)
+        }
+    }
+
+    private func stopped(_ req: Request, _ stop: PatientRegistration.Stop) async throws -> Response {
+        switch stop {
+        case .invalid:
+            return try await RegistrationPages.stopped(req, heading: "Invitation no longer valid", message: Self.invalidMessage,
+                                                       status: .notFound)
+        case .staffAddress:
+            return try await RegistrationPages.stopped(
+                req, heading: "This address belongs to a staff account",
+                message: "A CaseTalk staff account already uses this email address, and one address can only have one account. Ask your practice to invite you at another address.",
+                status: .conflict)
+        case .existingAccount(let memberName, let practiceName):
+            return try await RegistrationPages.existing(req, memberName: memberName, practiceName: practiceName)
+        }
+    }
+
+    private func context(_ req: Request, _ state: PatientRegistration.State) -> VerificationCodes.Context {
+        .init(invitationID: state.invitationID, services: req.caseTalk, now: req.now, clientAddress: req.clientAddress, db: req.db)
+    }
+
+    /// What a send that did not happen tells the patient.
+    private static func problem(_ outcome: VerificationCodes.SendOutcome, req: Request) -> RegistrationPages.Problem {
+        switch outcome {
+        case .sent:
+            return .init("", status: .ok)
+        case .wait(let seconds):
+            return .init("Please wait \(seconds) seconds before we send another code.", status: .tooManyRequests, retryAfter: seconds)
+        case .tooManyForNumber(let retryAfter):
+            return .init("We have sent 5 codes to this number in the last 10 minutes. Wait \(Self.minutes(retryAfter)), or choose another number.",
+                         status: .tooManyRequests, retryAfter: retryAfter)
+        case .locked(let until):
+            return lockedProblem(until, req: req)
+        case .providerFailed:
+            return .init(providerFailedMessage, status: .badGateway)
+        }
+    }
+
+    static func lockedProblem(_ until: Date, req: Request) -> RegistrationPages.Problem {
+        let seconds = max(1, Int(until.timeIntervalSince(req.now).rounded(.up)))
+        return .init("Too many wrong codes. For your security, codes cannot be checked or sent for \(minutes(seconds)). Then ask for a new code.",
+                     status: .tooManyRequests, retryAfter: seconds)
+    }
+
+    static func minutes(_ seconds: Int) -> String {
+        let minutes = (seconds + 59) / 60
+        return minutes == 1 ? "1 minute" : "\(minutes) minutes"
+    }
+
+    /// What the patient typed, shown back in the form after an error (bounded).
+    private static func echo(_ value: String?) -> String { String((value ?? "").prefix(40)) }
 }

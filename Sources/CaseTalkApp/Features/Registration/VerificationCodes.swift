@@ -12,7 +12,8 @@ enum VerificationCodes {
     enum SendOutcome: Equatable, Sendable {
         case sent
         case wait(seconds: Int)
-        case tooManyForNumber
+        /// 5 sends to this number in the last 10 minutes; the next is possible in `retryAfter` seconds.
+        case tooManyForNumber(retryAfter: Int)
         case locked(until: Date)
         case providerFailed
     }
@@ -44,15 +45,19 @@ enum VerificationCodes {
     }
 
     static func send(to number: PhoneNumber, by channel: CodeChannel, _ context: Context) async throws -> SendOutcome {
-        let registration = try await row(context)
+        let registration = try await PatientRegistration.row(invitationID: context.invitationID, now: context.now, on: context.db)
         let now = context.now
         if let until = registration.lockedUntil, until > now { return .locked(until: until) }
         if let last = registration.lastSentAt, now.timeIntervalSince(last) < CodeLimits.resendInterval {
             return .wait(seconds: Int((CodeLimits.resendInterval - now.timeIntervalSince(last)).rounded(.up)))
         }
         let recent = try await CodeSend.query(on: context.db).filter(\.$number == number.e164)
-            .filter(\.$sentAt > now.addingTimeInterval(-CodeLimits.sendWindow)).count()
-        if recent >= CodeLimits.sendsPerNumber { return .tooManyForNumber }
+            .filter(\.$sentAt > now.addingTimeInterval(-CodeLimits.sendWindow))
+            .sort(\.$sentAt, .descending).limit(CodeLimits.sendsPerNumber).all()
+        if recent.count >= CodeLimits.sendsPerNumber, let oldest = recent.last {
+            let retry = CodeLimits.sendWindow - now.timeIntervalSince(oldest.sentAt)
+            return .tooManyForNumber(retryAfter: max(1, Int(retry.rounded(.up))))
+        }
 
         let code = VerificationCode.generate()
         let detail = "channel:\(channel.rawValue) number:\(number.masked)"
@@ -140,20 +145,5 @@ enum VerificationCodes {
         }
         try await context.audit(.codeRejected)
         return .wrong(codeStillLive: counts.code_tries < CodeLimits.triesPerCode)
-    }
-
-    /// The registration row of the invitation, made on first use.
-    private static func row(_ context: Context) async throws -> Registration {
-        if let existing = try await Registration.find(context.invitationID, on: context.db) { return existing }
-        do {
-            let created = Registration(invitationID: context.invitationID, now: context.now)
-            try await created.create(on: context.db)
-            return created
-        } catch {
-            // Made by a parallel request a moment ago (the insert hit the primary key)?
-            guard let database = error as? any DatabaseError, database.isConstraintFailure,
-                  let existing = try await Registration.find(context.invitationID, on: context.db) else { throw error }
-            return existing
-        }
     }
 }

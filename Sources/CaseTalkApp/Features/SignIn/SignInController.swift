@@ -28,14 +28,26 @@ struct SignInController: RouteCollection {
     }
 
     func home(req: Request) async throws -> Response {
-        req.redirect(to: req.session?.principal == nil ? "/login" : "/cases")
+        req.redirect(to: Self.home(of: req.session?.principal) ?? "/login")
+    }
+
+    /// Where each kind of person starts.
+    static func home(of principal: Principal?) -> String? {
+        switch principal {
+        case .staff?: "/cases"
+        case .patient?: "/portal"
+        case nil: nil
+        }
     }
 
     func show(req: Request) async throws -> Response {
-        if case .staff? = req.session?.principal { return req.redirect(to: "/cases") }
+        if let home = Self.home(of: req.session?.principal) { return req.redirect(to: home) }
         let session = try await req.ensureSession()
         let next = SafeRedirect.validate(req.query[String.self, at: "next"])
-        return try await render(req, csrf: session.csrfToken, email: "", next: next, error: nil, status: .ok)
+        let notice: String? = req.query[String.self, at: "registered"] == "1"
+            ? "Your account is ready. Sign in with your email address and new password." : nil
+        return try await render(req, csrf: session.csrfToken, email: session.signInEmail ?? "", next: next, error: nil,
+                                notice: notice, status: .ok)
     }
 
     func signIn(req: Request) async throws -> Response {
@@ -44,40 +56,48 @@ struct SignInController: RouteCollection {
         let password = form.password ?? ""
         let email = try? EmailAddress(form.email ?? "")
         // Overlong input is refused before hashing, but only after the same work as any failure.
-        let account: StaffUser? = if let email, password.utf8.count <= 1024 {
-            try await StaffUser.query(on: req.db).filter(\.$email == email.value).first()
+        let account: SignInAccount? = if let email, password.utf8.count <= 1024 {
+            try await SignInAccount.find(email, on: req.db)
         } else { nil }
 
         let matches = try await req.caseTalk.passwords.verify(password, against: account?.passwordHash)
         let now = req.now
-        guard let account, let accountID = account.id else {
+        guard let account else {
             try await req.audit(.signInFailed, actor: .anonymous, subject: "unknown-account")
             return try await failed(req, email: form.email, next: next)
         }
         if let lockedUntil = account.lockedUntil, lockedUntil > now {
-            try await req.audit(.signInFailed, actor: .staff(accountID), subject: "locked")
+            try await req.audit(.signInFailed, actor: AuditActor(account.principal), subject: "locked")
             return try await failed(req, email: form.email, next: next)
         }
         guard matches else {
-            try await recordFailure(req, accountID: accountID, now: now)
+            try await recordFailure(req, account: account, now: now)
             return try await failed(req, email: form.email, next: next)
         }
 
         let rehash = req.caseTalk.passwords.needsRehash(account.passwordHash)
         if account.failedLogins > 0 || account.lockedUntil != nil || rehash {
             let newHash = rehash ? try await req.caseTalk.passwords.hash(password) : account.passwordHash
-            try await StaffUser.query(on: req.db).filter(\.$id == accountID)
-                .set(\.$failedLogins, to: 0).set(\.$lockedUntil, to: nil).set(\.$passwordHash, to: newHash)
-                .update()
+            try await req.db.sql.update(account.table)
+                .set("failed_logins", to: SQLBind(0)).set("locked_until", to: SQLLiteral.null)
+                .set("password_hash", to: SQLBind(newHash))
+                .where("id", .equal, SQLBind(account.principal.id))
+                .run()
         }
-        try await req.replaceSession(with: .staff(accountID))
-        try await req.audit(.signInSucceeded, actor: .staff(accountID))
-        return req.redirect(to: next ?? "/cases")
+        // An invitation opened before signing in is accepted into the account it was sent to.
+        let pendingInvitation = req.session?.registrationTokenHash
+        try await req.replaceSession(with: account.principal)
+        try await req.audit(.signInSucceeded, actor: AuditActor(account.principal))
+        if case .patient(let patientID) = account.principal, let pendingInvitation,
+           try await PatientRegistration.acceptIntoAccount(tokenHash: pendingInvitation, patientID: patientID, req: req) {
+            return req.redirect(to: "/portal?joined=1")
+        }
+        return req.redirect(to: next ?? Self.home(of: account.principal)!)
     }
 
     func signOut(req: Request) async throws -> Response {
-        if case .staff(let id)? = req.session?.principal {
-            try await req.audit(.signedOut, actor: .staff(id))
+        if let principal = req.session?.principal {
+            try await req.audit(.signedOut, actor: AuditActor(principal))
         }
         try await req.endSession()
         return req.redirect(to: "/login")
@@ -85,23 +105,26 @@ struct SignInController: RouteCollection {
 
     /// Counts a wrong password in one statement (two servers cannot lose a count), and locks the
     /// account on the fifth in a row.
-    private func recordFailure(_ req: Request, accountID: UUID, now: Date) async throws {
+    private func recordFailure(_ req: Request, account: SignInAccount, now: Date) async throws {
         struct Count: Decodable { let failed_logins: Int }
+        let accountID = SQLBind(account.principal.id)
+        let actor = AuditActor(account.principal)
         try await req.db.transaction { tx in
-            let count = try await tx.sql.update(StaffUser.schema)
+            let count = try await tx.sql.update(account.table)
                 .set(SQLIdentifier("failed_logins"),
                      to: SQLBinaryExpression(SQLIdentifier("failed_logins"), .add, SQLLiteral.numeric("1")))
                 .where("id", .equal, accountID)
                 .returning("failed_logins")
                 .first(decoding: Count.self)?.failed_logins ?? 0
-            try await Audit.record(.signInFailed, actor: .staff(accountID), subject: "wrong-password",
+            try await Audit.record(.signInFailed, actor: actor, subject: "wrong-password",
                                    clientAddress: req.clientAddress, at: now, on: tx)
             if count >= SignInLockout.maxConsecutiveFailures {
-                try await StaffUser.query(on: tx).filter(\.$id == accountID)
-                    .set(\.$failedLogins, to: 0)
-                    .set(\.$lockedUntil, to: now.addingTimeInterval(SignInLockout.lockDuration))
-                    .update()
-                try await Audit.record(.accountLocked, actor: .staff(accountID), subject: "",
+                try await tx.sql.update(account.table)
+                    .set("failed_logins", to: SQLBind(0))
+                    .set("locked_until", to: SQLBind(now.addingTimeInterval(SignInLockout.lockDuration)))
+                    .where("id", .equal, accountID)
+                    .run()
+                try await Audit.record(.accountLocked, actor: actor, subject: "",
                                        clientAddress: req.clientAddress, at: now, on: tx)
             }
         }
@@ -111,14 +134,37 @@ struct SignInController: RouteCollection {
         let session = try await req.ensureSession()
         let shownEmail = String((email ?? "").prefix(254))
         return try await render(req, csrf: session.csrfToken, email: shownEmail, next: next,
-                                error: Self.failureMessage, status: .unauthorized)
+                                error: Self.failureMessage, notice: nil, status: .unauthorized)
     }
 
     private func render(_ req: Request, csrf: String, email: String, next: String?, error: String?,
-                        status: HTTPResponseStatus) async throws -> Response {
-        let page = Page(chrome: PageChrome(title: "Sign In", csrf: csrf), email: email, next: next, error: error)
+                        notice: String?, status: HTTPResponseStatus) async throws -> Response {
+        let page = Page(chrome: PageChrome(title: "Sign In", csrf: csrf, notice: notice), email: email, next: next, error: error)
         let response = try await req.view.render("signin/login", page).encodeResponse(for: req)
         response.status = status
         return response
+    }
+}
+
+/// Staff and patients sign in on the same page (SPEC §2, §4). An email address belongs to one
+/// account only: registration and `staff create` both refuse an address the other kind uses.
+struct SignInAccount: Sendable {
+    let principal: Principal
+    /// The table the account lives in, for the counters.
+    let table: String
+    let passwordHash: String
+    let failedLogins: Int
+    let lockedUntil: Date?
+
+    static func find(_ email: EmailAddress, on db: any Database) async throws -> SignInAccount? {
+        if let staff = try await StaffUser.query(on: db).filter(\.$email == email.value).first() {
+            return SignInAccount(principal: .staff(try staff.requireID()), table: StaffUser.schema,
+                                 passwordHash: staff.passwordHash, failedLogins: staff.failedLogins, lockedUntil: staff.lockedUntil)
+        }
+        if let patient = try await Patient.query(on: db).filter(\.$email == email.value).first() {
+            return SignInAccount(principal: .patient(try patient.requireID()), table: Patient.schema,
+                                 passwordHash: patient.passwordHash, failedLogins: patient.failedLogins, lockedUntil: patient.lockedUntil)
+        }
+        return nil
     }
 }

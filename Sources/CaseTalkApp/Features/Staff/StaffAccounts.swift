@@ -38,6 +38,10 @@ enum StaffAccounts {
         guard try await StaffUser.query(on: db).filter(\.$email == email.value).count() == 0 else {
             throw ValidationError("A staff account with that email address already exists.")
         }
+        // One address, one account: sign-in finds a person by address alone.
+        guard try await Patient.query(on: db).filter(\.$email == email.value).count() == 0 else {
+            throw ValidationError("A patient account uses that email address. Use another address for the staff account.")
+        }
         let user = StaffUser(practiceID: input.practiceID, email: email, name: name, role: input.role,
                              isAdmin: input.isAdmin, passwordHash: try await services.passwords.hash(input.password), createdAt: now)
         try await db.transaction { tx in

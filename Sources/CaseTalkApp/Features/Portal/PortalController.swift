@@ -1,0 +1,39 @@
+import CaseTalkCore
+import Fluent
+import SQLKit
+import Vapor
+
+/// The patient's home after signing in (SPEC §4): the practices and cases they have joined.
+struct PortalController: RouteCollection {
+    struct HomePage: Encodable {
+        struct CaseRow: Encodable { let practiceName: String; let title: String; let joined: String }
+        let chrome: PageChrome
+        let cases: [CaseRow]
+    }
+
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("portal", use: home)
+    }
+
+    func home(req: Request) async throws -> View {
+        let patient = try req.requirePatient()
+        struct Row: Decodable { let practice_name: String; let title: String; let joined_at: Date }
+        // Only the signed-in patient's own cases, chosen in the query.
+        let rows = try await req.db.sql.select()
+            .column(SQLColumn("name", table: "practices"), as: "practice_name")
+            .column(SQLColumn("title", table: "cases"))
+            .column(SQLColumn("joined_at", table: "case_patients"))
+            .from("case_patients")
+            .join("cases", on: SQLColumn("id", table: "cases"), .equal, SQLColumn("case_id", table: "case_patients"))
+            .join("practices", on: SQLColumn("id", table: "practices"), .equal, SQLColumn("practice_id", table: "cases"))
+            .where(SQLColumn("patient_id", table: "case_patients"), .equal, SQLBind(patient.id))
+            .orderBy(SQLColumn("joined_at", table: "case_patients"), SQLDirection.descending)
+            .limit(200)
+            .all(decoding: Row.self)
+        let notice = req.query[String.self, at: "joined"] == "1"
+            ? "The invitation is accepted: its case is now part of your account." : nil
+        return try await req.view.render("portal/home", HomePage(
+            chrome: try req.patientChrome("Your CaseTalk", notice: notice),
+            cases: rows.map { .init(practiceName: $0.practice_name, title: $0.title, joined: CaseViews.display($0.joined_at)) }))
+    }
+}

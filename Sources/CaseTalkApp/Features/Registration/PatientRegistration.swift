@@ -1,0 +1,231 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+import SQLKit
+import Vapor
+
+/// The registration of SPEC §3 as stored state: what each step saves, and the account it makes
+/// at the end. The controller only reads forms and shows pages.
+enum PatientRegistration {
+    /// Where a registration stands, as loaded for one request from its session.
+    struct State: Sendable {
+        let invitation: Invitation
+        let invitationID: UUID
+        let caseID: UUID
+        let email: EmailAddress
+        let memberName: String
+        let practiceName: String
+        let patientName: String
+        /// Nil until the first step is saved: opening pages stores nothing.
+        let registration: Registration?
+
+        var numbers: PhoneNumbers {
+            PhoneNumbers(mobile: registration?.mobileNumber.flatMap { try? PhoneNumber($0) },
+                         home: registration?.homeNumber.flatMap { try? PhoneNumber($0) },
+                         work: registration?.workNumber.flatMap { try? PhoneNumber($0) })
+        }
+
+        var progress: RegistrationProgress {
+            RegistrationProgress(phonesSaved: registration?.phonesSavedAt != nil,
+                                 codeSent: registration?.codeNumber != nil,
+                                 codeVerified: registration?.verifiedAt != nil && invitation.status == .codeVerified,
+                                 termsAccepted: registration?.termsAcceptedAt != nil)
+        }
+
+        /// The route (method and which number) the last code went by.
+        var lastRoute: CodeRoute? {
+            guard let number = registration?.codeNumber, let channel = registration?.codeChannel.flatMap(CodeChannel.init(rawValue:)),
+                  let kind = numbers.all.first(where: { $0.1.e164 == number })?.0 else { return nil }
+            return CodeRoute(method: channel, kind: kind)
+        }
+    }
+
+    /// Why a registration cannot go on in this session.
+    enum Stop: Sendable {
+        /// No invitation link in the session, or it no longer works.
+        case invalid
+        /// A patient account already has the invitation's address: sign in to accept.
+        case existingAccount(memberName: String, practiceName: String)
+        /// The address belongs to a staff account; one address is one account.
+        case staffAddress
+    }
+
+    enum Loaded: Sendable {
+        case going(State)
+        case stopped(Stop)
+    }
+
+    /// The registration the session's invitation link stands for.
+    static func load(_ req: Request) async throws -> Loaded {
+        guard let hash = req.session?.registrationTokenHash,
+              let invitation = try await Invitations.live(tokenHash: hash, now: req.now, on: req.db),
+              let email = try? EmailAddress(invitation.email) else { return .stopped(.invalid) }
+        let invitationID = try invitation.requireID()
+        guard let member = try await StaffUser.query(on: req.db).filter(\.$id == invitation.$invitedBy.id).with(\.$practice).first(),
+              let patientCase = try await PatientCase.find(invitation.$patientCase.id, on: req.db) else { return .stopped(.invalid) }
+        if try await StaffUser.query(on: req.db).filter(\.$email == email.value).count() > 0 {
+            return .stopped(.staffAddress)
+        }
+        if try await Patient.query(on: req.db).filter(\.$email == email.value).count() > 0 {
+            return .stopped(.existingAccount(memberName: member.name, practiceName: member.practice.name))
+        }
+        return .going(State(invitation: invitation, invitationID: invitationID, caseID: patientCase.id!, email: email,
+                            memberName: member.name, practiceName: member.practice.name,
+                            patientName: patientCase.patientName,
+                            registration: try await Registration.find(invitationID, on: req.db)))
+    }
+
+    // MARK: Steps
+
+    /// Step 1. A change of numbers before verification also retires the code sent to the old ones
+    /// (the wrong-code count and any lock stay).
+    static func savePhones(_ numbers: PhoneNumbers, _ state: State, req: Request) async throws {
+        let now = req.now
+        let registration = try await row(invitationID: state.invitationID, now: now, on: req.db)
+        let changed = state.numbers != numbers
+        try await req.db.transaction { tx in
+            var update = Registration.query(on: tx).filter(\.$id == state.invitationID)
+                .filter(\.$verifiedAt == nil)
+                .set(\.$mobileNumber, to: numbers.mobile?.e164)
+                .set(\.$homeNumber, to: numbers.home?.e164)
+                .set(\.$workNumber, to: numbers.work?.e164)
+                .set(\.$phonesSavedAt, to: now)
+            if changed, registration.codeNumber != nil {
+                update = update.set(\.$codeHMAC, to: nil).set(\.$codeNumber, to: nil)
+                    .set(\.$codeChannel, to: nil).set(\.$codeExpiresAt, to: nil)
+            }
+            try await update.update()
+            try await req.audit(.phonesSaved, actor: .anonymous, subject: "invitation:\(state.invitationID) numbers:\(numbers.all.count)", on: tx)
+        }
+    }
+
+    /// Step 4. Records the version, time, address and browser of the acceptance (SPEC §3).
+    static func acceptTerms(_ terms: TermsOfUse, _ state: State, req: Request) async throws {
+        let now = req.now
+        let agent = printable(req.headers.first(name: .userAgent) ?? "", max: 300)
+        try await req.db.transaction { tx in
+            try await Registration.query(on: tx).filter(\.$id == state.invitationID)
+                .filter(\.$verifiedAt != nil)
+                .set(\.$termsVersion, to: terms.version)
+                .set(\.$termsAcceptedAt, to: now)
+                .set(\.$termsClientAddress, to: req.clientAddress)
+                .set(\.$termsUserAgent, to: agent)
+                .update()
+            try await req.audit(.termsAccepted, actor: .anonymous,
+                                subject: "invitation:\(state.invitationID) version:\(terms.version) agent:\(agent)", on: tx)
+        }
+    }
+
+    enum Completion: Sendable {
+        case created(email: String)
+        /// Someone finished this registration a moment ago, or an account took the address.
+        case alreadyDone
+    }
+
+    /// Step 5: makes the patient account, joins it to the case, marks the invitation registered and
+    /// retires its links, all in one transaction that only one request can win.
+    static func complete(_ state: State, passwordHash: String, req: Request) async throws -> Completion {
+        guard let registration = state.registration, let verified = registration.codeNumber,
+              let termsVersion = registration.termsVersion, let termsAcceptedAt = registration.termsAcceptedAt else {
+            return .alreadyDone
+        }
+        let now = req.now
+        let patient = Patient()
+        patient.id = UUID()
+        patient.email = state.email.value
+        patient.name = state.patientName
+        patient.passwordHash = passwordHash
+        patient.failedLogins = 0
+        patient.mobileNumber = registration.mobileNumber
+        patient.homeNumber = registration.homeNumber
+        patient.workNumber = registration.workNumber
+        patient.verifiedNumber = verified
+        patient.termsVersion = termsVersion
+        patient.termsAcceptedAt = termsAcceptedAt
+        patient.createdAt = now
+        do {
+            return try await req.db.transaction { tx in
+                guard try await markRegistered(state.invitationID, from: [.codeVerified], now: now, on: tx) else { return .alreadyDone }
+                try await patient.create(on: tx)
+                try await join(caseID: state.caseID, invitationID: state.invitationID, patientID: patient.id!, now: now, on: tx)
+                try await req.audit(.patientRegistered, actor: .patient(patient.id!),
+                                    subject: "invitation:\(state.invitationID) case:\(state.caseID)", on: tx)
+                return .created(email: patient.email)
+            }
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            // The address's account was made by another invitation's registration at the same time.
+            return .alreadyDone
+        }
+    }
+
+    /// The existing-account path (SPEC §3): after signing in, the invitation opened in this
+    /// session joins the case to the account, if the account has the invited address. True when
+    /// the case was added.
+    static func acceptIntoAccount(tokenHash: String, patientID: UUID, req: Request) async throws -> Bool {
+        let now = req.now
+        guard let invitation = try await Invitations.live(tokenHash: tokenHash, now: now, on: req.db),
+              let patient = try await Patient.find(patientID, on: req.db), patient.email == invitation.email else { return false }
+        let invitationID = try invitation.requireID()
+        return try await req.db.transaction { tx in
+            guard try await markRegistered(invitationID, from: [.sent, .opened, .codeVerified], now: now, on: tx) else { return false }
+            try await join(caseID: invitation.$patientCase.id, invitationID: invitationID, patientID: patientID, now: now, on: tx)
+            try await req.audit(.invitationAccepted, actor: .patient(patientID),
+                                subject: "invitation:\(invitationID) case:\(invitation.$patientCase.id)", on: tx)
+            return true
+        }
+    }
+
+    /// When staff resend, correct or revoke an invitation, a registration begun from the old link
+    /// starts again from the first step: the new link may reach someone else. The wrong-code
+    /// count and any lock are kept.
+    static func restart(invitationID: UUID, on db: any Database) async throws {
+        try await Registration.query(on: db).filter(\.$id == invitationID)
+            .set(\.$mobileNumber, to: nil).set(\.$homeNumber, to: nil).set(\.$workNumber, to: nil)
+            .set(\.$phonesSavedAt, to: nil)
+            .set(\.$codeHMAC, to: nil).set(\.$codeNumber, to: nil).set(\.$codeChannel, to: nil).set(\.$codeExpiresAt, to: nil)
+            .set(\.$verifiedAt, to: nil)
+            .set(\.$termsVersion, to: nil).set(\.$termsAcceptedAt, to: nil)
+            .set(\.$termsClientAddress, to: nil).set(\.$termsUserAgent, to: nil)
+            .update()
+    }
+
+    // MARK: Helpers
+
+    /// Moves the invitation to *registered* if it is in one of `from`; false if another request got there first.
+    private static func markRegistered(_ invitationID: UUID, from: [Invitation.Status], now: Date, on tx: any Database) async throws -> Bool {
+        let rows = try await tx.sql.update(Invitation.schema)
+            .set("status", to: SQLBind(Invitation.Status.registered.rawValue))
+            .set("registered_at", to: SQLBind(now))
+            .where("id", .equal, SQLBind(invitationID))
+            .where("status", .in, SQLBind.group(from.map(\.rawValue)))
+            .returning("id")
+            .all()
+        return !rows.isEmpty
+    }
+
+    /// The case joins the patient's account, and every link of the invitation stops working.
+    private static func join(caseID: UUID, invitationID: UUID, patientID: UUID, now: Date, on tx: any Database) async throws {
+        try await CasePatient(caseID: caseID, patientID: patientID, joinedAt: now).create(on: tx)
+        try await InvitationToken.query(on: tx).filter(\.$invitation.$id == invitationID).delete()
+    }
+
+    /// The registration row of the invitation, made on first use.
+    static func row(invitationID: UUID, now: Date, on db: any Database) async throws -> Registration {
+        if let existing = try await Registration.find(invitationID, on: db) { return existing }
+        do {
+            let created = Registration(invitationID: invitationID, now: now)
+            try await created.create(on: db)
+            return created
+        } catch {
+            // Made by a parallel request a moment ago (the insert hit the primary key)?
+            guard let database = error as? any DatabaseError, database.isConstraintFailure,
+                  let existing = try await Registration.find(invitationID, on: db) else { throw error }
+            return existing
+        }
+    }
+
+    /// Printable ASCII only, cut to `max` characters: for browser-supplied text kept as evidence.
+    static func printable(_ text: String, max: Int) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.prefix(max)))
+    }
+}

@@ -1,0 +1,188 @@
+import CaseTalkCore
+import Vapor
+
+/// The registration pages: a typed context per template, built from the registration's state.
+enum RegistrationPages {
+    /// The step list at the top of every step page.
+    struct Steps: Encodable {
+        struct Item: Encodable { let number: Int; let title: String; let current: Bool; let done: Bool }
+        let items: [Item]
+        let current: Int
+        let total: Int
+        let title: String
+
+        init(_ step: RegistrationStep) {
+            items = RegistrationStep.allCases.map { Item(number: $0.number, title: $0.title, current: $0 == step, done: $0 < step) }
+            current = step.number
+            total = RegistrationStep.allCases.count
+            title = step.title
+        }
+    }
+
+    /// Something that went wrong, with the status the page is sent with.
+    struct Problem {
+        let message: String
+        let status: HTTPResponseStatus
+        var retryAfter: Int?
+        init(_ message: String, status: HTTPResponseStatus, retryAfter: Int? = nil) {
+            self.message = message; self.status = status; self.retryAfter = retryAfter
+        }
+    }
+
+    struct PhoneValues: Encodable { var mobile = "", home = "", work = "" }
+
+    struct PhonesPage: Encodable {
+        let chrome: PageChrome
+        let steps: Steps
+        let memberName: String
+        let practiceName: String
+        let values: PhoneValues
+        let errors: [String: String]
+        let errorList: [String]
+    }
+
+    struct MethodPage: Encodable {
+        struct Option: Encodable { let value: String; let label: String; let number: String; let checked: Bool }
+        let chrome: PageChrome
+        let steps: Steps
+        let options: [Option]
+        let error: String?
+    }
+
+    struct CodePage: Encodable {
+        let chrome: PageChrome
+        let steps: Steps
+        /// "by text message to your mobile number ending in 23"
+        let sentTo: String
+        /// Seconds until Re-Send Code may be used (the page counts down).
+        let waitSeconds: Int
+        let error: String?
+    }
+
+    struct TermsPage: Encodable {
+        let chrome: PageChrome
+        let steps: Steps
+        let version: String
+        let sections: [TermsOfUse.Section]
+        let error: String?
+    }
+
+    struct PasswordPage: Encodable {
+        struct Rule: Encodable { let key: String; let label: String; let unmet: Bool }
+        let chrome: PageChrome
+        let steps: Steps
+        let email: String
+        /// The email address's name part, for the page's live check of that rule.
+        let emailName: String
+        let rules: [Rule]
+        let errorList: [String]
+        let minLength: Int
+        let maxLength: Int
+    }
+
+    struct StoppedPage: Encodable {
+        let chrome: PageChrome
+        let heading: String
+        let message: String
+    }
+
+    struct ExistingPage: Encodable {
+        let chrome: PageChrome
+        let memberName: String
+        let practiceName: String
+    }
+
+    // MARK: Rendering
+
+    static func phones(_ req: Request, _ state: PatientRegistration.State, values: PhoneValues, errors: FieldErrors,
+                       status: HTTPResponseStatus = .ok) async throws -> Response {
+        try await render(req, "register/phones", PhonesPage(
+            chrome: chrome(req, .phones), steps: Steps(.phones), memberName: state.memberName, practiceName: state.practiceName,
+            values: values, errors: errors.byField, errorList: errors.messages.map(\.message)), status: status)
+    }
+
+    static func method(_ req: Request, _ state: PatientRegistration.State, chosen: CodeRoute?, problem: Problem?) async throws -> Response {
+        let numbers = state.numbers
+        let routes = CodeRoute.available(for: numbers)
+        let selected = chosen ?? routes.first
+        let options = routes.map { route in
+            MethodPage.Option(value: route.value, label: route.label, number: numbers[route.kind]?.e164 ?? "",
+                              checked: route == selected)
+        }
+        return try await render(req, "register/method", MethodPage(chrome: chrome(req, .method), steps: Steps(.method),
+                                                                   options: options, error: problem?.message), problem: problem)
+    }
+
+    static func code(_ req: Request, _ state: PatientRegistration.State, notice: String?, problem: Problem?) async throws -> Response {
+        let now = req.now
+        var sentTo = "to the number you chose"
+        if let route = state.lastRoute, let number = state.numbers[route.kind] {
+            let how = route.method == .sms ? "by text message" : "by voice call"
+            sentTo = "\(how) to your \(route.kind.label.lowercased()) number ending in \(number.e164.suffix(2))"
+        }
+        var wait = 0
+        if let last = state.registration?.lastSentAt {
+            wait = max(0, Int((CodeLimits.resendInterval - now.timeIntervalSince(last)).rounded(.up)))
+        }
+        var error = problem?.message
+        if error == nil, let until = state.registration?.lockedUntil, until > now {
+            error = RegistrationController.lockedProblem(until, req: req).message
+        }
+        return try await render(req, "register/code", CodePage(chrome: chrome(req, .code, notice: notice), steps: Steps(.code),
+                                                               sentTo: sentTo, waitSeconds: wait, error: error), problem: problem)
+    }
+
+    static func terms(_ req: Request, _ state: PatientRegistration.State, error: String?) async throws -> Response {
+        let terms = req.caseTalk.termsOfUse
+        return try await render(req, "register/terms", TermsPage(chrome: chrome(req, .terms), steps: Steps(.terms),
+                                                                 version: terms.version, sections: terms.sections, error: error),
+                                status: error == nil ? .ok : .unprocessableEntity)
+    }
+
+    static func password(_ req: Request, _ state: PatientRegistration.State, broken: [PasswordPolicy.Rule]?) async throws -> Response {
+        let rules = PasswordPolicy.Rule.allCases.map { rule in
+            PasswordPage.Rule(key: rule.rawValue, label: rule.label, unmet: broken?.contains(rule) ?? true)
+        }
+        return try await render(req, "register/password", PasswordPage(
+            chrome: chrome(req, .password), steps: Steps(.password), email: state.email.value, emailName: state.email.localPart,
+            rules: rules, errorList: (broken ?? []).map(\.message),
+            minLength: PasswordPolicy.minLength, maxLength: PasswordPolicy.maxLength),
+                                status: broken == nil ? .ok : .unprocessableEntity)
+    }
+
+    static func stopped(_ req: Request, heading: String, message: String, status: HTTPResponseStatus) async throws -> Response {
+        try await render(req, "register/stopped", StoppedPage(chrome: PageChrome(title: heading), heading: heading, message: message),
+                         status: status)
+    }
+
+    /// SPEC §3: an account already has this address — Sign In to accept. The sign-in page fills
+    /// in the address from the session.
+    static func existing(_ req: Request, memberName: String, practiceName: String) async throws -> Response {
+        if let hash = req.session?.registrationTokenHash,
+           let invitation = try await Invitations.live(tokenHash: hash, now: req.now, on: req.db) {
+            try await req.rememberSignInEmail(invitation.email)
+        }
+        return try await render(req, "register/existing", ExistingPage(
+            chrome: PageChrome(title: "Sign In to accept", csrf: req.session?.csrfToken),
+            memberName: memberName, practiceName: practiceName))
+    }
+
+    private static func chrome(_ req: Request, _ step: RegistrationStep, notice: String? = nil) -> PageChrome {
+        PageChrome(title: "\(step.title) · Step \(step.number) of \(RegistrationStep.allCases.count)", csrf: req.session?.csrfToken,
+                   notice: notice)
+    }
+
+    private static func render(_ req: Request, _ template: String, _ context: some Encodable & Sendable,
+                               problem: Problem?) async throws -> Response {
+        let response = try await render(req, template, context, status: problem?.status ?? .ok)
+        if let seconds = problem?.retryAfter { response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds)) }
+        return response
+    }
+
+    private static func render(_ req: Request, _ template: String, _ context: some Encodable & Sendable,
+                               status: HTTPResponseStatus = .ok) async throws -> Response {
+        let response = try await req.view.render(template, context).encodeResponse(for: req)
+        response.status = status
+        return response
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+
+/// The registration steps of SPEC §3, in order. Each is a page with **Continue**.
+public enum RegistrationStep: String, CaseIterable, Sendable, Comparable {
+    case phones, method, code, terms, password
+
+    public var number: Int { Self.allCases.firstIndex(of: self)! + 1 }
+
+    public var title: String {
+        switch self {
+        case .phones: "Phone numbers"
+        case .method: "Delivery method"
+        case .code: "Enter code"
+        case .terms: "Terms of Use"
+        case .password: "Set password"
+        }
+    }
+
+    public var path: String { "/register/" + rawValue }
+
+    public static func < (a: Self, b: Self) -> Bool { a.number < b.number }
+}
+
+/// How far a registration has come, and which pages it may show. The server keeps the order:
+/// a page that is not open yet sends the patient to the first unfinished step.
+public struct RegistrationProgress: Equatable, Sendable {
+    public var phonesSaved: Bool
+    /// A code has been sent (to the number and by the method last chosen).
+    public var codeSent: Bool
+    public var codeVerified: Bool
+    public var termsAccepted: Bool
+
+    public init(phonesSaved: Bool, codeSent: Bool, codeVerified: Bool, termsAccepted: Bool) {
+        self.phonesSaved = phonesSaved
+        self.codeSent = codeSent
+        self.codeVerified = codeVerified
+        self.termsAccepted = termsAccepted
+    }
+
+    public var firstUnfinished: RegistrationStep {
+        if !phonesSaved { return .phones }
+        if !codeVerified { return codeSent ? .code : .method }
+        if !termsAccepted { return .terms }
+        return .password
+    }
+
+    /// Steps already done may be revisited until the phone is verified (to correct a number or
+    /// change the delivery method); after that the verified number is fixed.
+    public func allows(_ step: RegistrationStep) -> Bool {
+        switch step {
+        case .phones: !codeVerified
+        case .method: phonesSaved && !codeVerified
+        case .code: phonesSaved && codeSent && !codeVerified
+        case .terms: codeVerified
+        case .password: codeVerified && termsAccepted
+        }
+    }
+}
+
+/// The Phone numbers step: Mobile, Home and Work, at least one, each normalised to E.164.
+public struct PhoneNumbers: Equatable, Sendable {
+    public enum Kind: String, CaseIterable, Sendable {
+        case mobile, home, work
+        public var label: String {
+            switch self { case .mobile: "Mobile"; case .home: "Home"; case .work: "Work" }
+        }
+    }
+
+    public var mobile: PhoneNumber?
+    public var home: PhoneNumber?
+    public var work: PhoneNumber?
+
+    public init(mobile: PhoneNumber? = nil, home: PhoneNumber? = nil, work: PhoneNumber? = nil) {
+        self.mobile = mobile; self.home = home; self.work = work
+    }
+
+    public subscript(kind: Kind) -> PhoneNumber? {
+        switch kind { case .mobile: mobile; case .home: home; case .work: work }
+    }
+
+    /// The numbers given, in form order.
+    public var all: [(Kind, PhoneNumber)] { Kind.allCases.compactMap { kind in self[kind].map { (kind, $0) } } }
+
+    /// Reads the form. Blank fields are skipped; each bad one is named; at least one is needed.
+    public static func validate(mobile: String?, home: String?, work: String?) -> Result<PhoneNumbers, FieldErrors> {
+        var errors = FieldErrors()
+        var numbers = PhoneNumbers()
+        for (kind, raw) in [(Kind.mobile, mobile), (.home, home), (.work, work)] {
+            let text = raw ?? ""
+            guard !text.trimmingWhitespace().isEmpty else { continue }
+            do {
+                let number = try PhoneNumber(text)
+                switch kind { case .mobile: numbers.mobile = number; case .home: numbers.home = number; case .work: numbers.work = number }
+            } catch {
+                errors.add(kind.rawValue, "\(kind.label): \(error.message)")
+            }
+        }
+        if errors.isEmpty, numbers.all.isEmpty {
+            errors.add("mobile", "Enter at least one phone number. A mobile number can receive the code by text message.")
+        }
+        return errors.isEmpty ? .success(numbers) : .failure(errors)
+    }
+}
+
+/// How a verification code reaches the patient.
+public enum CodeChannel: String, Codable, Sendable {
+    case sms, voice
+}
+
+/// One way to receive the code: SPEC §3 allows a text message to a mobile number only, and a
+/// voice call to any number.
+public struct CodeRoute: Equatable, Sendable {
+    public let method: CodeChannel
+    public let kind: PhoneNumbers.Kind
+
+    public init?(method: CodeChannel, kind: PhoneNumbers.Kind) {
+        guard method == .voice || kind == .mobile else { return nil }
+        self.method = method; self.kind = kind
+    }
+
+    /// The form value, e.g. `sms-mobile`.
+    public var value: String { "\(method.rawValue)-\(kind.rawValue)" }
+
+    public init?(value: String) {
+        let parts = value.split(separator: "-")
+        guard parts.count == 2, let method = CodeChannel(rawValue: String(parts[0])),
+              let kind = PhoneNumbers.Kind(rawValue: String(parts[1])) else { return nil }
+        self.init(method: method, kind: kind)
+    }
+
+    public var label: String {
+        switch method {
+        case .sms: "Text message (SMS) to your \(kind.label.lowercased()) number"
+        case .voice: "Voice call to your \(kind.label.lowercased()) number"
+        }
+    }
+
+    /// Every route the given numbers allow: SMS first (it is the quickest), then calls.
+    public static func available(for numbers: PhoneNumbers) -> [CodeRoute] {
+        var routes: [CodeRoute] = []
+        if numbers.mobile != nil { routes.append(CodeRoute(method: .sms, kind: .mobile)!) }
+        for (kind, _) in numbers.all { routes.append(CodeRoute(method: .voice, kind: kind)!) }
+        return routes
+    }
+}
+
+/// A version of the Terms of Use, shipped with the app as a text file whose name carries the
+/// version (`terms-of-use-2026-11-01.txt`). Lines starting with `# ` are section headings;
+/// blank lines separate paragraphs.
+public struct TermsOfUse: Sendable, Equatable {
+    public struct Section: Sendable, Equatable, Encodable {
+        public var heading: String?
+        public var paragraphs: [String]
+        public init(heading: String?, paragraphs: [String]) { self.heading = heading; self.paragraphs = paragraphs }
+    }
+
+    public let version: String
+    public let sections: [Section]
+
+    public init(version: String, text: String) {
+        self.version = version
+        var sections: [Section] = []
+        var current = Section(heading: nil, paragraphs: [])
+        var paragraph: [String] = []
+        func endParagraph() {
+            if !paragraph.isEmpty { current.paragraphs.append(paragraph.joined(separator: " ")) }
+            paragraph = []
+        }
+        for raw in text.replacingCRLF().split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = String(raw).trimmingWhitespace()
+            if line.hasPrefix("# ") {
+                endParagraph()
+                if current.heading != nil || !current.paragraphs.isEmpty { sections.append(current) }
+                current = Section(heading: String(line.dropFirst(2)), paragraphs: [])
+            } else if line.isEmpty {
+                endParagraph()
+            } else {
+                paragraph.append(line)
+            }
+        }
+        endParagraph()
+        if current.heading != nil || !current.paragraphs.isEmpty { sections.append(current) }
+        self.sections = sections
+    }
+
+    /// The version named by a file name like `terms-of-use-2026-11-01.txt`, or nil.
+    public static func version(fromFileName name: String) -> String? {
+        let prefix = "terms-of-use-", suffix = ".txt"
+        guard name.hasPrefix(prefix), name.hasSuffix(suffix) else { return nil }
+        let version = String(name.dropFirst(prefix.count).dropLast(suffix.count))
+        guard !version.isEmpty, version.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 45 }) else { return nil }
+        return version
+    }
+}
