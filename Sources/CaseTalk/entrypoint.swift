@@ -7,7 +7,11 @@ import Vapor
 enum Entrypoint {
     static func main() async throws {
         var env = try Environment.detect()
-        try LoggingSystem.bootstrap(from: &env)
+        // LOG_LEVEL / --log as usual; every handler is wrapped so that no library logs patient data.
+        try LoggingSystem.bootstrap(from: &env) { level in
+            let console = Terminal()
+            return { label in PrivateLogHandler(wrapping: ConsoleLogger(label: label, console: console, level: level)) }
+        }
 
         let config: AppConfig
         do {

@@ -467,3 +467,42 @@ struct RegistrationWorld {
         }
     }
 }
+
+@Suite struct RegistrationLogTests {
+    /// The whole registration, with its failures (a wrong code, a provider failure, a weak
+    /// password), logs by route pattern only: no code, token, number, password, address or cookie.
+    @Test func nothingFromTheRegistrationReachesTheLogs() async throws {
+        let capture = LogCapture.shared
+        let before = capture.all.count
+        var secrets: [String] = []
+        try await withCaseTalk(adjust: { $0.requestLogLevel = .info }) { app, clock in
+            let email = "logcheck.patient@example.com"
+            let w = try await RegistrationWorld.make(app, clock, email: email)
+            let token = try #require(w.invitations.mailer.tokens.last)
+            try await w.savePhones(mobile: "(646) 555-0187", home: "+44 20 7946 0958")
+            w.phones.fail(true)
+            try await w.sendCode("voice-home")
+            w.phones.fail(false)
+            try await w.sendCode("sms-mobile")
+            let code = try #require(w.phones.lastCode)
+            try await w.enter(CodeWorld.wrong(than: code))
+            try await w.enter(code)
+            try await w.acceptTerms()
+            let password = "zebra-lantern-orbit-9183"
+            try await w.setPassword("password1234")
+            try await w.setPassword(password)
+            try await w.patient.signIn(email, password: password)
+            try await w.patient.get("/portal")
+            secrets = [token, Digest.sha256Hex(token), "+16465550187", "6465550187", "555-0187", "+442079460958", "7946 0958",
+                       password, "password1234", email, "logcheck.patient", try #require(w.patient.sessionCookie)]
+            secrets.append(contentsOf: w.phones.sends.map(\.0))
+        }
+        let lines = Array(capture.all.dropFirst(before))
+        #expect(lines.contains { $0.contains("POST /register/code") }, "the capture sees this test's requests")
+        for secret in secrets {
+            let pattern = "(?<![0-9A-Za-z])" + NSRegularExpression.escapedPattern(for: secret) + "(?![0-9A-Za-z])"
+            let leaks = lines.filter { $0.range(of: pattern, options: .regularExpression) != nil }
+            #expect(leaks.isEmpty, "a secret reached the log: \(leaks.prefix(3))")
+        }
+    }
+}

@@ -28,6 +28,8 @@ enum DatabaseSetup {
         case .postgres(let url, let searchPath):
             var config = try SQLPostgresConfiguration(url: url)
             config.searchPath = searchPath
+            // Logged statements carry their bound values (patient data): SQLite logs none, and
+            // PostgreSQL (which needs a level) only at trace, a level for development alone.
             app.databases.use(.postgres(configuration: config, sqlLogLevel: .trace), as: .psql)
         }
     }
