@@ -9,9 +9,7 @@ from selenium.webdriver.common.by import By
 
 from conftest import MAYA, CaseTalkServer
 from mailserver import PASSWORD, USER, SMTPServer, free_port, make_certificate, parts
-from pages import button, field, shot, sign_in, wait_for_heading, wait_for_text
-
-LINK = re.compile(r"(http://127\.0\.0\.1:\d+/register/([A-Za-z0-9_-]{43}))")
+from pages import LINK, button, field, invite, open_case, shot, sign_in, wait_for_heading, wait_for_text
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +25,6 @@ def mail_app(mail):
     app = CaseTalkServer({"SMTP_URL": url}, name="mail-server")
     yield app
     app.stop()
-
-
-def open_case(driver, base, patient):
-    sign_in(driver, base, MAYA)
-    wait_for_heading(driver, "View Cases")
-    driver.find_element(By.CSS_SELECTOR, f"a[aria-label='View case of {patient}']").click()
-    wait_for_heading(driver, patient)
-    driver.find_element(By.LINK_TEXT, "Patient Talk").click()
-    wait_for_heading(driver, "Patient Talk")
-
-
-def invite(driver, address, confirm=None):
-    field(driver, "Email Address").clear()
-    field(driver, "Email Address").send_keys(address)
-    field(driver, "Confirm Email Address").clear()
-    field(driver, "Confirm Email Address").send_keys(confirm or address)
-    button(driver, "Send").click()
 
 
 def test_doctor_invites_patient_by_email_and_reinvite_replaces_the_link(mail_app, mail, browser, other_browser):
@@ -78,8 +59,8 @@ def test_doctor_invites_patient_by_email_and_reinvite_replaces_the_link(mail_app
 
     # The patient opens the link: the token leaves the URL at once.
     other_browser.get(first_link)
-    wait_for_heading(other_browser, "Welcome to CaseTalk")
-    assert other_browser.current_url == base + "/register"
+    wait_for_heading(other_browser, "Phone numbers")
+    assert other_browser.current_url == base + "/register/phones", "the token has left the address bar"
     assert "Dr. Maya Chen" in other_browser.page_source
     shot(other_browser, "22-patient-opens-invitation")
     browser.refresh()
@@ -97,7 +78,7 @@ def test_doctor_invites_patient_by_email_and_reinvite_replaces_the_link(mail_app
     wait_for_text(other_browser, "This invitation is no longer valid. Ask your practice to send a new one.")
     shot(other_browser, "24-old-link-invalid")
     other_browser.get(second_link)
-    wait_for_heading(other_browser, "Welcome to CaseTalk")
+    wait_for_heading(other_browser, "Phone numbers")
 
     log = mail_app.log_text()
     assert "GET /register/:token" in log, "requests are logged by route"
