@@ -410,6 +410,31 @@ struct RegistrationWorld {
         }
     }
 
+    @Test func aSignedInPatientAcceptsWithOneButton() async throws {
+        try await withCaseTalk { app, clock in
+            let (w, secondCase, token) = try await Self.registeredPatientWithSecondInvitation(app, clock)
+            // Someone else's invitation, opened while signed in as pat: no button takes it.
+            let (ben, thirdCase) = try await w.invitations.world.caseByBen(title: "Whitening")
+            try await ben.get("/cases/\(thirdCase)/invite")
+            try await ben.post("/cases/\(thirdCase)/invite", [("email", "sam@example.com"), ("confirm_email", "sam@example.com")])
+            try await w.invitations.fx.deliver()
+            let samsToken = try #require(w.invitations.mailer.tokens.last)
+
+            let browser = Browser(app)
+            try await browser.signIn("pat@example.com", password: RegistrationWorld.password)
+            try await w.invitations.open(samsToken, in: browser)
+            #expect(!(try await browser.get("/register/phones").body.string.contains(">Accept</button>")), "sam registers as usual")
+            #expect(try await browser.post("/register/accept", []).location == "/register")
+            #expect(try await CasePatient.find(thirdCase, on: app.db) == nil)
+
+            try await w.invitations.open(token, in: browser)
+            let page = try await browser.get("/register")
+            #expect(page.body.string.contains(">Accept</button>"))
+            #expect(try await browser.post("/register/accept", []).location == "/portal?joined=1")
+            #expect(try await CasePatient.find(secondCase, on: app.db) != nil)
+        }
+    }
+
     @Test func signingInToAnotherAccountDoesNotTakeTheInvitation() async throws {
         try await withCaseTalk { app, clock in
             let (w, secondCase, _) = try await Self.registeredPatientWithSecondInvitation(app, clock)

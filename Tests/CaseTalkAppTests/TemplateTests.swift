@@ -32,7 +32,7 @@ import VaporTesting
                                                          errorList: ["The two email addresses do not match."]),
         "register/stopped": RegistrationPages.StoppedPage(chrome: chrome, heading: "Invitation no longer valid",
                                                           message: RegistrationController.invalidMessage),
-        "register/existing": RegistrationPages.ExistingPage(chrome: chrome, memberName: "Dr. Sample", practiceName: "Sample Practice"),
+        "register/existing": RegistrationPages.ExistingPage(chrome: chrome, memberName: "Dr. Sample", practiceName: "Sample Practice", signedIn: true),
         "register/phones": RegistrationPages.PhonesPage(chrome: chrome, steps: .init(.phones), memberName: "Dr. Sample",
                                                         practiceName: "Sample Practice", values: .init(mobile: "+14155550123"),
                                                         errors: ["home": "Home: Enter a 10-digit US number."],

@@ -24,6 +24,7 @@ struct RegistrationController: RouteCollection {
         register.post("terms", use: acceptTerms)
         register.get("password", use: passwordPage)
         register.post("password", use: setPassword)
+        register.post("accept", use: acceptIntoAccount)
     }
 
     // MARK: The link
@@ -212,6 +213,16 @@ struct RegistrationController: RouteCollection {
                 return req.redirect(to: "/register")
             }
         }
+    }
+
+    // MARK: An existing account
+
+    /// A patient already signed in to the invited account accepts with one button.
+    func acceptIntoAccount(req: Request) async throws -> Response {
+        guard case .patient(let patientID)? = req.session?.principal, let hash = req.session?.registrationTokenHash,
+              try await PatientRegistration.acceptIntoAccount(tokenHash: hash, patientID: patientID, req: req)
+        else { return req.redirect(to: "/register") }
+        return req.redirect(to: "/portal?joined=1")
     }
 
     // MARK: Helpers

@@ -90,6 +90,8 @@ enum RegistrationPages {
         let chrome: PageChrome
         let memberName: String
         let practiceName: String
+        /// Already signed in to the invited account: one button accepts.
+        let signedIn: Bool
     }
 
     // MARK: Rendering
@@ -158,13 +160,18 @@ enum RegistrationPages {
     /// SPEC §3: an account already has this address — Sign In to accept. The sign-in page fills
     /// in the address from the session.
     static func existing(_ req: Request, memberName: String, practiceName: String) async throws -> Response {
+        var signedIn = false
         if let hash = req.session?.registrationTokenHash,
            let invitation = try await Invitations.live(tokenHash: hash, now: req.now, on: req.db) {
-            try await req.rememberSignInEmail(invitation.email)
+            if case .patient(let id)? = req.session?.principal, try await Patient.find(id, on: req.db)?.email == invitation.email {
+                signedIn = true
+            } else {
+                try await req.rememberSignInEmail(invitation.email)
+            }
         }
         return try await render(req, "register/existing", ExistingPage(
             chrome: PageChrome(title: "Sign In to accept", csrf: req.session?.csrfToken),
-            memberName: memberName, practiceName: practiceName))
+            memberName: memberName, practiceName: practiceName, signedIn: signedIn))
     }
 
     private static func chrome(_ req: Request, _ step: RegistrationStep, notice: String? = nil) -> PageChrome {
