@@ -129,4 +129,5 @@ def invite(driver, address, confirm=None):
     field(driver, "Email Address").send_keys(address)
     field(driver, "Confirm Email Address").clear()
     field(driver, "Confirm Email Address").send_keys(confirm or address)
-    button(driver, "Send").click()
+    # The Send of the invitation form (Patient Talk has another Send, for messages).
+    field(driver, "Email Address").find_element(By.XPATH, "./ancestor::form//button[normalize-space()='Send']").click()

@@ -139,9 +139,10 @@ def test_patient_registers_by_text_message(app, mail, twilio, browser, other_bro
     wait_for_heading(p, "Terms of Use")
     assert not button(p, "I Accept").is_enabled(), "not before the end of the Terms"
     shot(p, "34-terms")
-    box = p.find_element(By.CSS_SELECTOR, "[data-terms-box]")
-    p.execute_script("arguments[0].scrollTop = arguments[0].scrollHeight", box)
-    WebDriverWait(p, 5).until(lambda d: button(d, "I Accept").is_enabled())
+    def scrolled_to_the_end(d):
+        d.execute_script("const box = document.querySelector('[data-terms-box]'); box.scrollTop = box.scrollHeight;")
+        return button(d, "I Accept").is_enabled()
+    WebDriverWait(p, 10, poll_frequency=0.25).until(scrolled_to_the_end)
     button(p, "I Accept").click()
 
     set_password_and_continue(p, "priya@patients.example")

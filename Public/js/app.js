@@ -53,6 +53,8 @@ document.addEventListener("DOMContentLoaded", function () {
     }
     box.addEventListener("scroll", update, { passive: true });
     read.addEventListener("change", update);
+    window.addEventListener("load", update);      // the box's size is final once styles are in
+    window.addEventListener("resize", update);
     update();
   });
 

@@ -162,6 +162,7 @@ import VaporTesting
             "012_CreateRegistration",
             "013_UpdateRegistrationAddSteps",
             "014_CreatePatient",
+            "015_CreateConversation",
         ])
     }
 }

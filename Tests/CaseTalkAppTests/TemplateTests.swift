@@ -13,6 +13,8 @@ import VaporTesting
     static let invitation = PatientTalkController.InvitationView(
         email: "ana@example.com", state: "Sent", events: [.init(label: "Sent", date: "today")],
         delivery: "Delivery failed, retrying: could not reach the mail server.", deliveryProblem: true, canResend: true, canRevoke: true)
+    static let entry = Conversations.Entry(id: UUID().uuidString, mine: true, author: "Dr. Sample", date: "today",
+                                           text: "Line one\n<b>not bold</b>", read: "today")
     static let mailItem = DevMailboxController.Item(id: UUID().uuidString, kind: "email", recipient: "ana@example.com",
                                                     subject: "Sample", createdAt: "today")
 
@@ -26,7 +28,8 @@ import VaporTesting
                                                  patientEmail: "ana@example.com", notes: "Line one\nLine two", createdAt: "today",
                                                  members: [member], search: "cy", searched: true, results: [member], searchError: nil),
         "cases/talk": PatientTalkController.TalkPage(chrome: chrome, header: header, invitation: invitation,
-                                                     values: .init(email: "a@example.com"), errors: ["email": "Enter an email address."]),
+                                                     values: .init(email: "a@example.com"), errors: ["email": "Enter an email address."],
+                                                     entries: [entry], draft: "Hello", messageError: "Enter the message."),
         "cases/invite": PatientTalkController.InvitePage(chrome: chrome, header: header, current: invitation, values: .init(),
                                                          errors: ["confirm_email": "The two email addresses do not match."],
                                                          errorList: ["The two email addresses do not match."]),
@@ -48,7 +51,13 @@ import VaporTesting
         "register/password": RegistrationPages.PasswordPage(chrome: chrome, steps: .init(.password), email: "ana@example.com", emailName: "ana",
                                                             rules: [.init(key: "length", label: "At least 12 characters", unmet: true)],
                                                             errorList: ["The two passwords do not match."], minLength: 12, maxLength: 128),
-        "portal/home": PortalController.HomePage(chrome: chrome, cases: [.init(practiceName: "Riverside", title: "Crown", joined: "today")]),
+        "portal/home": PortalController.HomePage(chrome: chrome, cases: [.init(practiceName: "Riverside", title: "Crown", joined: "today")],
+                                                 unread: 2),
+        "inbox/index": InboxController.ListPage(chrome: chrome, conversations: [.init(id: "1", practiceName: "Riverside", memberName: "Dr. Cy",
+                                                                                     caseTitle: "Crown", lastActivity: "today", unread: 1)],
+                                                previousPage: 1, nextPage: 3),
+        "inbox/thread": InboxController.ThreadPage(chrome: chrome, id: "1", memberName: "Dr. Cy", practiceName: "Riverside", caseTitle: "Crown",
+                                                   entries: [entry], draft: "", error: "Enter the message."),
         "dev/mailbox": DevMailboxController.ListPage(chrome: chrome, items: [mailItem]),
         "dev/mailbox-item": DevMailboxController.ItemPage(chrome: chrome, item: mailItem, text: "Hello,\nline two"),
         "errors/error": ErrorPagesMiddleware.Context(chrome: chrome, status: 404, message: "We couldn't find that page."),
@@ -83,7 +92,7 @@ import VaporTesting
 
     @Test func pagesLoadScriptOnlyFromFiles() throws {
         let root = DirectoryConfiguration.detect().viewsDirectory
-        for name in try Self.templateNames() + ["layout", "cases/_header", "register/_steps"] {
+        for name in try Self.templateNames() + ["layout", "cases/_header", "register/_steps", "messages/_thread"] {
             let text = try String(contentsOfFile: root + name + ".leaf", encoding: .utf8)
             #expect(!text.contains("<script>"), "\(name) has inline script")
             #expect(text.range(of: #"\son[a-z]+\s*="#, options: .regularExpression) == nil, "\(name) has an inline handler")

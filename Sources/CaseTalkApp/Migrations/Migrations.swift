@@ -17,5 +17,6 @@ public enum Migrations {
         CreateRegistration(),
         UpdateRegistrationAddSteps(),
         CreatePatient(),
+        CreateConversation(),
     ]
 }

@@ -42,6 +42,8 @@ enum AuditAction: String, Sendable {
     case termsAccepted = "registration.terms_accepted"
     case patientRegistered = "registration.completed"
     case invitationAccepted = "invitation.accepted"
+    case messageSent = "message.sent"
+    case messagesViewed = "message.viewed"
 }
 
 enum Audit {

@@ -52,6 +52,41 @@ enum StaffEmails {
         return EmailMessage(from: from, to: address, subject: "You were added to a case on CaseTalk", text: text, html: html)
     }
 
+    /// SPEC §4: a member wrote; the email says who the practice is and links to the message, nothing more.
+    static func newMessage(to address: String, from: String, practiceName: String, link: String) -> EmailMessage {
+        let text = """
+        Hello,
+
+        You have a new secure message from \(practiceName) on CaseTalk.
+
+        Sign in to read it:
+        \(link)
+
+        CaseTalk never sends medical details by email. Please do not reply to this message.
+        """
+        let html = page(paragraphs: ["Hello,", "You have a new secure message from \(HTMLText.escape(practiceName)) on CaseTalk."],
+                        link: link, linkText: "Read the message",
+                        after: ["CaseTalk never sends medical details by email. Please do not reply to this message."])
+        return EmailMessage(from: from, to: address, subject: "You have a new secure message from \(practiceName)", text: text, html: html)
+    }
+
+    /// SPEC §4: the patient replied; the member gets a link to the case's Patient Talk.
+    static func patientReplied(to address: String, from: String, link: String) -> EmailMessage {
+        let text = """
+        Hello,
+
+        A patient replied to you on CaseTalk.
+
+        Open your Patient Talk:
+        \(link)
+
+        Please do not reply to this message.
+        """
+        let html = page(paragraphs: ["Hello,", "A patient replied to you on CaseTalk."], link: link, linkText: "Open Patient Talk",
+                        after: ["Please do not reply to this message."])
+        return EmailMessage(from: from, to: address, subject: "A patient replied on CaseTalk", text: text, html: html)
+    }
+
     private static func page(paragraphs: [String], link: String, linkText: String, after: [String]) -> String {
         let body = paragraphs.map { "<p>\($0)</p>" }.joined()
             + "<p><a href=\"\(HTMLText.escape(link))\">\(HTMLText.escape(linkText))</a></p>"

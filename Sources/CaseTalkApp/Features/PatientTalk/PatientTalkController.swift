@@ -7,6 +7,7 @@ struct PatientTalkController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let talk = routes.grouped("cases", ":caseID")
         talk.get("talk", use: show)
+        talk.post("talk", use: write)
         talk.get("invite", use: inviteForm)
         talk.post("invite", use: invite)
         talk.post("invitation", "resend", use: resend)
@@ -21,7 +22,13 @@ struct PatientTalkController: RouteCollection {
         let invitation: InvitationView?
         let values: InviteValues
         let errors: [String: String]
+        /// The member's own thread with the patient, oldest first.
+        let entries: [Conversations.Entry]
+        let draft: String
+        let messageError: String?
     }
+
+    struct MessageForm: Content { var body: String? }
 
     struct InvitePage: Encodable {
         let chrome: PageChrome
@@ -48,6 +55,25 @@ struct PatientTalkController: RouteCollection {
     func show(req: Request) async throws -> View {
         let (_, patientCase) = try await req.memberCase()
         return try await renderTalk(req, patientCase, values: .init(), errors: [:], notice: Self.notice(req))
+    }
+
+    /// **Send** in Patient Talk: a message from this member to the patient, who may not have
+    /// registered yet (it waits for them).
+    func write(req: Request) async throws -> Response {
+        let (staff, patientCase) = try await req.memberCase()
+        let form = try req.content.decode(MessageForm.self)
+        do {
+            let text = try Conversations.body(form.body)
+            try await Conversations.send(text, by: .member, caseID: try patientCase.requireID(), memberID: staff.id,
+                                         actor: .staff(staff.id), req: req)
+        } catch let error as ValidationError {
+            let response = try await renderTalk(req, patientCase, values: .init(), errors: [:], notice: nil,
+                                                draft: String((form.body ?? "").prefix(Conversations.maxLength)),
+                                                messageError: error.message).encodeResponse(for: req)
+            response.status = .unprocessableEntity
+            return response
+        }
+        return req.redirect(to: "/cases/\(try patientCase.requireID())/talk?done=message")
     }
 
     func inviteForm(req: Request) async throws -> View {
@@ -109,12 +135,19 @@ struct PatientTalkController: RouteCollection {
     // MARK: Rendering
 
     private func renderTalk(_ req: Request, _ patientCase: PatientCase, values: InviteValues, errors: [String: String],
-                            notice: String?) async throws -> View {
-        try await req.view.render("cases/talk", TalkPage(
+                            notice: String?, draft: String = "", messageError: String? = nil) async throws -> View {
+        let staff = try req.requireStaff()
+        let caseID = try patientCase.requireID()
+        var entries: [Conversations.Entry] = []
+        if let conversation = try await Conversations.forMember(caseID: caseID, memberID: staff.id, on: req.db) {
+            entries = try await Conversations.open(conversation, as: .member, names: (staff.name, patientCase.patientName),
+                                                   actor: .staff(staff.id), req: req)
+        }
+        return try await req.view.render("cases/talk", TalkPage(
             chrome: try req.staffChrome("Patient Talk · \(patientCase.patientName)", notice: notice),
             header: CaseViews.header(patientCase, tab: "talk"),
-            invitation: try await invitationView(req, caseID: try patientCase.requireID()),
-            values: values, errors: errors))
+            invitation: try await invitationView(req, caseID: caseID),
+            values: values, errors: errors, entries: entries, draft: draft, messageError: messageError))
     }
 
     private func renderInvite(_ req: Request, _ patientCase: PatientCase, values: InviteValues, errors: FieldErrors) async throws -> View {
@@ -179,6 +212,7 @@ struct PatientTalkController: RouteCollection {
         case "invited": "Invitation sent. The patient will get an email with a link to register."
         case "resent": "Invitation sent again. The earlier link no longer works."
         case "revoked": "Invitation revoked. Its link no longer works."
+        case "message": "Message sent."
         default: nil
         }
     }

@@ -3,12 +3,15 @@ import Fluent
 import SQLKit
 import Vapor
 
-/// The patient's home after signing in (SPEC §4): the practices and cases they have joined.
+/// The patient's dashboard after signing in (SPEC §4): **Secure Inbox** with the unread count, and
+/// the practices and cases they have joined.
 struct PortalController: RouteCollection {
     struct HomePage: Encodable {
         struct CaseRow: Encodable { let practiceName: String; let title: String; let joined: String }
         let chrome: PageChrome
         let cases: [CaseRow]
+        /// Unread messages across the Secure Inbox.
+        let unread: Int
     }
 
     func boot(routes: any RoutesBuilder) throws {
@@ -30,10 +33,19 @@ struct PortalController: RouteCollection {
             .orderBy(SQLColumn("joined_at", table: "case_patients"), SQLDirection.descending)
             .limit(200)
             .all(decoding: Row.self)
+        struct Unread: Decodable { let unread: Int? }
+        let unread = try await req.db.sql.select()
+            // SUM of a bigint is numeric on PostgreSQL: cast back to an integer on both engines.
+            .column(SQLRaw("CAST(SUM(conversations.patient_unread) AS INTEGER)"), as: "unread")
+            .from(Conversation.schema)
+            .join(CasePatient.schema, on: SQLColumn("case_id", table: CasePatient.schema), .equal, SQLColumn("case_id", table: Conversation.schema))
+            .where(SQLColumn("patient_id", table: CasePatient.schema), .equal, SQLBind(patient.id))
+            .first(decoding: Unread.self)?.unread ?? 0
         let notice = req.query[String.self, at: "joined"] == "1"
             ? "The invitation is accepted: its case is now part of your account." : nil
         return try await req.view.render("portal/home", HomePage(
             chrome: try req.patientChrome("Your CaseTalk", notice: notice),
-            cases: rows.map { .init(practiceName: $0.practice_name, title: $0.title, joined: CaseViews.display($0.joined_at)) }))
+            cases: rows.map { .init(practiceName: $0.practice_name, title: $0.title, joined: CaseViews.display($0.joined_at)) },
+            unread: unread))
     }
 }

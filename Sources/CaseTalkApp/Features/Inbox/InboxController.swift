@@ -1,0 +1,114 @@
+import CaseTalkCore
+import Fluent
+import SQLKit
+import Vapor
+
+/// The patient's **Secure Inbox** (SPEC §4): their conversations, newest activity first, each
+/// opening to its thread with a reply box. Only conversations on cases joined to the signed-in
+/// patient's account, chosen in the query; any other id answers 404.
+struct InboxController: RouteCollection {
+    static let pageSize = 20
+
+    struct ListPage: Encodable {
+        struct Row: Encodable { let id: String; let practiceName: String; let memberName: String; let caseTitle: String
+                                let lastActivity: String; let unread: Int }
+        let chrome: PageChrome
+        let conversations: [Row]
+        let previousPage: Int?
+        let nextPage: Int?
+    }
+
+    struct ThreadPage: Encodable {
+        let chrome: PageChrome
+        let id: String
+        let memberName: String
+        let practiceName: String
+        let caseTitle: String
+        let entries: [Conversations.Entry]
+        let draft: String
+        let error: String?
+    }
+
+    struct ReplyForm: Content { var body: String? }
+
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("inbox", use: list)
+        routes.get("inbox", ":conversationID", use: thread)
+        routes.post("inbox", ":conversationID", use: reply)
+    }
+
+    func list(req: Request) async throws -> View {
+        let patient = try req.requirePatient()
+        let page = max(1, min(req.query[Int.self, at: "page"] ?? 1, 10_000))
+        struct Row: Decodable { let id: UUID; let practice_name: String; let member_name: String; let title: String
+                                let last_message_at: Date; let patient_unread: Int }
+        let rows = try await req.db.sql.select()
+            .column(SQLColumn("id", table: "conversations"))
+            .column(SQLColumn("name", table: "practices"), as: "practice_name")
+            .column(SQLColumn("name", table: "staff_users"), as: "member_name")
+            .column(SQLColumn("title", table: "cases"))
+            .column(SQLColumn("last_message_at", table: "conversations"))
+            .column(SQLColumn("patient_unread", table: "conversations"))
+            .from(Conversation.schema)
+            .join(CasePatient.schema, on: SQLColumn("case_id", table: CasePatient.schema), .equal, SQLColumn("case_id", table: Conversation.schema))
+            .join(PatientCase.schema, on: SQLColumn("id", table: PatientCase.schema), .equal, SQLColumn("case_id", table: Conversation.schema))
+            .join(StaffUser.schema, on: SQLColumn("id", table: StaffUser.schema), .equal, SQLColumn("member_id", table: Conversation.schema))
+            .join(Practice.schema, on: SQLColumn("id", table: Practice.schema), .equal, SQLColumn("practice_id", table: StaffUser.schema))
+            .where(SQLColumn("patient_id", table: CasePatient.schema), .equal, SQLBind(patient.id))
+            .orderBy(SQLColumn("last_message_at", table: Conversation.schema), SQLDirection.descending)
+            .orderBy(SQLColumn("id", table: Conversation.schema), SQLDirection.ascending)
+            .limit(Self.pageSize + 1).offset((page - 1) * Self.pageSize)
+            .all(decoding: Row.self)
+        return try await req.view.render("inbox/index", ListPage(
+            chrome: try req.patientChrome("Secure Inbox"),
+            conversations: rows.prefix(Self.pageSize).map {
+                .init(id: $0.id.uuidString, practiceName: $0.practice_name, memberName: $0.member_name, caseTitle: $0.title,
+                      lastActivity: CaseViews.display($0.last_message_at), unread: $0.patient_unread)
+            },
+            previousPage: page > 1 ? page - 1 : nil, nextPage: rows.count > Self.pageSize ? page + 1 : nil))
+    }
+
+    func thread(req: Request) async throws -> View {
+        let (patient, conversation) = try await scoped(req)
+        return try await render(req, patient, conversation, draft: "", error: nil)
+    }
+
+    /// **Send**: the reply lands in this member's Patient Talk only.
+    func reply(req: Request) async throws -> Response {
+        let (patient, conversation) = try await scoped(req)
+        let form = try req.content.decode(ReplyForm.self)
+        do {
+            let text = try Conversations.body(form.body)
+            try await Conversations.send(text, by: .patient, caseID: conversation.caseID, memberID: conversation.memberID,
+                                         actor: .patient(patient.id), req: req)
+        } catch let error as ValidationError {
+            let response = try await render(req, patient, conversation, draft: String((form.body ?? "").prefix(Conversations.maxLength)),
+                                            error: error.message).encodeResponse(for: req)
+            response.status = .unprocessableEntity
+            return response
+        }
+        return req.redirect(to: "/inbox/\(try conversation.requireID())?sent=1")
+    }
+
+    private func scoped(_ req: Request) async throws -> (SignedInPatient, Conversation) {
+        let patient = try req.requirePatient()
+        guard let id = req.parameters.get("conversationID", as: UUID.self),
+              let conversation = try await Conversations.forPatient(id, patientID: patient.id, on: req.db) else {
+            throw PublicError.notFound
+        }
+        return (patient, conversation)
+    }
+
+    private func render(_ req: Request, _ patient: SignedInPatient, _ conversation: Conversation, draft: String,
+                        error: String?) async throws -> View {
+        guard let member = try await StaffUser.query(on: req.db).filter(\.$id == conversation.memberID).with(\.$practice).first(),
+              let patientCase = try await PatientCase.find(conversation.caseID, on: req.db) else { throw PublicError.notFound }
+        let entries = try await Conversations.open(conversation, as: .patient, names: (member.name, patient.name),
+                                                   actor: .patient(patient.id), req: req)
+        let notice = req.query[String.self, at: "sent"] == "1" ? "Your reply was sent." : nil
+        return try await req.view.render("inbox/thread", ThreadPage(
+            chrome: try req.patientChrome("Secure Inbox · \(member.name)", notice: notice),
+            id: try conversation.requireID().uuidString, memberName: member.name, practiceName: member.practice.name,
+            caseTitle: patientCase.title, entries: entries, draft: draft, error: error))
+    }
+}

@@ -1,0 +1,48 @@
+import Fluent
+import Foundation
+
+/// Who wrote a message: the case member whose Patient Talk it is, or the patient.
+enum MessageAuthor: String, Codable, Sendable { case member, patient }
+
+/// A Patient Talk (SPEC §1): the one conversation between a case member and the case's patient.
+/// It exists from the member's first message; a patient can only answer.
+final class Conversation: Model, @unchecked Sendable {
+    static let schema = "conversations"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "case_id") var caseID: UUID
+    @Field(key: "member_id") var memberID: UUID
+    @Field(key: "created_at") var createdAt: Date
+    @Field(key: "last_message_at") var lastMessageAt: Date
+    @Field(key: "message_count") var messageCount: Int
+    /// The patient's messages the member has not opened yet.
+    @Field(key: "member_unread") var memberUnread: Int
+    /// The member's messages the patient has not opened yet.
+    @Field(key: "patient_unread") var patientUnread: Int
+    @OptionalField(key: "member_notified_at") var memberNotifiedAt: Date?
+    @OptionalField(key: "patient_notified_at") var patientNotifiedAt: Date?
+
+    init() {}
+    init(id: UUID, caseID: UUID, memberID: UUID, now: Date) {
+        self.id = id; self.caseID = caseID; self.memberID = memberID
+        self.createdAt = now; self.lastMessageAt = now
+        self.messageCount = 0; self.memberUnread = 0; self.patientUnread = 0
+    }
+}
+
+/// One entry of a Patient Talk. The body is stored sealed (AES-GCM under the data key, the
+/// message id as associated data), never as text.
+final class Message: Model, @unchecked Sendable {
+    static let schema = "messages"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "conversation_id") var conversationID: UUID
+    @Enum(key: "author_kind") var author: MessageAuthor
+    @Field(key: "key_id") var keyID: String
+    @Field(key: "body_sealed") var bodySealed: String
+    @Field(key: "created_at") var createdAt: Date
+    /// When the other side first opened it.
+    @OptionalField(key: "read_at") var readAt: Date?
+
+    init() {}
+}

@@ -1,0 +1,155 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+import SQLKit
+import Vapor
+
+/// Reading and writing Patient Talk. Every query names the signed-in person: a member's own
+/// conversation on a case, or a conversation on a case joined to the signed-in patient's account
+/// (SPEC §1, the privacy rule). Nothing here takes a conversation id without that scope.
+enum Conversations {
+    static let maxLength = 5000
+
+    /// One message as a thread shows it.
+    struct Entry: Encodable, Sendable {
+        let id: String
+        let mine: Bool
+        let author: String
+        let date: String
+        let text: String
+        /// For the viewer's own messages: when the other side first opened it.
+        let read: String?
+    }
+
+    /// The member's own conversation on a case, if they have written in it.
+    static func forMember(caseID: UUID, memberID: UUID, on db: any Database) async throws -> Conversation? {
+        try await Conversation.query(on: db).filter(\.$caseID == caseID).filter(\.$memberID == memberID).first()
+    }
+
+    /// Conversation `id`, only if its case belongs to the patient's account.
+    static func forPatient(_ id: UUID, patientID: UUID, on db: any Database) async throws -> Conversation? {
+        try await Conversation.query(on: db)
+            .join(CasePatient.self, on: \Conversation.$caseID == \CasePatient.$id)
+            .filter(\.$id == id)
+            .filter(CasePatient.self, \.$patient.$id == patientID)
+            .first()
+    }
+
+    /// The body the form sent, checked: plain text, 1 to 5,000 characters, line breaks kept.
+    static func body(_ raw: String?) throws(ValidationError) -> String {
+        guard let text = try TextInput.multiLine(raw, label: "message", maxLength: maxLength, required: true) else {
+            throw ValidationError("Enter the message.")
+        }
+        return text
+    }
+
+    /// Adds a message by `author` to the member's conversation on the case (made on the member's
+    /// first message), sealed, with the counters and the case's activity time, in one transaction.
+    @discardableResult
+    static func send(_ text: String, by author: MessageAuthor, caseID: UUID, memberID: UUID,
+                     actor: AuditActor, req: Request) async throws -> Message {
+        let now = req.now
+        let sealer = req.caseTalk.sealer
+        return try await req.db.transaction { tx in
+            let conversation: Conversation
+            if let existing = try await forMember(caseID: caseID, memberID: memberID, on: tx) {
+                conversation = existing
+            } else {
+                guard author == .member else { throw PublicError.notFound }
+                conversation = Conversation(id: UUID(), caseID: caseID, memberID: memberID, now: now)
+                try await conversation.create(on: tx)
+            }
+            let message = Message()
+            message.id = UUID()
+            message.conversationID = try conversation.requireID()
+            message.author = author
+            message.keyID = Sealer.keyID
+            message.bodySealed = try sealer.seal(Array(text.utf8), context: message.id!.uuidString)
+            message.createdAt = now
+            try await message.create(on: tx)
+            let unread = author == .member ? "patient_unread" : "member_unread"
+            try await tx.sql.update(Conversation.schema)
+                .set("last_message_at", to: SQLBind(now))
+                .set(SQLIdentifier("message_count"), to: SQLBinaryExpression(SQLIdentifier("message_count"), .add, SQLLiteral.numeric("1")))
+                .set(SQLIdentifier(unread), to: SQLBinaryExpression(SQLIdentifier(unread), .add, SQLLiteral.numeric("1")))
+                .where("id", .equal, SQLBind(conversation.id!))
+                .run()
+            try await tx.sql.update(PatientCase.schema).set("last_activity_at", to: SQLBind(now))
+                .where("id", .equal, SQLBind(caseID)).run()
+            try await req.audit(.messageSent, actor: actor, subject: "conversation:\(conversation.id!) message:\(message.id!)", on: tx)
+            try await notify(about: author, conversationID: conversation.id!, caseID: caseID, memberID: memberID,
+                             services: req.caseTalk, now: now, on: tx)
+            return message
+        }
+    }
+
+    static let notificationInterval: TimeInterval = 15 * 60
+
+    /// SPEC §4: the other side hears by email that a message is waiting (a link, never the text),
+    /// at most once per conversation per 15 minutes. Written to the outbox in the sender's
+    /// transaction; the debounce is one conditional update, so parallel sends notify once.
+    private static func notify(about author: MessageAuthor, conversationID: UUID, caseID: UUID, memberID: UUID,
+                               services: CaseTalkServices, now: Date, on tx: any Database) async throws {
+        let base = services.config.publicBaseURL.absoluteString
+        let email: EmailMessage
+        let column: String
+        switch author {
+        case .member:
+            // Nobody to tell until the patient has an account; their first sign-in shows the message.
+            guard let link = try await CasePatient.query(on: tx).filter(\.$id == caseID).with(\.$patient).first(),
+                  let member = try await StaffUser.query(on: tx).filter(\.$id == memberID).with(\.$practice).first() else { return }
+            email = StaffEmails.newMessage(to: link.patient.email, from: services.config.mailFrom,
+                                           practiceName: member.practice.name, link: "\(base)/inbox/\(conversationID)")
+            column = "patient_notified_at"
+        case .patient:
+            guard let member = try await StaffUser.find(memberID, on: tx) else { return }
+            email = StaffEmails.patientReplied(to: member.email, from: services.config.mailFrom, link: "\(base)/cases/\(caseID)/talk")
+            column = "member_notified_at"
+        }
+        let claimed = try await tx.sql.update(Conversation.schema)
+            .set(column, to: SQLBind(now))
+            .where("id", .equal, SQLBind(conversationID))
+            .where { $0.where(column, .is, SQLLiteral.null).orWhere(column, .lessThanOrEqual, SQLBind(now.addingTimeInterval(-notificationInterval))) }
+            .returning("id")
+            .all()
+        guard !claimed.isEmpty else { return }
+        try await Outbox.enqueue(email, kind: author == .member ? "message-to-patient" : "reply-to-member", relatedID: conversationID,
+                                 sealer: services.sealer, at: now, on: tx)
+    }
+
+    /// The thread, oldest first, as `viewer` sees it; opening it marks the other side's messages
+    /// read (the one change a GET may make, SPEC §5) and is audited.
+    static func open(_ conversation: Conversation, as viewer: MessageAuthor, names: (member: String, patient: String),
+                     actor: AuditActor, req: Request) async throws -> [Entry] {
+        let conversationID = try conversation.requireID()
+        struct Row: Decodable { let id: UUID; let author_kind: String; let body_sealed: String; let created_at: Date; let read_at: Date? }
+        let rows = try await req.db.sql.select()
+            .columns("id", "author_kind", "body_sealed", "created_at", "read_at")
+            .from(Message.schema)
+            .where("conversation_id", .equal, SQLBind(conversationID))
+            .orderBy("created_at", .ascending).orderBy("id", .ascending)
+            .all(decoding: Row.self)
+        let now = req.now
+        let other = viewer == .member ? MessageAuthor.patient : .member
+        let unreadColumn = viewer == .member ? "member_unread" : "patient_unread"
+        try await req.db.transaction { tx in
+            try await tx.sql.update(Message.schema).set("read_at", to: SQLBind(now))
+                .where("conversation_id", .equal, SQLBind(conversationID))
+                .where("author_kind", .equal, SQLBind(other.rawValue))
+                .where("read_at", .is, SQLLiteral.null)
+                .run()
+            try await tx.sql.update(Conversation.schema).set(unreadColumn, to: SQLBind(0))
+                .where("id", .equal, SQLBind(conversationID)).run()
+            try await req.audit(.messagesViewed, actor: actor, subject: "conversation:\(conversationID) messages:\(rows.count)", on: tx)
+        }
+        let sealer = req.caseTalk.sealer
+        return try rows.map { row in
+            let mine = row.author_kind == viewer.rawValue
+            let text = String(decoding: try sealer.open(row.body_sealed, context: row.id.uuidString), as: UTF8.self)
+            return Entry(id: row.id.uuidString, mine: mine,
+                         author: row.author_kind == MessageAuthor.member.rawValue ? names.member : names.patient,
+                         date: CaseViews.display(row.created_at), text: text,
+                         read: mine ? row.read_at.map(CaseViews.display) : nil)
+        }
+    }
+}
