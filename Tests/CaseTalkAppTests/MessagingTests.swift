@@ -202,4 +202,49 @@ struct TalkWorld {
             #expect(mailer.sent.dropFirst(before).filter { $0.to == "cy@northside.example" }.isEmpty, "only that member")
         }
     }
+
+    @Test func viewCasesCountsOnlyTheMembersOwnUnreadReplies() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            try await t.write("How is the crown?", as: t.ben)
+            let id = try #require(try await t.conversation(of: t.registration.invitations.world.ben)?.id)
+            try await t.pat.get("/inbox/\(id)")
+            try await t.pat.post("/inbox/\(id)", [("body", "Fine.")])
+            try await t.pat.get("/inbox/\(id)")
+            try await t.pat.post("/inbox/\(id)", [("body", "Really fine.")])
+            func unreadCell(_ browser: Browser) async throws -> String {
+                let html = try await browser.get("/cases").body.string
+                guard let row = html.range(of: "Crown on 14") else { return "" }
+                let rest = html[row.upperBound...]
+                return String(rest[rest.range(of: "Unread replies\">")!.upperBound...].prefix(60))
+            }
+            #expect(try await unreadCell(t.ben).hasPrefix("<span class=\"badge\">2</span>"))
+            #expect(try await unreadCell(t.cy).hasPrefix("<span class=\"muted\">0</span>"), "a colleague sees nothing of it")
+            try await t.ben.get("/cases/\(t.caseID)/talk")
+            #expect(try await unreadCell(t.ben).hasPrefix("<span class=\"muted\">0</span>"), "opening the talk reads them")
+        }
+    }
+
+    /// A patient who follows the notification link signs in and lands on that conversation.
+    @Test func theNotificationLinkLeadsThroughSignInToTheMessage() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            try await t.write("Please read this.", as: t.ben)
+            let id = try #require(try await t.conversation(of: t.registration.invitations.world.ben)?.id)
+            let browser = Browser(app)
+            let bounced = try await browser.get("/inbox/\(id)")
+            #expect(bounced.location == "/login?next=/inbox/\(id)")
+            try await browser.get(try #require(bounced.location))
+            let signedIn = try await browser.post("/login", [("email", "pat@example.com"), ("password", RegistrationWorld.password),
+                                                             ("next", "/inbox/\(id)")])
+            #expect(signedIn.location == "/inbox/\(id)")
+            for hostile in ["//evil.example/inbox", "https://evil.example", "/\\evil.example", "/%2F%2Fevil.example", "javascript:alert(1)"] {
+                let other = Browser(app)
+                try await other.get("/login")
+                let response = try await other.post("/login", [("email", "pat@example.com"), ("password", RegistrationWorld.password),
+                                                               ("next", hostile)])
+                #expect(response.location == "/portal", "\(hostile)")
+            }
+        }
+    }
 }

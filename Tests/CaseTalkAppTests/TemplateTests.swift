@@ -20,7 +20,7 @@ import VaporTesting
 
     static let samples: [String: any Encodable & Sendable] = [
         "signin/login": SignInController.Page(chrome: chrome, email: "a@example.com", next: "/cases", error: "Email or password is incorrect"),
-        "cases/index": CaseViews.ListPage(chrome: chrome, cases: [.init(id: "1", patientName: "Ana Silva", title: "Crown", lastActivity: "now")],
+        "cases/index": CaseViews.ListPage(chrome: chrome, cases: [.init(id: "1", patientName: "Ana Silva", title: "Crown", lastActivity: "now", unread: 2)],
                                           page: 2, previousPage: 1, nextPage: 3),
         "cases/new": CaseViews.NewCasePage(chrome: chrome, values: .init(firstName: "Ana"), errors: ["title": "Enter the case title."],
                                            errorList: ["Enter the case title."]),

@@ -11,6 +11,8 @@ enum CaseQueries {
         let patient_last_name: String
         let title: String
         let last_activity_at: Date
+        /// The patient's replies in this member's own Patient Talk not yet opened (theirs only).
+        let unread: Int
     }
 
     /// The member's cases, newest activity first, one page at a time (one statement per page).
@@ -20,11 +22,18 @@ enum CaseQueries {
         let memberCase = SQLColumn("case_id", table: "case_members")
         let caseID = SQLColumn("id", table: "cases")
         let offset: Int = max(0, page - 1) * pageSize
+        let member = SQLBind(staffID)
+        // Only the member's own conversation is joined, so no one learns of a colleague's.
+        let ownConversation = SQLBinaryExpression(
+            SQLBinaryExpression(SQLColumn("case_id", table: "conversations"), .equal, caseID), .and,
+            SQLBinaryExpression(SQLColumn("member_id", table: "conversations"), .equal, member))
         let query = db.sql.select()
             .columns(columns)
+            .column(SQLFunction("COALESCE", args: SQLColumn("member_unread", table: "conversations"), SQLLiteral.numeric("0")), as: "unread")
             .from("cases")
             .join("case_members", on: memberCase, .equal, caseID)
-            .where(SQLColumn("staff_id", table: "case_members"), .equal, SQLBind(staffID))
+            .join("conversations", method: SQLJoinMethod.left, on: ownConversation)
+            .where(SQLColumn("staff_id", table: "case_members"), .equal, member)
         query.orderBy(SQLColumn("last_activity_at", table: "cases"), SQLDirection.descending).orderBy(caseID, SQLDirection.ascending)
         query.limit(pageSize + 1).offset(offset)
         return try await query.all(decoding: ListRow.self)

@@ -7,6 +7,7 @@ enum CaseViews {
         let patientName: String
         let title: String
         let lastActivity: String
+        let unread: Int
     }
 
     struct ListPage: Encodable {

@@ -24,7 +24,7 @@ struct CasesController: RouteCollection {
         let rows = try await CaseQueries.casesOf(member: staff.id, page: page, pageSize: Self.pageSize, on: req.db)
         let items = rows.prefix(Self.pageSize).map {
             CaseViews.ListItem(id: $0.id.uuidString, patientName: "\($0.patient_first_name) \($0.patient_last_name)",
-                               title: $0.title, lastActivity: CaseViews.display($0.last_activity_at))
+                               title: $0.title, lastActivity: CaseViews.display($0.last_activity_at), unread: $0.unread)
         }
         return try await req.view.render("cases/index", CaseViews.ListPage(
             chrome: try req.staffChrome("View Cases"), cases: Array(items), page: page,
