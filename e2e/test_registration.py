@@ -245,3 +245,90 @@ def test_registration_on_the_embedded_default_uses_the_development_mailbox(serve
     field(p, "Secret code").send_keys(code)
     button(p, "Continue").click()
     wait_for_heading(p, "Terms of Use")
+
+
+def register_quickly(p, link, twilio, mobile_e164, mobile_typed, email):
+    """The shortest registration: mobile, SMS, code, Terms by checkbox, password."""
+    p.get(link)
+    wait_for_heading(p, "Phone numbers")
+    field(p, "Mobile").send_keys(mobile_typed)
+    button(p, "Continue").click()
+    wait_for_heading(p, "Delivery method")
+    sent_before = twilio.count()
+    choose(p, "Text message (SMS)")
+    button(p, "Continue").click()
+    wait_for_heading(p, "Enter code")
+    field(p, "Secret code").send_keys(code_from(*twilio.wait_for(mobile_e164, after=sent_before)))
+    button(p, "Continue").click()
+    wait_for_heading(p, "Terms of Use")
+    p.find_element(By.ID, "terms-read").click()
+    button(p, "I Accept").click()
+    wait_for_heading(p, "Set password")
+    field(p, "Password").send_keys(NEW_PASSWORD)
+    field(p, "Confirm Password").send_keys(NEW_PASSWORD)
+    button(p, "Continue").click()
+    wait_for_heading(p, "Sign In")
+    assert field(p, "Email").get_attribute("value") == email
+
+
+def test_the_whole_story_private_patient_talk(app, mail, twilio, browser, other_browser):
+    """Dr. Chen invites Jordan, Jordan registers; she writes, Jordan follows the email's link,
+    signs in, lands on the message and replies; she sees the reply. Dr. Grant, on the same case
+    from another practice, sees only his own empty Patient Talk."""
+    from conftest import DEMO_PASSWORD
+    from pages import sign_in, sign_out
+    base, p = app.base, other_browser
+    link = invitation_link(browser, base, mail, "Jordan Miles", "jordan@patients.example")
+    register_quickly(p, link, twilio, "+13125550177", "312-555-0177", "jordan@patients.example")
+    p.delete_all_cookies()
+
+    secret = "Your implant scan looks good; unique-e2e-7731."
+    browser.refresh()
+    wait_for_heading(browser, "Patient Talk")
+    field(browser, "Message to Jordan Miles").send_keys(secret)
+    browser.find_element(By.CSS_SELECTOR, "form.message-form button[type='submit']").click()
+    wait_for_text(browser, "Message sent.")
+    wait_for_text(browser, secret)
+    shot(browser, "40-doctor-wrote")
+
+    notice = mail.wait_for("jordan@patients.example", count=2)[-1]
+    assert notice["Subject"] == "You have a new secure message from Riverside Dental Care"
+    text, html = parts(notice)
+    for leak in ("implant", "unique-e2e-7731", "Implant planning", "Jordan", "Miles"):
+        assert leak not in text and leak not in html, leak
+    message_link = re.search(r"(http://127\.0\.0\.1:\d+/inbox/[0-9A-Fa-f-]{36})", text).group(1)
+
+    p.get(message_link)
+    wait_for_heading(p, "Sign In")
+    field(p, "Email").send_keys("jordan@patients.example")
+    field(p, "Password").send_keys(NEW_PASSWORD)
+    button(p, "Sign In").click()
+    wait_for_heading(p, "Dr. Maya Chen")
+    assert p.current_url == message_link, "lands on the message"
+    wait_for_text(p, secret)
+    shot(p, "41-patient-reads")
+    field(p, "Your reply").send_keys("Thank you, <b>see you</b> Tuesday.")
+    button(p, "Send").click()
+    wait_for_text(p, "Your reply was sent.")
+    p.get(base + "/inbox")
+    wait_for_heading(p, "Secure Inbox")
+    shot(p, "42-secure-inbox")
+
+    browser.refresh()
+    wait_for_text(browser, "Thank you, <b>see you</b> Tuesday.")   # shown as text
+    wait_for_text(browser, "Read ")
+    shot(browser, "43-doctor-sees-reply")
+
+    # Dr. Grant is a member of the same case: his Patient Talk is his own, and empty.
+    sign_out(browser)
+    sign_in(browser, base, "felix.grant@northside.example", DEMO_PASSWORD)
+    wait_for_heading(browser, "View Cases")
+    browser.find_element(By.CSS_SELECTOR, "a[aria-label='View case of Jordan Miles']").click()
+    wait_for_heading(browser, "Jordan Miles")
+    browser.find_element(By.LINK_TEXT, "Patient Talk").click()
+    wait_for_heading(browser, "Patient Talk")
+    wait_for_text(browser, "No messages yet.")
+    assert secret not in browser.page_source and "see you" not in browser.page_source
+    browser.get(message_link)    # the conversation's own address is for the patient alone
+    assert secret not in browser.page_source
+    shot(browser, "44-colleague-sees-nothing")
