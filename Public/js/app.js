@@ -12,6 +12,47 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 
+  // SPEC §5: a minute before the idle sign-out, a warning with "Stay signed in". Only the
+  // server's clock counts: staying keeps the session alive with a request.
+  var warnAfter = parseInt(document.body.getAttribute("data-idle-warning"), 10);
+  var signOutAfter = parseInt(document.body.getAttribute("data-idle-timeout"), 10);
+  if (warnAfter > 0 && signOutAfter > warnAfter) {
+    var warning = null, warnTimer = null, endTimer = null;
+    var schedule = function () {
+      window.clearTimeout(warnTimer);
+      window.clearTimeout(endTimer);
+      warnTimer = window.setTimeout(showWarning, warnAfter * 1000);
+      endTimer = window.setTimeout(function () { window.location.assign("/login"); }, signOutAfter * 1000);
+    };
+    var showWarning = function () {
+      if (warning) { return; }
+      warning = document.createElement("div");
+      warning.className = "idle-warning";
+      warning.setAttribute("role", "alertdialog");
+      warning.setAttribute("aria-labelledby", "idle-warning-text");
+      var text = document.createElement("p");
+      text.id = "idle-warning-text";
+      text.textContent = "For your security you will be signed out in one minute.";
+      var stay = document.createElement("button");
+      stay.type = "button";
+      stay.className = "button button-primary";
+      stay.textContent = "Stay signed in";
+      stay.addEventListener("click", function () {
+        fetch("/session/alive", { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+          if (response.status !== 204) { window.location.assign("/login"); return; }
+          warning.remove();
+          warning = null;
+          schedule();
+        });
+      });
+      warning.appendChild(text);
+      warning.appendChild(stay);
+      document.body.appendChild(warning);
+      stay.focus();
+    };
+    schedule();
+  }
+
   // Re-Send Code waits 30 seconds between sends: the button stays off while the page counts down.
   document.querySelectorAll("[data-countdown]").forEach(function (status) {
     var seconds = parseInt(status.getAttribute("data-countdown"), 10) || 0;

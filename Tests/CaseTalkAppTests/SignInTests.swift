@@ -175,3 +175,24 @@ import VaporTesting
         }
     }
 }
+
+@Suite struct IdleWarningTests {
+    /// "Stay signed in" keeps a session alive past the idle limit; without it the session ends.
+    @Test func stayingSignedInIsOneRequestAndOnlyForSignedInPeople() async throws {
+        try await withCaseTalk { app, clock in
+            let fx = Fixtures(app: app)
+            let ada = try await fx.signedInAda()
+            let page = try await ada.get("/cases")
+            #expect(page.body.string.contains("data-idle-warning=\"840\""), "the page warns a minute before 15 minutes")
+            clock.advance(by: 14 * 60)
+            #expect(try await ada.get("/session/alive").status == .noContent)
+            clock.advance(by: 14 * 60)
+            #expect(try await ada.get("/cases").status == .ok, "still signed in 28 minutes after the page loaded")
+            clock.advance(by: 15 * 60 + 1)
+            #expect(try await ada.get("/session/alive").status == .unauthorized)
+            #expect(try await ada.get("/cases").location?.hasPrefix("/login") == true)
+            #expect(try await Browser(app).get("/session/alive").status == .unauthorized)
+            #expect(!(try await Browser(app).get("/login").body.string.contains("data-idle-warning")), "no warning when signed out")
+        }
+    }
+}

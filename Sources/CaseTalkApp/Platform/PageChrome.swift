@@ -1,3 +1,4 @@
+import CaseTalkCore
 import Vapor
 
 /// What the shared layout needs on every page: the title, the signed-in person, the CSRF token
@@ -10,6 +11,9 @@ struct PageChrome: Encodable, Sendable {
     var notice: String?
     /// A patient's pages link home to the portal rather than to View Cases.
     var isPatient: Bool
+    /// The idle sign-out (SPEC §5) and the warning a minute before it, for the page script.
+    let idleTimeoutSeconds = Int(SessionLifetime.idleTimeout)
+    let idleWarningSeconds = Int(SessionLifetime.idleTimeout) - 60
 
     init(title: String, csrf: String? = nil, userName: String? = nil, practiceName: String? = nil, notice: String? = nil,
          isPatient: Bool = false) {

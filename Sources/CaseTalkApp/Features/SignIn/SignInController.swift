@@ -25,6 +25,7 @@ struct SignInController: RouteCollection {
         routes.get("login", use: show)
         routes.post("login", use: signIn)
         routes.post("logout", use: signOut)
+        routes.get("session", "alive", use: alive)
     }
 
     func home(req: Request) async throws -> Response {
@@ -93,6 +94,12 @@ struct SignInController: RouteCollection {
             return req.redirect(to: "/portal?joined=1")
         }
         return req.redirect(to: next ?? Self.home(of: account.principal)!)
+    }
+
+    /// "Stay signed in" on the idle warning (SPEC §5): a request that only keeps the session
+    /// alive (the session middleware records it). 204 while signed in, 401 once the session is over.
+    func alive(req: Request) async throws -> Response {
+        Response(status: req.session?.principal == nil ? .unauthorized : .noContent)
     }
 
     func signOut(req: Request) async throws -> Response {
