@@ -16,6 +16,12 @@ public enum CodeLimits {
     public static let wrongInARowBeforeLock = 10
     public static let firstLock: TimeInterval = 15 * 60
 
+    /// Whole seconds until Re-Send Code may be used again after a send at `lastSentAt` (0 when it may).
+    public static func secondsUntilNextSend(lastSentAt: Date?, now: Date) -> Int {
+        guard let lastSentAt else { return 0 }
+        return max(0, Int((resendInterval - now.timeIntervalSince(lastSentAt)).rounded(.up)))
+    }
+
     public static func lockDuration(previousLocks: Int) -> TimeInterval {
         firstLock * pow(2, Double(min(previousLocks, 10)))
     }

@@ -113,22 +113,23 @@ extension Request {
 
     /// Keeps the hash of an invitation link in the session, so the next pages need no token in the URL.
     func rememberRegistration(tokenHash: String) async throws {
-        let session = try await ensureSession()
-        try await SessionRecord.query(on: db).filter(\.$id == session.idHash)
-            .set(\.$registrationTokenHash, to: tokenHash).update()
-        var updated = session
-        updated.registrationTokenHash = tokenHash
-        storage[CurrentSessionKey.self] = updated
+        try await remember(\.registrationTokenHash, \.$registrationTokenHash, tokenHash)
     }
 
     /// Remembers the address to fill in on the sign-in page.
     func rememberSignInEmail(_ email: String) async throws {
-        let session = try await ensureSession()
-        guard session.signInEmail != email else { return }
-        try await SessionRecord.query(on: db).filter(\.$id == session.idHash).set(\.$signInEmail, to: email).update()
-        var updated = session
-        updated.signInEmail = email
-        storage[CurrentSessionKey.self] = updated
+        try await remember(\.signInEmail, \.$signInEmail, email)
+    }
+
+    /// Sets one optional field of the current session (made if there is none), in the row and here.
+    private func remember(_ field: WritableKeyPath<CurrentSession, String?>,
+                          _ column: KeyPath<SessionRecord, OptionalFieldProperty<SessionRecord, String>>,
+                          _ value: String) async throws {
+        var session = try await ensureSession()
+        guard session[keyPath: field] != value else { return }
+        try await SessionRecord.query(on: db).filter(\.$id == session.idHash).set(column, to: value).update()
+        session[keyPath: field] = value
+        storage[CurrentSessionKey.self] = session
     }
 
     /// Sign-out: the session ends on the server and the cookie is cleared.

@@ -18,11 +18,17 @@ enum PatientRegistration {
         let patientName: String
         /// Nil until the first step is saved: opening pages stores nothing.
         let registration: Registration?
+        /// The numbers saved in step 1, read once from the row.
+        let numbers: PhoneNumbers
 
-        var numbers: PhoneNumbers {
-            PhoneNumbers(mobile: registration?.mobileNumber.flatMap { try? PhoneNumber($0) },
-                         home: registration?.homeNumber.flatMap { try? PhoneNumber($0) },
-                         work: registration?.workNumber.flatMap { try? PhoneNumber($0) })
+        init(invitation: Invitation, invitationID: UUID, caseID: UUID, email: EmailAddress, memberName: String,
+             practiceName: String, patientName: String, registration: Registration?) {
+            self.invitation = invitation; self.invitationID = invitationID; self.caseID = caseID; self.email = email
+            self.memberName = memberName; self.practiceName = practiceName; self.patientName = patientName
+            self.registration = registration
+            numbers = PhoneNumbers(mobile: registration?.mobileNumber.flatMap { try? PhoneNumber($0) },
+                                   home: registration?.homeNumber.flatMap { try? PhoneNumber($0) },
+                                   work: registration?.workNumber.flatMap { try? PhoneNumber($0) })
         }
 
         var progress: RegistrationProgress {
@@ -45,7 +51,7 @@ enum PatientRegistration {
         /// No invitation link in the session, or it no longer works.
         case invalid
         /// A patient account already has the invitation's address: sign in to accept.
-        case existingAccount(memberName: String, practiceName: String)
+        case existingAccount(email: String, memberName: String, practiceName: String)
         /// The address belongs to a staff account; one address is one account.
         case staffAddress
     }
@@ -67,7 +73,7 @@ enum PatientRegistration {
             return .stopped(.staffAddress)
         }
         if try await Patient.query(on: req.db).filter(\.$email == email.value).count() > 0 {
-            return .stopped(.existingAccount(memberName: member.name, practiceName: member.practice.name))
+            return .stopped(.existingAccount(email: email.value, memberName: member.name, practiceName: member.practice.name))
         }
         return .going(State(invitation: invitation, invitationID: invitationID, caseID: patientCase.id!, email: email,
                             memberName: member.name, practiceName: member.practice.name,

@@ -250,8 +250,8 @@ struct RegistrationController: RouteCollection {
                 req, heading: "This address belongs to a staff account",
                 message: "A CaseTalk staff account already uses this email address, and one address can only have one account. Ask your practice to invite you at another address.",
                 status: .conflict)
-        case .existingAccount(let memberName, let practiceName):
-            return try await RegistrationPages.existing(req, memberName: memberName, practiceName: practiceName)
+        case .existingAccount(let email, let memberName, let practiceName):
+            return try await RegistrationPages.existing(req, email: email, memberName: memberName, practiceName: practiceName)
         }
     }
 

@@ -122,10 +122,7 @@ enum RegistrationPages {
             let how = route.method == .sms ? "by text message" : "by voice call"
             sentTo = "\(how) to your \(route.kind.label.lowercased()) number ending in \(number.e164.suffix(2))"
         }
-        var wait = 0
-        if let last = state.registration?.lastSentAt {
-            wait = max(0, Int((CodeLimits.resendInterval - now.timeIntervalSince(last)).rounded(.up)))
-        }
+        let wait = CodeLimits.secondsUntilNextSend(lastSentAt: state.registration?.lastSentAt, now: now)
         var error = problem?.message
         if error == nil, let until = state.registration?.lockedUntil, until > now {
             error = RegistrationController.lockedProblem(until, req: req).message
@@ -159,15 +156,12 @@ enum RegistrationPages {
 
     /// SPEC §3: an account already has this address — Sign In to accept. The sign-in page fills
     /// in the address from the session.
-    static func existing(_ req: Request, memberName: String, practiceName: String) async throws -> Response {
+    static func existing(_ req: Request, email: String, memberName: String, practiceName: String) async throws -> Response {
         var signedIn = false
-        if let hash = req.session?.registrationTokenHash,
-           let invitation = try await Invitations.live(tokenHash: hash, now: req.now, on: req.db) {
-            if case .patient(let id)? = req.session?.principal, try await Patient.find(id, on: req.db)?.email == invitation.email {
-                signedIn = true
-            } else {
-                try await req.rememberSignInEmail(invitation.email)
-            }
+        if case .patient(let id)? = req.session?.principal, try await Patient.find(id, on: req.db)?.email == email {
+            signedIn = true
+        } else {
+            try await req.rememberSignInEmail(email)
         }
         return try await render(req, "register/existing", ExistingPage(
             chrome: PageChrome(title: "Sign In to accept", csrf: req.session?.csrfToken),

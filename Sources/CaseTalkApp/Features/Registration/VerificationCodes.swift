@@ -48,9 +48,8 @@ enum VerificationCodes {
         let registration = try await PatientRegistration.row(invitationID: context.invitationID, now: context.now, on: context.db)
         let now = context.now
         if let until = registration.lockedUntil, until > now { return .locked(until: until) }
-        if let last = registration.lastSentAt, now.timeIntervalSince(last) < CodeLimits.resendInterval {
-            return .wait(seconds: Int((CodeLimits.resendInterval - now.timeIntervalSince(last)).rounded(.up)))
-        }
+        let wait = CodeLimits.secondsUntilNextSend(lastSentAt: registration.lastSentAt, now: now)
+        if wait > 0 { return .wait(seconds: wait) }
         let recent = try await CodeSend.query(on: context.db).filter(\.$number == number.e164)
             .filter(\.$sentAt > now.addingTimeInterval(-CodeLimits.sendWindow))
             .sort(\.$sentAt, .descending).limit(CodeLimits.sendsPerNumber).all()
