@@ -5,7 +5,7 @@ import pathlib
 import re
 
 import requests
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -72,8 +72,22 @@ def sign_in(driver, base, email, password=DEMO_PASSWORD):
     button(driver, "Sign In").click()
 
 
+def click_button(driver, text, seconds=5):
+    """Finds and clicks a button, finding it again if the page replaced it in between (seen once
+    in CI as chromedriver's "Node with given id does not belong to the document")."""
+    def attempt(d):
+        try:
+            button(d, text).click()
+            return True
+        except (StaleElementReferenceException, WebDriverException) as error:
+            if "does not belong to the document" in str(error) or isinstance(error, StaleElementReferenceException):
+                return False
+            raise
+    _wait(driver, seconds).until(attempt)
+
+
 def sign_out(driver):
-    button(driver, "Sign Out").click()
+    click_button(driver, "Sign Out")
     wait_for_heading(driver, "Sign In")
 
 
