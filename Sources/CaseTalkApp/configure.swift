@@ -95,6 +95,7 @@ func routes(_ app: Application) throws {
     try app.register(collection: HealthController())
     try app.register(collection: SignInController())
     try app.register(collection: RegistrationController())
+    try app.register(collection: PasswordResetController())
     let patients = app.grouped(RequirePatientMiddleware())
     try patients.register(collection: PortalController())
     try patients.register(collection: InboxController())

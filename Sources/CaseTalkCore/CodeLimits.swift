@@ -27,9 +27,9 @@ public enum CodeLimits {
     }
 }
 
-/// Codes are stored only as an HMAC bound to their invitation, under a key derived from the data
-/// key: a copy of the database does not reveal them, and a code cannot be moved to another
-/// registration.
+/// Codes are stored only as an HMAC bound to their holder (a registration's invitation id, or a
+/// password reset), under a key derived from the data key: a copy of the database does not reveal
+/// them, and a code cannot be moved to another registration or reset.
 public struct CodeHasher: Sendable {
     private let key: SymmetricKey
 
@@ -38,8 +38,8 @@ public struct CodeHasher: Sendable {
                                      info: Array("casetalk verification codes".utf8), outputByteCount: 32)
     }
 
-    public func hash(_ code: String, invitationID: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array("\(invitationID):\(code)".utf8), using: key)
+    public func hash(_ code: String, scope: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array("\(scope):\(code)".utf8), using: key)
         return Data(mac).base64EncodedString()
     }
 }

@@ -81,6 +81,13 @@ public struct PhoneNumbers: Equatable, Sendable {
     /// The numbers given, in form order.
     public var all: [(Kind, PhoneNumber)] { Kind.allCases.compactMap { kind in self[kind].map { (kind, $0) } } }
 
+    /// Only the number `e164`, under the kind it was given as (a password reset's code goes only to
+    /// the verified number). Empty when none of the numbers is `e164`.
+    public func keeping(only e164: String) -> PhoneNumbers {
+        PhoneNumbers(mobile: mobile?.e164 == e164 ? mobile : nil, home: home?.e164 == e164 ? home : nil,
+                     work: work?.e164 == e164 ? work : nil)
+    }
+
     /// Reads the form. Blank fields are skipped; each bad one is named; at least one is needed.
     public static func validate(mobile: String?, home: String?, work: String?) -> Result<PhoneNumbers, FieldErrors> {
         var errors = FieldErrors()
@@ -133,6 +140,13 @@ public struct CodeRoute: Equatable, Sendable {
         case .sms: "Text message (SMS) to your \(kind.label.lowercased()) number"
         case .voice: "Voice call to your \(kind.label.lowercased()) number"
         }
+    }
+
+    /// The route of the last code sent: its channel, and which of `numbers` it went to.
+    public static func last(sentTo e164: String?, channel: String?, in numbers: PhoneNumbers) -> CodeRoute? {
+        guard let e164, let method = channel.flatMap(CodeChannel.init(rawValue:)),
+              let kind = numbers.all.first(where: { $0.1.e164 == e164 })?.0 else { return nil }
+        return CodeRoute(method: method, kind: kind)
     }
 
     /// Every route the given numbers allow: SMS first (it is the quickest), then calls.

@@ -17,6 +17,13 @@ public enum SecureRandom {
     /// 256 random bits as URL-safe base64 without padding (43 characters): session ids, link tokens.
     public static func token() -> String { base64URL(bytes(32)) }
 
+    /// Whether `text` has the shape of a `token()`: 43 characters of base64url. Checked before a
+    /// link's token is looked up.
+    public static func isTokenShaped(_ text: String) -> Bool {
+        text.utf8.count == 43
+            && text.utf8.allSatisfy { $0 == 45 || $0 == 95 || ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) }
+    }
+
     public static func base64URL(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")

@@ -163,6 +163,7 @@ import VaporTesting
             "013_UpdateRegistrationAddSteps",
             "014_CreatePatient",
             "015_CreateConversation",
+            "016_CreatePasswordReset",
         ])
     }
 }

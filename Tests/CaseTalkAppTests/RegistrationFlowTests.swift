@@ -495,7 +495,8 @@ struct RegistrationWorld {
 
 @Suite struct RegistrationLogTests {
     /// The whole registration, with its failures (a wrong code, a provider failure, a weak
-    /// password), logs by route pattern only: no code, token, number, password, address or cookie.
+    /// password), then a password reset, log by route pattern only: no code, token, number,
+    /// password, address or cookie.
     @Test func nothingFromTheRegistrationReachesTheLogs() async throws {
         let capture = LogCapture.shared
         let before = capture.all.count
@@ -518,8 +519,25 @@ struct RegistrationWorld {
             try await w.setPassword(password)
             try await w.patient.signIn(email, password: password)
             try await w.patient.get("/portal")
+
+            // Then Forgot password?, the whole way.
+            let reset = Browser(app)
+            try await reset.get("/password/forgot")
+            try await reset.post("/password/forgot", [("email", email)])
+            try await w.invitations.fx.deliver()
+            let resetToken = try #require(w.invitations.mailer.tokens(after: "/password/reset/").last)
+            try await reset.get("/password/reset/\(resetToken)")
+            try await reset.get("/password/reset/method")
+            try await reset.post("/password/reset/method", [("route", "sms-mobile")])
+            try await reset.get("/password/reset/code")
+            try await reset.post("/password/reset/code", [("code", try #require(w.phones.lastCode))])
+            let newPassword = "kettle-harbour-violet-5521"
+            try await reset.get("/password/reset/password")
+            #expect(try await reset.post("/password/reset/password", [("password", newPassword), ("confirmation", newPassword)])
+                .location == "/login?reset=1")
             secrets = [token, Digest.sha256Hex(token), "+16465550187", "6465550187", "555-0187", "+442079460958", "7946 0958",
-                       password, "password1234", email, "logcheck.patient", try #require(w.patient.sessionCookie)]
+                       password, "password1234", email, "logcheck.patient", try #require(w.patient.sessionCookie),
+                       resetToken, Digest.sha256Hex(resetToken), newPassword]
             secrets.append(contentsOf: w.phones.sends.map(\.0))
         }
         let lines = Array(capture.all.dropFirst(before))

@@ -35,11 +35,14 @@ struct CodeWorld {
         app.caseTalk.phones = phones
         let w = try await InvitationWorld.make(app)
         try await w.invite("pat@example.com")
-        return CodeWorld(app: app, clock: clock, phones: phones, invitationID: try #require(try await w.invitation()?.id))
+        let invitationID = try #require(try await w.invitation()?.id)
+        // The row the phone numbers step makes, which holds the code.
+        _ = try await PatientRegistration.row(invitationID: invitationID, now: clock.now, on: app.db)
+        return CodeWorld(app: app, clock: clock, phones: phones, invitationID: invitationID)
     }
 
     var context: VerificationCodes.Context {
-        .init(invitationID: invitationID, services: app.caseTalk, now: clock.now, clientAddress: "127.0.0.1", db: app.db)
+        .registration(invitationID: invitationID, services: app.caseTalk, now: clock.now, clientAddress: "127.0.0.1", db: app.db)
     }
 
     @discardableResult

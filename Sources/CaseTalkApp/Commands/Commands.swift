@@ -72,7 +72,7 @@ struct CreatePracticeCommand: AsyncCommand {
 
 struct StaffCommands: AsyncCommandGroup {
     let help = "Manage staff accounts."
-    let commands: [String: any AnyAsyncCommand] = ["create": CreateStaffCommand()]
+    let commands: [String: any AnyAsyncCommand] = ["create": CreateStaffCommand(), "password": StaffPasswordCommand()]
 }
 
 struct CreateStaffCommand: AsyncCommand {
@@ -104,6 +104,26 @@ struct CreateStaffCommand: AsyncCommand {
                 services: app.caseTalk, at: app.caseTalk.clock.now(), on: app.db)
         }
         context.console.output(try user.requireID().uuidString.consoleText())
+    }
+}
+
+struct StaffPasswordCommand: AsyncCommand {
+    struct Signature: CommandSignature, Sendable {
+        @Option(name: "email", help: "The staff member's sign-in email address.") var email: String?
+        init() {}
+    }
+    let help = "Sets a new password for a staff account (ends its sessions, lifts its lock); reads it from standard input."
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        guard let password = readLine(strippingNewline: true) else {
+            throw CommandFailure("Write the new password on standard input.")
+        }
+        let app = try await CommandSupport.migrated(context)
+        try await CommandSupport.run {
+            try await StaffAccounts.setStaffPassword(email: signature.email ?? "", password: password, services: app.caseTalk,
+                                                     at: app.caseTalk.clock.now(), on: app.db)
+        }
+        context.console.output("Password changed.".consoleText())
     }
 }
 

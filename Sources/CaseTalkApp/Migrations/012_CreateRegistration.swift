@@ -6,16 +6,7 @@ struct CreateRegistration: AsyncMigration {
     func prepare(on db: any Database) async throws {
         try await db.schema("registrations")
             .field("invitation_id", .uuid, .identifier(auto: false), .references("invitations", "id", onDelete: .cascade))
-            .field("code_hmac", .string)
-            .field("code_number", .string)
-            .field("code_channel", .string)
-            .field("code_expires_at", .datetime)
-            .field("code_tries", .int, .required)
-            .field("wrong_streak", .int, .required)
-            .field("locked_until", .datetime)
-            .field("lock_count", .int, .required)
-            .field("last_sent_at", .datetime)
-            .field("verified_at", .datetime)
+            .verificationCodeColumns()
             .field("created_at", .datetime, .required)
             .create()
         try await db.schema("code_sends")
@@ -30,5 +21,22 @@ struct CreateRegistration: AsyncMigration {
     func revert(on db: any Database) async throws {
         try await db.schema("code_sends").delete()
         try await db.schema("registrations").delete()
+    }
+}
+
+extension SchemaBuilder {
+    /// The state of a secret code sent to a phone, as `VerificationCodes` reads and writes it: the
+    /// same columns in every table that holds one (registrations, password resets).
+    func verificationCodeColumns() -> SchemaBuilder {
+        field("code_hmac", .string)
+            .field("code_number", .string)
+            .field("code_channel", .string)
+            .field("code_expires_at", .datetime)
+            .field("code_tries", .int, .required)
+            .field("wrong_streak", .int, .required)
+            .field("locked_until", .datetime)
+            .field("lock_count", .int, .required)
+            .field("last_sent_at", .datetime)
+            .field("verified_at", .datetime)
     }
 }

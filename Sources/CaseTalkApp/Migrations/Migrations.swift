@@ -18,5 +18,6 @@ public enum Migrations {
         UpdateRegistrationAddSteps(),
         CreatePatient(),
         CreateConversation(),
+        CreatePasswordReset(),
     ]
 }

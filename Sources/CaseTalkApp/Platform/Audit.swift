@@ -42,6 +42,13 @@ enum AuditAction: String, Sendable {
     case termsAccepted = "registration.terms_accepted"
     case patientRegistered = "registration.completed"
     case invitationAccepted = "invitation.accepted"
+    case resetRequested = "password_reset.requested"
+    case resetCodeSent = "password_reset.code_sent"
+    case resetCodeSendFailed = "password_reset.code_send_failed"
+    case resetCodeVerified = "password_reset.code_verified"
+    case resetCodeRejected = "password_reset.code_rejected"
+    case resetLocked = "password_reset.locked"
+    case passwordReset = "password_reset.completed"
     case messageSent = "message.sent"
     case messagesViewed = "message.viewed"
 }

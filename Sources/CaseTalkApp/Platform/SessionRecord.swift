@@ -18,6 +18,8 @@ final class SessionRecord: Model, @unchecked Sendable {
     /// The address to fill in on the sign-in page (after registering, or to accept an invitation
     /// into an existing account), so it never has to travel in a URL.
     @OptionalField(key: "sign_in_email") var signInEmail: String?
+    /// The SHA-256 of the password reset link opened in this session.
+    @OptionalField(key: "password_reset_token_hash") var passwordResetTokenHash: String?
 
     init() {}
     init(idHash: String, principal: Principal?, csrfToken: String, now: Date) {

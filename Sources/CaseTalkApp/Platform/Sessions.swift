@@ -10,6 +10,7 @@ struct CurrentSession: Sendable {
     let csrfToken: String
     var registrationTokenHash: String?
     var signInEmail: String?
+    var passwordResetTokenHash: String?
 }
 
 /// Loads the server-side session named by the cookie, ends it when it is idle or too old, and
@@ -55,11 +56,17 @@ struct SessionMiddleware: AsyncMiddleware {
         }
         return CurrentSession(idHash: idHash, principal: Principal(kind: row.principalKind, id: row.principalID),
                               csrfToken: row.csrfToken, registrationTokenHash: row.registrationTokenHash,
-                              signInEmail: row.signInEmail)
+                              signInEmail: row.signInEmail, passwordResetTokenHash: row.passwordResetTokenHash)
     }
 }
 
 enum SessionHousekeeping {
+    /// Ends every session of `principal` (after a password change: SPEC §4).
+    static func endAll(of principal: Principal, on db: any Database) async throws {
+        try await SessionRecord.query(on: db).filter(\.$principalKind == principal.kind).filter(\.$principalID == principal.id)
+            .delete()
+    }
+
     /// Deletes sessions past their idle or absolute limit (visitors who opened the sign-in page
     /// and left, people who never signed out). Run by the background worker every minute.
     static func sweepExpired(on db: any Database, now: Date) async throws {
@@ -88,16 +95,17 @@ extension Request {
 
     /// Ends the current session and starts a new one for `principal`, with a new id and a new CSRF
     /// token (SPEC §5: a new session id at sign-in and at every step-up). Nothing carries over
-    /// unless passed: a registration in progress, or the email for the sign-in page.
+    /// unless passed: a registration or password reset in progress, or the email for the sign-in page.
     @discardableResult
     func replaceSession(with principal: Principal?, registrationTokenHash: String? = nil,
-                        signInEmail: String? = nil) async throws -> CurrentSession {
+                        signInEmail: String? = nil, passwordResetTokenHash: String? = nil) async throws -> CurrentSession {
         let now = self.now
         let token = SecureRandom.token()
         let record = SessionRecord(idHash: Digest.sha256Hex(token), principal: principal,
                                    csrfToken: SecureRandom.token(), now: now)
         record.registrationTokenHash = registrationTokenHash
         record.signInEmail = signInEmail
+        record.passwordResetTokenHash = passwordResetTokenHash
         try await db.transaction { tx in
             if let old = self.session {
                 try await SessionRecord.query(on: tx).filter(\.$id == old.idHash).delete()
@@ -105,7 +113,8 @@ extension Request {
             try await record.create(on: tx)
         }
         let session = CurrentSession(idHash: record.id!, principal: principal, csrfToken: record.csrfToken,
-                                     registrationTokenHash: registrationTokenHash, signInEmail: signInEmail)
+                                     registrationTokenHash: registrationTokenHash, signInEmail: signInEmail,
+                                     passwordResetTokenHash: passwordResetTokenHash)
         storage[CurrentSessionKey.self] = session
         storage[PendingCookieKey.self] = .set(token)
         return session
@@ -119,6 +128,11 @@ extension Request {
     /// Remembers the address to fill in on the sign-in page.
     func rememberSignInEmail(_ email: String) async throws {
         try await remember(\.signInEmail, \.$signInEmail, email)
+    }
+
+    /// Keeps the hash of a password reset link in the session, off the URL.
+    func rememberPasswordReset(tokenHash: String) async throws {
+        try await remember(\.passwordResetTokenHash, \.$passwordResetTokenHash, tokenHash)
     }
 
     /// Sets one optional field of the current session (made if there is none), in the row and here.

@@ -23,10 +23,13 @@ final class RecordingMailer: Mailer, Sendable {
     var sent: [EmailMessage] { state.withLockedValue { $0.sent } }
 
     /// The invitation link tokens in the messages sent so far, in order.
-    var tokens: [String] {
+    var tokens: [String] { tokens(after: "/register/") }
+
+    /// The tokens of links under `prefix` (like `/password/reset/`) in the messages sent so far, in order.
+    func tokens(after prefix: String) -> [String] {
         sent.compactMap { message in
-            message.text.range(of: #"/register/[A-Za-z0-9_-]{43}"#, options: .regularExpression)
-                .map { String(message.text[$0].dropFirst("/register/".count)) }
+            message.text.range(of: prefix + "[A-Za-z0-9_-]{43}", options: .regularExpression)
+                .map { String(message.text[$0].dropFirst(prefix.count)) }
         }
     }
 }

@@ -87,9 +87,10 @@ enum StaffEmails {
         return EmailMessage(from: from, to: address, subject: "A patient replied on CaseTalk", text: text, html: html)
     }
 
-    private static func page(paragraphs: [String], link: String, linkText: String, after: [String]) -> String {
+    /// The HTML part: the paragraphs, at most one link, and the closing paragraphs (already escaped).
+    static func page(paragraphs: [String], link: String?, linkText: String = "", after: [String] = []) -> String {
         let body = paragraphs.map { "<p>\($0)</p>" }.joined()
-            + "<p><a href=\"\(HTMLText.escape(link))\">\(HTMLText.escape(linkText))</a></p>"
+            + (link.map { "<p><a href=\"\(HTMLText.escape($0))\">\(HTMLText.escape(linkText))</a></p>" } ?? "")
             + after.map { "<p>\($0)</p>" }.joined()
         return "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>CaseTalk</title></head><body>\(body)</body></html>"
     }

@@ -40,9 +40,12 @@ enum PatientRegistration {
 
         /// The route (method and which number) the last code went by.
         var lastRoute: CodeRoute? {
-            guard let number = registration?.codeNumber, let channel = registration?.codeChannel.flatMap(CodeChannel.init(rawValue:)),
-                  let kind = numbers.all.first(where: { $0.1.e164 == number })?.0 else { return nil }
-            return CodeRoute(method: channel, kind: kind)
+            CodeRoute.last(sentTo: registration?.codeNumber, channel: registration?.codeChannel, in: numbers)
+        }
+
+        /// What the code pages show.
+        var codeSubject: RegistrationPages.CodeSubject {
+            .init(numbers: numbers, lastRoute: lastRoute, lastSentAt: registration?.lastSentAt, lockedUntil: registration?.lockedUntil)
         }
     }
 

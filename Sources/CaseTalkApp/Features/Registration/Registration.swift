@@ -43,18 +43,18 @@ final class Registration: Model, @unchecked Sendable {
     }
 }
 
-/// One code sent to a number, for the limit of 5 sends per number per 10 minutes.
+/// One code sent to a number (for a registration or a password reset), for the limit of 5 sends
+/// per number per 10 minutes.
 final class CodeSend: Model, @unchecked Sendable {
-    static let schema = "code_sends"
+    static let schema = "phone_code_sends"
 
     @ID(key: .id) var id: UUID?
-    @Field(key: "invitation_id") var invitationID: UUID
     @Field(key: "number") var number: String
     @Field(key: "sent_at") var sentAt: Date
 
     init() {}
-    init(invitationID: UUID, number: String, sentAt: Date) {
-        self.invitationID = invitationID
+    init(number: String, sentAt: Date) {
+        self.id = UUID()
         self.number = number
         self.sentAt = sentAt
     }

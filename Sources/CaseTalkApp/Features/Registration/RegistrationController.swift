@@ -32,9 +32,7 @@ struct RegistrationController: RouteCollection {
     /// Opening the link changes nothing but the invitation's *opened* mark (mail scanners fetch
     /// links too), then moves the token into the session and off the URL.
     func openLink(req: Request) async throws -> Response {
-        guard let token = req.parameters.get("token"), token.utf8.count == 43,
-              token.utf8.allSatisfy({ $0 == 45 || $0 == 95 || ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) })
-        else { return try await stopped(req, .invalid) }
+        guard let token = req.parameters.get("token"), SecureRandom.isTokenShaped(token) else { return try await stopped(req, .invalid) }
         let hash = Digest.sha256Hex(token)
         let now = req.now
         guard let invitation = try await Invitations.live(tokenHash: hash, now: now, on: req.db) else { return try await stopped(req, .invalid) }
@@ -91,7 +89,7 @@ struct RegistrationController: RouteCollection {
 
     func methodPage(req: Request) async throws -> Response {
         try await step(.method, req) { state in
-            try await RegistrationPages.method(req, state, chosen: state.lastRoute, problem: nil)
+            try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method), chosen: state.lastRoute, problem: nil)
         }
     }
 
@@ -102,12 +100,13 @@ struct RegistrationController: RouteCollection {
             let available = CodeRoute.available(for: state.numbers)
             guard let route = form.route.flatMap(CodeRoute.init(value:)), available.contains(route),
                   let number = state.numbers[route.kind] else {
-                return try await RegistrationPages.method(req, state, chosen: nil,
+                return try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method), chosen: nil,
                                                           problem: .init("Choose how we should send your code.", status: .unprocessableEntity))
             }
             let outcome = try await VerificationCodes.send(to: number, by: route.method, context(req, state))
             if outcome == .sent { return req.redirect(to: RegistrationStep.code.path) }
-            return try await RegistrationPages.method(req, state, chosen: route, problem: Self.problem(outcome, req: req))
+            return try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method), chosen: route,
+                                                      problem: Self.problem(outcome, req: req))
         }
     }
 
@@ -119,7 +118,7 @@ struct RegistrationController: RouteCollection {
         try await step(.code, req) { state in
             let notice = req.query[String.self, at: "sent"] == "again"
                 ? "We sent a new code. The previous code no longer works." : nil
-            return try await RegistrationPages.code(req, state, notice: notice, problem: nil)
+            return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code), notice: notice, problem: nil)
         }
     }
 
@@ -127,25 +126,13 @@ struct RegistrationController: RouteCollection {
         try await step(.code, req) { state in
             let form = try req.content.decode(CodeForm.self)
             let entered = String((form.code ?? "").prefix(64))
-            let problem: RegistrationPages.Problem
-            switch try await VerificationCodes.check(entered, context(req, state)) {
-            case .verified:
+            let outcome = try await VerificationCodes.check(entered, context(req, state))
+            guard let problem = Self.problem(outcome, req: req) else {
                 // A step-up: the session gets a new id (SPEC §5), keeping the registration.
                 try await req.replaceSession(with: nil, registrationTokenHash: req.session?.registrationTokenHash)
                 return req.redirect(to: RegistrationStep.terms.path)
-            case .malformed:
-                problem = .init("Enter the 6 digits of the code we sent you.", status: .unprocessableEntity)
-            case .wrong(codeStillLive: true):
-                problem = .init("That code is not right. Check the digits and try again.", status: .unprocessableEntity)
-            case .wrong(codeStillLive: false):
-                problem = .init("That code is not right, and after 5 wrong tries it no longer works. Use Re-Send Code to get a new one.",
-                                status: .unprocessableEntity)
-            case .noLiveCode:
-                problem = .init("That code has expired or has been replaced. Use Re-Send Code to get a new one.", status: .unprocessableEntity)
-            case .locked(let until):
-                problem = Self.lockedProblem(until, req: req)
             }
-            return try await RegistrationPages.code(req, state, notice: nil, problem: problem)
+            return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code), notice: nil, problem: problem)
         }
     }
 
@@ -157,7 +144,8 @@ struct RegistrationController: RouteCollection {
             }
             let outcome = try await VerificationCodes.send(to: number, by: route.method, context(req, state))
             if outcome == .sent { return req.redirect(to: RegistrationStep.code.path + "?sent=again") }
-            return try await RegistrationPages.code(req, state, notice: nil, problem: Self.problem(outcome, req: req))
+            return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code), notice: nil,
+                                                    problem: Self.problem(outcome, req: req))
         }
     }
 
@@ -191,7 +179,7 @@ struct RegistrationController: RouteCollection {
 
     func passwordPage(req: Request) async throws -> Response {
         try await step(.password, req) { state in
-            try await RegistrationPages.password(req, state, broken: nil)
+            try await RegistrationPages.password(req, email: state.email, flow: .registration(.password), broken: nil)
         }
     }
 
@@ -203,7 +191,9 @@ struct RegistrationController: RouteCollection {
             let password = form.password ?? ""
             let broken = PasswordPolicy.unmet(password, confirmation: form.confirmation ?? "", email: state.email,
                                               common: req.caseTalk.commonPasswords)
-            guard broken.isEmpty else { return try await RegistrationPages.password(req, state, broken: broken) }
+            guard broken.isEmpty else {
+                return try await RegistrationPages.password(req, email: state.email, flow: .registration(.password), broken: broken)
+            }
             let hash = try await req.caseTalk.passwords.hash(password)
             switch try await PatientRegistration.complete(state, passwordHash: hash, req: req) {
             case .created(let email):
@@ -256,11 +246,30 @@ struct RegistrationController: RouteCollection {
     }
 
     private func context(_ req: Request, _ state: PatientRegistration.State) -> VerificationCodes.Context {
-        .init(invitationID: state.invitationID, services: req.caseTalk, now: req.now, clientAddress: req.clientAddress, db: req.db)
+        .registration(invitationID: state.invitationID, services: req.caseTalk, now: req.now, clientAddress: req.clientAddress, db: req.db)
+    }
+
+    /// What a code that was not accepted tells the patient; nil when it was.
+    static func problem(_ outcome: VerificationCodes.CheckOutcome, req: Request) -> RegistrationPages.Problem? {
+        switch outcome {
+        case .verified:
+            return nil
+        case .malformed:
+            return .init("Enter the 6 digits of the code we sent you.", status: .unprocessableEntity)
+        case .wrong(codeStillLive: true):
+            return .init("That code is not right. Check the digits and try again.", status: .unprocessableEntity)
+        case .wrong(codeStillLive: false):
+            return .init("That code is not right, and after 5 wrong tries it no longer works. Use Re-Send Code to get a new one.",
+                         status: .unprocessableEntity)
+        case .noLiveCode:
+            return .init("That code has expired or has been replaced. Use Re-Send Code to get a new one.", status: .unprocessableEntity)
+        case .locked(let until):
+            return lockedProblem(until, req: req)
+        }
     }
 
     /// What a send that did not happen tells the patient.
-    private static func problem(_ outcome: VerificationCodes.SendOutcome, req: Request) -> RegistrationPages.Problem {
+    static func problem(_ outcome: VerificationCodes.SendOutcome, req: Request) -> RegistrationPages.Problem {
         switch outcome {
         case .sent:
             return .init("", status: .ok)
@@ -288,5 +297,5 @@ struct RegistrationController: RouteCollection {
     }
 
     /// What the patient typed, shown back in the form after an error (bounded).
-    private static func echo(_ value: String?) -> String { String((value ?? "").prefix(40)) }
+    static func echo(_ value: String?) -> String { String((value ?? "").prefix(40)) }
 }

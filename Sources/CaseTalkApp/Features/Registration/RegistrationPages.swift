@@ -19,6 +19,32 @@ enum RegistrationPages {
         }
     }
 
+    /// The delivery method, code and password pages serve a registration and a password reset;
+    /// this says which: where their forms post, and the registration's step list.
+    struct Flow: Sendable {
+        /// `/register` or `/password/reset`.
+        let path: String
+        let step: RegistrationStep?
+
+        static func registration(_ step: RegistrationStep) -> Flow { Flow(path: "/register", step: step) }
+        static let passwordReset = Flow(path: "/password/reset", step: nil)
+
+        var steps: Steps? { step.map(Steps.init) }
+
+        func chrome(_ req: Request, heading: String, notice: String? = nil) -> PageChrome {
+            let title = step.map { "\($0.title) · Step \($0.number) of \(RegistrationStep.allCases.count)" } ?? "Reset password · \(heading)"
+            return PageChrome(title: title, csrf: req.session?.csrfToken, notice: notice)
+        }
+    }
+
+    /// What the code pages show about a registration's or a reset's code.
+    struct CodeSubject: Sendable {
+        let numbers: PhoneNumbers
+        let lastRoute: CodeRoute?
+        let lastSentAt: Date?
+        let lockedUntil: Date?
+    }
+
     /// Something that went wrong, with the status the page is sent with.
     struct Problem {
         let message: String
@@ -44,14 +70,16 @@ enum RegistrationPages {
     struct MethodPage: Encodable {
         struct Option: Encodable { let value: String; let label: String; let number: String; let checked: Bool }
         let chrome: PageChrome
-        let steps: Steps
+        let path: String
+        let steps: Steps?
         let options: [Option]
         let error: String?
     }
 
     struct CodePage: Encodable {
         let chrome: PageChrome
-        let steps: Steps
+        let path: String
+        let steps: Steps?
         /// "by text message to your mobile number ending in 23"
         let sentTo: String
         /// Seconds until Re-Send Code may be used (the page counts down).
@@ -70,7 +98,10 @@ enum RegistrationPages {
     struct PasswordPage: Encodable {
         struct Rule: Encodable { let key: String; let label: String; let unmet: Bool }
         let chrome: PageChrome
-        let steps: Steps
+        let path: String
+        let steps: Steps?
+        /// "Set password", or "Choose a new password" for a reset.
+        let heading: String
         let email: String
         /// The email address's name part, for the page's live check of that rule.
         let emailName: String
@@ -103,31 +134,35 @@ enum RegistrationPages {
             values: values, errors: errors.byField, errorList: errors.messages.map(\.message)), status: status)
     }
 
-    static func method(_ req: Request, _ state: PatientRegistration.State, chosen: CodeRoute?, problem: Problem?) async throws -> Response {
-        let numbers = state.numbers
+    static func method(_ req: Request, _ subject: CodeSubject, flow: Flow, chosen: CodeRoute?, problem: Problem?) async throws -> Response {
+        let numbers = subject.numbers
         let routes = CodeRoute.available(for: numbers)
         let selected = chosen ?? routes.first
         let options = routes.map { route in
-            MethodPage.Option(value: route.value, label: route.label, number: numbers[route.kind]?.e164 ?? "",
-                              checked: route == selected)
+            // A registration shows the numbers just typed; a reset, opened from an email, only their end.
+            let e164 = numbers[route.kind]?.e164 ?? ""
+            return MethodPage.Option(value: route.value, label: route.label,
+                                     number: flow.step == nil ? "ending in \(e164.suffix(2))" : e164, checked: route == selected)
         }
-        return try await render(req, "register/method", MethodPage(chrome: chrome(req, .method), steps: Steps(.method),
-                                                                   options: options, error: problem?.message), problem: problem)
+        return try await render(req, "register/method", MethodPage(chrome: flow.chrome(req, heading: "Delivery method"), path: flow.path,
+                                                                   steps: flow.steps, options: options, error: problem?.message),
+                                problem: problem)
     }
 
-    static func code(_ req: Request, _ state: PatientRegistration.State, notice: String?, problem: Problem?) async throws -> Response {
+    static func code(_ req: Request, _ subject: CodeSubject, flow: Flow, notice: String?, problem: Problem?) async throws -> Response {
         let now = req.now
         var sentTo = "to the number you chose"
-        if let route = state.lastRoute, let number = state.numbers[route.kind] {
+        if let route = subject.lastRoute, let number = subject.numbers[route.kind] {
             let how = route.method == .sms ? "by text message" : "by voice call"
             sentTo = "\(how) to your \(route.kind.label.lowercased()) number ending in \(number.e164.suffix(2))"
         }
-        let wait = CodeLimits.secondsUntilNextSend(lastSentAt: state.registration?.lastSentAt, now: now)
+        let wait = CodeLimits.secondsUntilNextSend(lastSentAt: subject.lastSentAt, now: now)
         var error = problem?.message
-        if error == nil, let until = state.registration?.lockedUntil, until > now {
+        if error == nil, let until = subject.lockedUntil, until > now {
             error = RegistrationController.lockedProblem(until, req: req).message
         }
-        return try await render(req, "register/code", CodePage(chrome: chrome(req, .code, notice: notice), steps: Steps(.code),
+        return try await render(req, "register/code", CodePage(chrome: flow.chrome(req, heading: "Enter code", notice: notice),
+                                                               path: flow.path, steps: flow.steps,
                                                                sentTo: sentTo, waitSeconds: wait, error: error), problem: problem)
     }
 
@@ -138,12 +173,14 @@ enum RegistrationPages {
                                 status: error == nil ? .ok : .unprocessableEntity)
     }
 
-    static func password(_ req: Request, _ state: PatientRegistration.State, broken: [PasswordPolicy.Rule]?) async throws -> Response {
+    static func password(_ req: Request, email: EmailAddress, flow: Flow, broken: [PasswordPolicy.Rule]?) async throws -> Response {
         let rules = PasswordPolicy.Rule.allCases.map { rule in
             PasswordPage.Rule(key: rule.rawValue, label: rule.label, unmet: broken?.contains(rule) ?? true)
         }
+        let heading = flow.step == nil ? "Choose a new password" : "Set password"
         return try await render(req, "register/password", PasswordPage(
-            chrome: chrome(req, .password), steps: Steps(.password), email: state.email.value, emailName: state.email.localPart,
+            chrome: flow.chrome(req, heading: heading), path: flow.path, steps: flow.steps, heading: heading,
+            email: email.value, emailName: email.localPart,
             rules: rules, errorList: (broken ?? []).map(\.message),
             minLength: PasswordPolicy.minLength, maxLength: PasswordPolicy.maxLength),
                                 status: broken == nil ? .ok : .unprocessableEntity)
@@ -168,9 +205,8 @@ enum RegistrationPages {
             memberName: memberName, practiceName: practiceName, signedIn: signedIn))
     }
 
-    private static func chrome(_ req: Request, _ step: RegistrationStep, notice: String? = nil) -> PageChrome {
-        PageChrome(title: "\(step.title) · Step \(step.number) of \(RegistrationStep.allCases.count)", csrf: req.session?.csrfToken,
-                   notice: notice)
+    private static func chrome(_ req: Request, _ step: RegistrationStep) -> PageChrome {
+        Flow.registration(step).chrome(req, heading: step.title)
     }
 
     private static func render(_ req: Request, _ template: String, _ context: some Encodable & Sendable,

@@ -45,8 +45,11 @@ struct SignInController: RouteCollection {
         if let home = Self.home(of: req.session?.principal) { return req.redirect(to: home) }
         let session = try await req.ensureSession()
         let next = SafeRedirect.validate(req.query[String.self, at: "next"])
-        let notice: String? = req.query[String.self, at: "registered"] == "1"
-            ? "Your account is ready. Sign in with your email address and new password." : nil
+        let notice: String? = if req.query[String.self, at: "registered"] == "1" {
+            "Your account is ready. Sign in with your email address and new password."
+        } else if req.query[String.self, at: "reset"] == "1" {
+            "Your password has been changed, and every other sign-in has ended. Sign in with your new password."
+        } else { nil }
         return try await render(req, csrf: session.csrfToken, email: session.signInEmail ?? "", next: next, error: nil,
                                 notice: notice, status: .ok)
     }

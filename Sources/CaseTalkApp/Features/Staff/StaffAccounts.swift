@@ -51,4 +51,24 @@ enum StaffAccounts {
         }
         return user
     }
+
+    /// `staff password`: whoever runs CaseTalk sets a new password for a staff member (staff
+    /// accounts have no verified phone for Forgot password?). Every session of the account ends
+    /// and the sign-in lock is lifted.
+    static func setStaffPassword(email rawEmail: String, password: String, services: CaseTalkServices, at now: Date,
+                                 on db: any Database) async throws {
+        let email = try EmailAddress(rawEmail)
+        try PasswordPolicy.check(password, email: email, common: services.commonPasswords)
+        guard let user = try await StaffUser.query(on: db).filter(\.$email == email.value).first() else {
+            throw ValidationError("There is no staff account with that email address.")
+        }
+        let userID = try user.requireID()
+        let hash = try await services.passwords.hash(password)
+        try await db.transaction { tx in
+            try await StaffUser.query(on: tx).filter(\.$id == userID)
+                .set(\.$passwordHash, to: hash).set(\.$failedLogins, to: 0).set(\.$lockedUntil, to: nil).update()
+            try await SessionHousekeeping.endAll(of: .staff(userID), on: tx)
+            try await Audit.record(.passwordReset, actor: .system, subject: "staff:\(userID)", clientAddress: "local", at: now, on: tx)
+        }
+    }
 }

@@ -1,0 +1,194 @@
+import CaseTalkCore
+import Fluent
+import Vapor
+
+/// Forgot password? (SPEC §4): the form on the sign-in page, the emailed link, then the code to
+/// the verified phone (Delivery method, Enter code, on the registration's pages) and a new
+/// password. The order is kept here: a page that is not open yet sends the patient to the first
+/// unfinished one.
+struct PasswordResetController: RouteCollection {
+    static let sentNotice = "If that address has a CaseTalk patient account, we have emailed it a link to reset the password. The link works for 30 minutes."
+    static let invalidMessage = "This password reset link no longer works: it has expired, been used, or been replaced by a newer one. Ask for a new one from Forgot password? on the sign-in page."
+
+    enum Step: String, Sendable {
+        case method, code, password
+        var path: String { "/password/reset/\(rawValue)" }
+
+        static func firstUnfinished(_ state: PasswordResets.State) -> Step {
+            state.codeVerified ? .password : state.codeSent ? .code : .method
+        }
+
+        func isOpen(_ state: PasswordResets.State) -> Bool {
+            switch self {
+            case .method: !state.codeVerified
+            case .code: state.codeSent && !state.codeVerified
+            case .password: state.codeVerified
+            }
+        }
+    }
+
+    struct ForgotPage: Encodable {
+        let chrome: PageChrome
+        let email: String
+        let error: String?
+    }
+
+    struct ForgotForm: Content { var email: String? }
+
+    func boot(routes: any RoutesBuilder) throws {
+        let password = routes.grouped("password")
+        password.get("forgot", use: forgotPage)
+        password.post("forgot", use: requestLink)
+        password.get("reset", ":token", use: openLink)
+        let reset = password.grouped("reset")
+        reset.get(use: start)
+        reset.get("method", use: methodPage)
+        reset.post("method", use: sendCode)
+        reset.get("code", use: codePage)
+        reset.post("code", use: checkCode)
+        reset.post("code", "resend", use: resendCode)
+        reset.get("password", use: passwordPage)
+        reset.post("password", use: setPassword)
+    }
+
+    // MARK: Forgot password?
+
+    func forgotPage(req: Request) async throws -> Response {
+        let session = try await req.ensureSession()
+        let notice = req.query[String.self, at: "sent"] == "1" ? Self.sentNotice : nil
+        return try await renderForgot(req, csrf: session.csrfToken, email: "", notice: notice, error: nil, status: .ok)
+    }
+
+    /// The same answer for every well-formed address, so the form does not tell who has an account.
+    func requestLink(req: Request) async throws -> Response {
+        let form = try req.content.decode(ForgotForm.self)
+        let email: EmailAddress
+        do {
+            email = try EmailAddress(form.email ?? "")
+        } catch {
+            let session = try await req.ensureSession()
+            return try await renderForgot(req, csrf: session.csrfToken, email: String((form.email ?? "").prefix(254)), notice: nil,
+                                          error: error.message, status: .unprocessableEntity)
+        }
+        try await PasswordResets.request(email, req: req)
+        return req.redirect(to: "/password/forgot?sent=1")
+    }
+
+    // MARK: The link
+
+    /// Opening the link changes nothing but the session: the token moves into it and off the URL.
+    func openLink(req: Request) async throws -> Response {
+        guard let token = req.parameters.get("token"), SecureRandom.isTokenShaped(token) else { return try await invalid(req) }
+        try await req.rememberPasswordReset(tokenHash: Digest.sha256Hex(token))
+        return req.redirect(to: "/password/reset")
+    }
+
+    func start(req: Request) async throws -> Response {
+        guard let state = try await PasswordResets.load(req) else { return try await invalid(req) }
+        return req.redirect(to: Step.firstUnfinished(state).path)
+    }
+
+    // MARK: The code
+
+    struct MethodForm: Content { var route: String? }
+    struct CodeForm: Content { var code: String? }
+
+    func methodPage(req: Request) async throws -> Response {
+        try await step(.method, req) { state in
+            try await RegistrationPages.method(req, state.codeSubject, flow: .passwordReset, chosen: state.lastRoute, problem: nil)
+        }
+    }
+
+    func sendCode(req: Request) async throws -> Response {
+        try await step(.method, req) { state in
+            let form = try req.content.decode(MethodForm.self)
+            guard let route = form.route.flatMap(CodeRoute.init(value:)), CodeRoute.available(for: state.numbers).contains(route),
+                  let number = state.numbers[route.kind] else {
+                return try await RegistrationPages.method(req, state.codeSubject, flow: .passwordReset, chosen: nil,
+                                                          problem: .init("Choose how we should send your code.", status: .unprocessableEntity))
+            }
+            let outcome = try await VerificationCodes.send(to: number, by: route.method, state.codes(req))
+            if outcome == .sent { return req.redirect(to: Step.code.path) }
+            return try await RegistrationPages.method(req, state.codeSubject, flow: .passwordReset, chosen: route,
+                                                      problem: RegistrationController.problem(outcome, req: req))
+        }
+    }
+
+    func codePage(req: Request) async throws -> Response {
+        try await step(.code, req) { state in
+            let notice = req.query[String.self, at: "sent"] == "again" ? "We sent a new code. The previous code no longer works." : nil
+            return try await RegistrationPages.code(req, state.codeSubject, flow: .passwordReset, notice: notice, problem: nil)
+        }
+    }
+
+    func checkCode(req: Request) async throws -> Response {
+        try await step(.code, req) { state in
+            let form = try req.content.decode(CodeForm.self)
+            let outcome = try await VerificationCodes.check(String((form.code ?? "").prefix(64)), state.codes(req))
+            guard let problem = RegistrationController.problem(outcome, req: req) else {
+                // A step-up: a new session id, keeping the reset.
+                try await req.replaceSession(with: nil, passwordResetTokenHash: req.session?.passwordResetTokenHash)
+                return req.redirect(to: Step.password.path)
+            }
+            return try await RegistrationPages.code(req, state.codeSubject, flow: .passwordReset, notice: nil, problem: problem)
+        }
+    }
+
+    func resendCode(req: Request) async throws -> Response {
+        try await step(.code, req) { state in
+            guard let route = state.lastRoute, let number = state.numbers[route.kind] else { return req.redirect(to: Step.method.path) }
+            let outcome = try await VerificationCodes.send(to: number, by: route.method, state.codes(req))
+            if outcome == .sent { return req.redirect(to: Step.code.path + "?sent=again") }
+            return try await RegistrationPages.code(req, state.codeSubject, flow: .passwordReset, notice: nil,
+                                                    problem: RegistrationController.problem(outcome, req: req))
+        }
+    }
+
+    // MARK: The new password
+
+    struct PasswordForm: Content { var password: String?; var confirmation: String? }
+
+    func passwordPage(req: Request) async throws -> Response {
+        try await step(.password, req) { state in
+            try await RegistrationPages.password(req, email: state.email, flow: .passwordReset, broken: nil)
+        }
+    }
+
+    /// Continue checks the same rules as registration, saves the new password and leads to the
+    /// sign-in page with the email filled in.
+    func setPassword(req: Request) async throws -> Response {
+        try await step(.password, req) { state in
+            let form = try req.content.decode(PasswordForm.self)
+            let password = form.password ?? ""
+            let broken = PasswordPolicy.unmet(password, confirmation: form.confirmation ?? "", email: state.email,
+                                              common: req.caseTalk.commonPasswords)
+            guard broken.isEmpty else {
+                return try await RegistrationPages.password(req, email: state.email, flow: .passwordReset, broken: broken)
+            }
+            let hash = try await req.caseTalk.passwords.hash(password)
+            guard try await PasswordResets.complete(state, passwordHash: hash, req: req) else { return try await invalid(req) }
+            try await req.replaceSession(with: nil, signInEmail: state.email.value)
+            return req.redirect(to: "/login?reset=1")
+        }
+    }
+
+    // MARK: Helpers
+
+    private func step(_ step: Step, _ req: Request, _ body: (PasswordResets.State) async throws -> Response) async throws -> Response {
+        guard let state = try await PasswordResets.load(req) else { return try await invalid(req) }
+        guard step.isOpen(state) else { return req.redirect(to: Step.firstUnfinished(state).path) }
+        return try await body(state)
+    }
+
+    private func invalid(_ req: Request) async throws -> Response {
+        try await RegistrationPages.stopped(req, heading: "Reset link no longer works", message: Self.invalidMessage, status: .notFound)
+    }
+
+    private func renderForgot(_ req: Request, csrf: String, email: String, notice: String?, error: String?,
+                              status: HTTPResponseStatus) async throws -> Response {
+        let page = ForgotPage(chrome: PageChrome(title: "Forgot password?", csrf: csrf, notice: notice), email: email, error: error)
+        let response = try await req.view.render("password/forgot", page).encodeResponse(for: req)
+        response.status = status
+        return response
+    }
+}

@@ -1,0 +1,286 @@
+@testable import CaseTalkApp
+import CaseTalkCore
+import Fluent
+import Foundation
+import Testing
+import VaporTesting
+
+/// Pat, registered (mobile (415) 555-0123, confirmed by text message), and a browser for the reset.
+struct ResetWorld {
+    let registration: RegistrationWorld
+    let browser: Browser
+    var app: Application { registration.app }
+    var mailer: RecordingMailer { registration.invitations.mailer }
+    var phones: RecordingPhones { registration.phones }
+    var clock: TestClock { registration.clock }
+    static let newPassword = "a brand new reading lamp"
+
+    static func make(_ app: Application, _ clock: TestClock, home: String = "") async throws -> ResetWorld {
+        let w = try await RegistrationWorld.make(app, clock)
+        try await w.savePhones(home: home)
+        try await w.sendCode()
+        try await w.enter(try #require(w.phones.lastCode))
+        try await w.acceptTerms()
+        try await w.setPassword()
+        try #require(try await w.patientAccount() != nil)
+        return ResetWorld(registration: w, browser: Browser(app))
+    }
+
+    /// Forgot password? for `email`; the response.
+    @discardableResult
+    func ask(_ email: String = "pat@example.com") async throws -> TestingHTTPResponse {
+        try await browser.get("/password/forgot")
+        return try await browser.post("/password/forgot", [("email", email)])
+    }
+
+    /// Delivers the outbox and opens the newest reset link in `browser`.
+    func openLatestLink() async throws -> String {
+        try await registration.invitations.fx.deliver()
+        let token = try #require(mailer.tokens(after: "/password/reset/").last)
+        let opened = try await browser.get("/password/reset/\(token)")
+        #expect(opened.location == "/password/reset")
+        return token
+    }
+
+    @discardableResult
+    func submit(_ path: String, _ fields: [(String, String)], from page: String? = nil) async throws -> TestingHTTPResponse {
+        try await browser.get(page ?? path)
+        return try await browser.post(path, fields)
+    }
+
+    @discardableResult func sendCode(_ route: String = "sms-mobile") async throws -> TestingHTTPResponse {
+        try await submit("/password/reset/method", [("route", route)])
+    }
+
+    @discardableResult func enter(_ code: String) async throws -> TestingHTTPResponse {
+        try await submit("/password/reset/code", [("code", code)])
+    }
+
+    @discardableResult func choose(_ password: String = Self.newPassword, confirmation: String? = nil) async throws -> TestingHTTPResponse {
+        try await submit("/password/reset/password", [("password", password), ("confirmation", confirmation ?? password)])
+    }
+
+    func patient() async throws -> Patient { try #require(try await registration.patientAccount()) }
+}
+
+@Suite struct PasswordResetTests {
+    @Test func theWholeResetEndsOtherSessionsLiftsTheLockAndTellsThePatient() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await ResetWorld.make(app, clock)
+            let elsewhere = Browser(app)
+            #expect(try await elsewhere.signIn("pat@example.com", password: RegistrationWorld.password).location == "/portal")
+            // Someone guesses the password five times: the account is locked.
+            let guesser = Browser(app)
+            for _ in 0..<5 { try await guesser.signIn("pat@example.com", password: "not the password at all") }
+            #expect(try await w.patient().lockedUntil != nil)
+            let oldHash = try await w.patient().passwordHash
+
+            let asked = try await w.ask()
+            #expect(asked.location == "/password/forgot?sent=1")
+            #expect(try await w.browser.get("/password/forgot?sent=1").body.string.contains(PasswordResetController.sentNotice))
+            let token = try await w.openLatestLink()
+            let email = try #require(w.mailer.sent.last)
+            #expect(email.to == "pat@example.com" && email.subject == "Reset your CaseTalk password")
+
+            #expect(try await w.browser.get("/password/reset").location == "/password/reset/method")
+            let method = try await w.browser.get("/password/reset/method").body.string
+            #expect(method.contains("Text message (SMS) to your mobile number") && method.contains("ending in 23"))
+            #expect(!method.contains("555") && !method.contains("+1415"), "the email link alone does not reveal the number")
+
+            #expect(try await w.sendCode().location == "/password/reset/code")
+            let (code, number, channel) = try #require(w.phones.sends.last)
+            #expect(number == "+14155550123" && channel == .sms)
+            #expect(try await w.enter(CodeWorld.wrong(than: code)).status == .unprocessableEntity)
+            let beforeStepUp = w.browser.sessionCookie
+            #expect(try await w.enter(code).location == "/password/reset/password")
+            #expect(w.browser.sessionCookie != beforeStepUp, "a new session id after the code")
+
+            let weak = try await w.choose("password", confirmation: "password")
+            #expect(weak.status == .unprocessableEntity)
+            #expect(try await w.patient().passwordHash == oldHash, "a refused password changes nothing")
+
+            #expect(try await w.choose().location == "/login?reset=1")
+            let patient = try await w.patient()
+            #expect(patient.passwordHash != oldHash && patient.lockedUntil == nil && patient.failedLogins == 0)
+            #expect(try await elsewhere.get("/portal").location?.hasPrefix("/login") == true, "the other session ended")
+            let signInPage = try await w.browser.get("/login?reset=1").body.string
+            #expect(signInPage.contains("value=\"pat@example.com\"") && signInPage.contains("Your password has been changed"))
+
+            try await w.registration.invitations.fx.deliver()
+            let notice = try #require(w.mailer.sent.last)
+            #expect(notice.to == "pat@example.com" && notice.subject == "Your CaseTalk password was changed")
+            #expect(!notice.text.contains("/password/reset/"))
+
+            #expect(try await Browser(app).signIn("pat@example.com", password: RegistrationWorld.password).status == .unauthorized)
+            #expect(try await Browser(app).signIn("pat@example.com", password: ResetWorld.newPassword).location == "/portal",
+                    "the lock was lifted")
+            let actions = try await w.registration.auditActions()
+            for action in ["password_reset.requested", "password_reset.code_sent", "password_reset.code_rejected",
+                           "password_reset.code_verified", "password_reset.completed"] {
+                #expect(actions.contains(action), "audit: \(action)")
+            }
+
+            // The link is used up.
+            #expect(try await w.browser.get("/password/reset/\(token)").location == "/password/reset")
+            #expect(try await w.browser.get("/password/reset").status == .notFound)
+        }
+    }
+
+    @Test func theAnswerIsTheSameForEveryAddress() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await ResetWorld.make(app, clock)
+            try await w.registration.invitations.fx.deliver()
+            let before = w.mailer.sent.count
+            for address in ["nobody@example.com", "ben@riverside.example", "PAT@example.com"] {
+                #expect(try await w.ask(address).location == "/password/forgot?sent=1", "\(address)")
+            }
+            try await w.registration.invitations.fx.deliver()
+            let sent = Array(w.mailer.sent.dropFirst(before))
+            #expect(sent.map(\.to).sorted() == ["ben@riverside.example", "pat@example.com"], "no email to an unknown address")
+            let staff = try #require(sent.first { $0.to == "ben@riverside.example" })
+            #expect(staff.subject == "About your CaseTalk password" && !staff.text.contains("/password/reset/"),
+                    "staff accounts have no verified phone: no reset link")
+
+            // A malformed address is named and changes nothing.
+            let resets = try await PasswordReset.query(on: app.db).count()
+            let audit = try await AuditEntry.query(on: app.db).count()
+            let bad = try await w.ask("pat@example.com\r\nBcc: x@example.com")
+            #expect(bad.status == .unprocessableEntity && bad.body.string.contains("Enter a valid email address"))
+            #expect(try await PasswordReset.query(on: app.db).count() == resets)
+            #expect(try await AuditEntry.query(on: app.db).count() == audit)
+        }
+    }
+
+    @Test func atMostThreeResetEmailsPerAccountPerHour() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await ResetWorld.make(app, clock)
+            for _ in 0..<5 { #expect(try await w.ask().location == "/password/forgot?sent=1") }
+            #expect(try await PasswordReset.query(on: app.db).count() == 3)
+            clock.advance(by: 3601)
+            try await w.ask()
+            #expect(try await PasswordReset.query(on: app.db).count() == 4)
+        }
+    }
+
+    @Test func stepsCannotBeSkippedAndOnlyALiveLinkOpensThem() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await ResetWorld.make(app, clock)
+            // No link in the session, or a made-up one.
+            for path in ["/password/reset", "/password/reset/method", "/password/reset/code", "/password/reset/password"] {
+                #expect(try await w.browser.get(path).status == .notFound, "\(path)")
+            }
+            #expect(try await w.browser.get("/password/reset/\(SecureRandom.token())").location == "/password/reset")
+            #expect(try await w.browser.get("/password/reset").status == .notFound)
+            #expect(try await w.browser.get("/password/reset/not-a-token").status == .notFound)
+
+            try await w.ask()
+            _ = try await w.openLatestLink()
+            let hash = try await w.patient().passwordHash
+            #expect(try await w.browser.get("/password/reset/code").location == "/password/reset/method")
+            #expect(try await w.browser.get("/password/reset/password").location == "/password/reset/method")
+            let jump = try await w.browser.post("/password/reset/password", [("password", ResetWorld.newPassword),
+                                                                              ("confirmation", ResetWorld.newPassword)])
+            #expect(jump.location == "/password/reset/method")
+            #expect(try await w.patient().passwordHash == hash)
+
+            // The link works for 30 minutes (the session is kept alive meanwhile).
+            for _ in 0..<2 {
+                clock.advance(by: 600)
+                #expect(try await w.browser.get("/password/reset/method").status == .ok)
+            }
+            clock.advance(by: 600)
+            #expect(try await w.browser.get("/password/reset/method").status == .notFound)
+        }
+    }
+
+    @Test func theCodeGoesOnlyToTheVerifiedNumber() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await ResetWorld.make(app, clock, home: "(415) 555-0199")
+            try await w.ask()
+            _ = try await w.openLatestLink()
+            let method = try await w.browser.get("/password/reset/method").body.string
+            #expect(method.contains("voice-mobile") && !method.contains("home number"))
+            let forged = try await w.sendCode("voice-home")
+            #expect(forged.status == .unprocessableEntity && forged.body.string.contains("Choose how we should send your code."))
+            try await w.sendCode("voice-mobile")
+            #expect(w.phones.sends.last?.1 == "+14155550123" && w.phones.sends.last?.2 == .voice)
+        }
+    }
+
+    @Test func aNewerLinkReplacesTheOlderAndKeepsTheWrongCodeCount() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await ResetWorld.make(app, clock)
+            try await w.ask()
+            let first = try await w.openLatestLink()
+            try await w.sendCode()
+            // Five wrong tries kill a code; Re-Send Code and four more: nine in a row.
+            let code = try #require(w.phones.lastCode)
+            for _ in 0..<5 { try await w.enter(CodeWorld.wrong(than: code)) }
+            clock.advance(by: 31)
+            #expect(try await w.submit("/password/reset/code/resend", [], from: "/password/reset/code").location
+                    == "/password/reset/code?sent=again")
+            let second = try #require(w.phones.lastCode)
+            for _ in 0..<4 { try await w.enter(CodeWorld.wrong(than: second)) }
+
+            try await w.ask()
+            _ = try await w.openLatestLink()
+            clock.advance(by: 31)
+            try await w.sendCode()
+            let fresh = try #require(w.phones.lastCode)
+            let tenth = try await w.enter(CodeWorld.wrong(than: fresh))
+            #expect(tenth.status == .tooManyRequests && tenth.headers.first(name: .retryAfter) == "900",
+                    "the tenth wrong code in a row locks, across links")
+            #expect(try await w.enter(fresh).status == .tooManyRequests, "the right code is refused while locked")
+
+            // The first link was replaced.
+            let other = Browser(app)
+            try await other.get("/password/reset/\(first)")
+            #expect(try await other.get("/password/reset").status == .notFound)
+        }
+    }
+
+    @Test func twoParallelSavesChangeThePasswordOnce() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await ResetWorld.make(app, clock)
+            try await w.ask()
+            _ = try await w.openLatestLink()
+            try await w.sendCode()
+            try await w.enter(try #require(w.phones.lastCode))
+            try await w.browser.get("/password/reset/password")
+            let cookie = try #require(w.browser.sessionCookie), csrf = try #require(w.browser.csrf)
+            let statuses = try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        let browser = Browser(app)
+                        browser.useCookie(cookie)
+                        return try await browser.post("/password/reset/password", [("password", ResetWorld.newPassword),
+                                                                                   ("confirmation", ResetWorld.newPassword)],
+                                                      csrf: csrf).location
+                    }
+                }
+                return try await group.reduce(into: [String?]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == "/login?reset=1" }.count == 1, "\(statuses)")
+            let completed = try await AuditEntry.query(on: app.db).filter(\.$action == "password_reset.completed").count()
+            #expect(completed == 1)
+        }
+    }
+
+    @Test func staffPasswordCommandEndsSessionsAndLiftsTheLock() async throws {
+        try await withCaseTalk { app, clock in
+            let fx = Fixtures(app: app)
+            try await fx.ada()
+            let ada = Browser(app)
+            try await ada.signIn("ada@example.com")
+            for _ in 0..<5 { try await Browser(app).signIn("ada@example.com", password: "wrong wrong wrong") }
+            try await StaffAccounts.setStaffPassword(email: "ada@example.com", password: ResetWorld.newPassword, services: app.caseTalk,
+                                                     at: clock.now, on: app.db)
+            #expect(try await ada.get("/cases").location?.hasPrefix("/login") == true)
+            #expect(try await Browser(app).signIn("ada@example.com", password: ResetWorld.newPassword).location == "/cases")
+            await #expect(throws: ValidationError.self) {
+                try await StaffAccounts.setStaffPassword(email: "ada@example.com", password: "short", services: app.caseTalk,
+                                                         at: clock.now, on: app.db)
+            }
+        }
+    }
+}
