@@ -14,6 +14,7 @@ from mailserver import SMTPServer, parts
 from pages import LINK, button, field, invite, open_case, shot, wait_for_heading, wait_for_text
 
 NEW_PASSWORD = "plum-harbor-quietly-93"
+RESET_PASSWORD = "copper-meadow-lantern-48"
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +275,7 @@ def register_quickly(p, link, twilio, mobile_e164, mobile_typed, email):
 def test_the_whole_story_private_patient_talk(app, mail, twilio, browser, other_browser):
     """Dr. Chen invites Jordan, Jordan registers; she writes, Jordan follows the email's link,
     signs in, lands on the message and replies; she sees the reply. Dr. Grant, on the same case
-    from another practice, sees only his own empty Patient Talk."""
+    from another practice, sees only his own empty Patient Talk. Then Jordan resets the password."""
     from conftest import DEMO_PASSWORD
     from pages import sign_in, sign_out
     base, p = app.base, other_browser
@@ -332,3 +333,45 @@ def test_the_whole_story_private_patient_talk(app, mail, twilio, browser, other_
     browser.get(message_link)    # the conversation's own address is for the patient alone
     assert secret not in browser.page_source
     shot(browser, "44-colleague-sees-nothing")
+
+    # Jordan forgets the password: a link by email, a code to the verified phone, a new password.
+    # The session Jordan left signed in ends.
+    sign_out(browser)
+    wait_for_heading(browser, "Sign In")
+    browser.find_element(By.LINK_TEXT, "Forgot password?").click()
+    wait_for_heading(browser, "Forgot password?")
+    field(browser, "Email").send_keys("jordan@patients.example")
+    button(browser, "Send Reset Link").click()
+    wait_for_text(browser, "If that address has a CaseTalk patient account")
+    reset_mail = mail.wait_for("jordan@patients.example", count=3)[-1]
+    assert reset_mail["Subject"] == "Reset your CaseTalk password"
+    reset_link = re.search(r"(http://127\.0\.0\.1:\d+/password/reset/[A-Za-z0-9_-]{43})", parts(reset_mail)[0]).group(1)
+    browser.get(reset_link)
+    wait_for_heading(browser, "Delivery method")
+    assert browser.current_url == base + "/password/reset/method", "the token has left the address bar"
+    assert "ending in 77" in browser.page_source and "555-0177" not in browser.page_source
+    shot(browser, "45-reset-delivery-method")
+    sent_before = twilio.count()
+    choose(browser, "Text message (SMS)")
+    button(browser, "Continue").click()
+    wait_for_heading(browser, "Enter code")
+    field(browser, "Secret code").send_keys(code_from(*twilio.wait_for("+13125550177", after=sent_before)))
+    button(browser, "Continue").click()
+    wait_for_heading(browser, "Choose a new password")
+    field(browser, "Password").send_keys(RESET_PASSWORD)
+    field(browser, "Confirm Password").send_keys(RESET_PASSWORD)
+    wait_for_rules(browser, {"length": True, "notCommon": True, "noEmailName": True, "matches": True})
+    shot(browser, "46-reset-new-password")
+    button(browser, "Continue").click()
+    wait_for_heading(browser, "Sign In")
+    wait_for_text(browser, "Your password has been changed")
+    assert field(browser, "Email").get_attribute("value") == "jordan@patients.example"
+    field(browser, "Password").send_keys(RESET_PASSWORD)
+    button(browser, "Sign In").click()
+    wait_for_heading(browser, "Welcome, Jordan Miles")
+    changed = mail.wait_for("jordan@patients.example", count=4)[-1]
+    assert changed["Subject"] == "Your CaseTalk password was changed"
+    p.refresh()
+    wait_for_heading(p, "Sign In")
+    browser.get(reset_link)
+    wait_for_text(browser, "This password reset link no longer works")
