@@ -17,7 +17,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.lifecycle.use(PasswordServiceLifecycle())
     app.lifecycle.use(BackgroundWorkerLifecycle())
 
-    try DatabaseSetup.configure(app, config.database)
+    try DatabaseSetup.configure(app, config.database, sqlLogLevel: config.sqlLogLevel)
     app.migrations.add(Migrations.all)
     try await DatabaseSetup.prepare(app, config.database)
 

@@ -31,6 +31,11 @@ public struct AppConfig: Sendable {
     public var seedsDemoData: Bool
     /// The level at which each request is logged (method and path only).
     public var requestLogLevel: Logger.Level = .info
+    /// The level at which the database driver logs each SQL statement ("Executing query"; the
+    /// log handler drops the statement's text and values below info). Nil: not logged, except on
+    /// PostgreSQL, whose driver needs a level and gets trace, which is never written. Tests use it
+    /// to count the statements a page runs.
+    public var sqlLogLevel: Logger.Level? = nil
 
     /// Development only, and only while email or texts have nowhere real to go (SPEC §6).
     public var usesDevelopmentMailbox: Bool { !isProduction && (smtp == nil || twilio == nil) }

@@ -7,7 +7,7 @@ import SQLKit
 import Vapor
 
 enum DatabaseSetup {
-    static func configure(_ app: Application, _ target: AppConfig.DatabaseTarget) throws {
+    static func configure(_ app: Application, _ target: AppConfig.DatabaseTarget, sqlLogLevel: Logger.Level?) throws {
         if case .postgres = target {} else {
             // SQLite runs each statement on the application's blocking thread pool, and waits for
             // a lock by retrying without sleeping. On NIO's shared pool (one thread per core) two
@@ -20,17 +20,17 @@ enum DatabaseSetup {
         }
         switch target {
         case .sqliteMemory:
-            app.databases.use(.sqlite(.memory, sqlLogLevel: nil), as: .sqlite)
+            app.databases.use(.sqlite(.memory, sqlLogLevel: sqlLogLevel), as: .sqlite)
         case .sqliteFile(let path):
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
-            app.databases.use(.sqlite(.file(path), sqlLogLevel: nil), as: .sqlite)
+            app.databases.use(.sqlite(.file(path), sqlLogLevel: sqlLogLevel), as: .sqlite)
         case .postgres(let url, let searchPath):
             var config = try SQLPostgresConfiguration(url: url)
             config.searchPath = searchPath
-            // Logged statements carry their bound values (patient data): SQLite logs none, and
-            // PostgreSQL (which needs a level) only at trace, a level for development alone.
-            app.databases.use(.postgres(configuration: config, sqlLogLevel: .trace), as: .psql)
+            // Logged statements carry their bound values (patient data): by default SQLite logs
+            // none, and PostgreSQL (which needs a level) only at trace, which is never written.
+            app.databases.use(.postgres(configuration: config, sqlLogLevel: sqlLogLevel ?? .trace), as: .psql)
         }
     }
 

@@ -17,8 +17,10 @@ final class Browser {
     func useCookie(_ cookie: String?) { sessionCookie = cookie }
 
     @discardableResult
-    func get(_ path: String) async throws -> TestingHTTPResponse {
-        let response = try await app.testing().sendRequest(.GET, path, headers: headers())
+    func get(_ path: String, extraHeaders: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+        var headers = headers()
+        headers.add(contentsOf: extraHeaders)
+        let response = try await app.testing().sendRequest(.GET, path, headers: headers)
         remember(response)
         return response
     }

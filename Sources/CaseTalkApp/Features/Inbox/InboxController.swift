@@ -24,7 +24,7 @@ struct InboxController: RouteCollection {
         let memberName: String
         let practiceName: String
         let caseTitle: String
-        let entries: [Conversations.Entry]
+        let thread: Conversations.Thread
         let draft: String
         let error: String?
     }
@@ -103,12 +103,12 @@ struct InboxController: RouteCollection {
                         error: String?) async throws -> View {
         guard let member = try await StaffUser.query(on: req.db).filter(\.$id == conversation.memberID).with(\.$practice).first(),
               let patientCase = try await PatientCase.find(conversation.caseID, on: req.db) else { throw PublicError.notFound }
-        let entries = try await Conversations.open(conversation, as: .patient, names: (member.name, patient.name),
-                                                   actor: .patient(patient.id), req: req)
+        let thread = try await Conversations.open(conversation, as: .patient, names: (member.name, patient.name),
+                                                  page: req.query[Int.self, at: "page"] ?? 1, actor: .patient(patient.id), req: req)
         let notice = req.query[String.self, at: "sent"] == "1" ? "Your reply was sent." : nil
         return try await req.view.render("inbox/thread", ThreadPage(
             chrome: try req.patientChrome("Secure Inbox · \(member.name)", notice: notice),
             id: try conversation.requireID().uuidString, memberName: member.name, practiceName: member.practice.name,
-            caseTitle: patientCase.title, entries: entries, draft: draft, error: error))
+            caseTitle: patientCase.title, thread: thread, draft: draft, error: error))
     }
 }

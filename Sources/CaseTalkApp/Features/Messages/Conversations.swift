@@ -117,18 +117,34 @@ enum Conversations {
                                  sealer: services.sealer, at: now, on: tx)
     }
 
-    /// The thread, oldest first, as `viewer` sees it; opening it marks the other side's messages
-    /// read (the one change a GET may make, SPEC §5) and is audited.
+    /// Messages per thread page: the newest page comes first, with links to earlier ones.
+    static let threadPageSize = 50
+
+    /// One page of a thread, oldest first within the page.
+    struct Thread: Encodable, Sendable {
+        let entries: [Entry]
+        /// The page of older messages, if any; and of newer ones, when this is not the newest.
+        let earlierPage: Int?
+        let laterPage: Int?
+
+        static let empty = Thread(entries: [], earlierPage: nil, laterPage: nil)
+    }
+
+    /// Page `page` of the thread (1 = the newest messages) as `viewer` sees it; opening it marks
+    /// the other side's messages read (the one change a GET may make, SPEC §5) and is audited.
     static func open(_ conversation: Conversation, as viewer: MessageAuthor, names: (member: String, patient: String),
-                     actor: AuditActor, req: Request) async throws -> [Entry] {
+                     page requested: Int, actor: AuditActor, req: Request) async throws -> Thread {
         let conversationID = try conversation.requireID()
+        let page = max(1, min(requested, 100_000))
         struct Row: Decodable { let id: UUID; let author_kind: String; let body_sealed: String; let created_at: Date; let read_at: Date? }
-        let rows = try await req.db.sql.select()
+        let newestFirst = try await req.db.sql.select()
             .columns("id", "author_kind", "body_sealed", "created_at", "read_at")
             .from(Message.schema)
             .where("conversation_id", .equal, SQLBind(conversationID))
-            .orderBy("created_at", .ascending).orderBy("id", .ascending)
+            .orderBy("created_at", .descending).orderBy("id", .descending)
+            .limit(threadPageSize + 1).offset((page - 1) * threadPageSize)
             .all(decoding: Row.self)
+        let rows = Array(newestFirst.prefix(threadPageSize).reversed())
         let now = req.now
         let other = viewer == .member ? MessageAuthor.patient : .member
         let unreadColumn = viewer == .member ? "member_unread" : "patient_unread"
@@ -143,7 +159,7 @@ enum Conversations {
             try await req.audit(.messagesViewed, actor: actor, subject: "conversation:\(conversationID) messages:\(rows.count)", on: tx)
         }
         let sealer = req.caseTalk.sealer
-        return try rows.map { row in
+        let entries = try rows.map { row in
             let mine = row.author_kind == viewer.rawValue
             let text = String(decoding: try sealer.open(row.body_sealed, context: row.id.uuidString), as: UTF8.self)
             return Entry(id: row.id.uuidString, mine: mine,
@@ -151,5 +167,7 @@ enum Conversations {
                          date: CaseViews.display(row.created_at), text: text,
                          read: mine ? row.read_at.map(CaseViews.display) : nil)
         }
+        return Thread(entries: entries, earlierPage: newestFirst.count > threadPageSize ? page + 1 : nil,
+                      laterPage: page > 1 ? page - 1 : nil)
     }
 }

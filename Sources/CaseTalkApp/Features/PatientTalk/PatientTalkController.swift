@@ -23,7 +23,7 @@ struct PatientTalkController: RouteCollection {
         let values: InviteValues
         let errors: [String: String]
         /// The member's own thread with the patient, oldest first.
-        let entries: [Conversations.Entry]
+        let thread: Conversations.Thread
         let draft: String
         let messageError: String?
     }
@@ -138,16 +138,16 @@ struct PatientTalkController: RouteCollection {
                             notice: String?, draft: String = "", messageError: String? = nil) async throws -> View {
         let staff = try req.requireStaff()
         let caseID = try patientCase.requireID()
-        var entries: [Conversations.Entry] = []
+        var thread = Conversations.Thread.empty
         if let conversation = try await Conversations.forMember(caseID: caseID, memberID: staff.id, on: req.db) {
-            entries = try await Conversations.open(conversation, as: .member, names: (staff.name, patientCase.patientName),
-                                                   actor: .staff(staff.id), req: req)
+            thread = try await Conversations.open(conversation, as: .member, names: (staff.name, patientCase.patientName),
+                                                  page: req.query[Int.self, at: "page"] ?? 1, actor: .staff(staff.id), req: req)
         }
         return try await req.view.render("cases/talk", TalkPage(
             chrome: try req.staffChrome("Patient Talk · \(patientCase.patientName)", notice: notice),
             header: CaseViews.header(patientCase, tab: "talk"),
             invitation: try await invitationView(req, caseID: caseID),
-            values: values, errors: errors, entries: entries, draft: draft, messageError: messageError))
+            values: values, errors: errors, thread: thread, draft: draft, messageError: messageError))
     }
 
     private func renderInvite(_ req: Request, _ patientCase: PatientCase, values: InviteValues, errors: FieldErrors) async throws -> View {

@@ -1,0 +1,120 @@
+@testable import CaseTalkApp
+import CaseTalkCore
+import Fluent
+import Foundation
+import Testing
+import VaporTesting
+
+/// A patient, Dr. Ada, and `cases` cases joined to the patient's account, in each of which Ada
+/// wrote `messagesEach` messages: written straight to the database, sealed as the app seals them.
+struct ReadWorld {
+    let app: Application
+    let patient: Browser
+    let conversations: [UUID]
+    static let email = "reader@example.com"
+
+    static func make(_ app: Application, _ clock: TestClock, cases: Int, messagesEach: Int) async throws -> ReadWorld {
+        let fx = Fixtures(app: app)
+        let ada = try await fx.ada()
+        let practiceID = try #require(try await StaffUser.find(ada, on: app.db)).$practice.id
+        let now = clock.now
+        let patient = Patient()
+        patient.id = UUID()
+        patient.email = email
+        patient.name = "Rita Reader"
+        patient.passwordHash = try await app.caseTalk.passwords.hash(RegistrationWorld.password)
+        patient.failedLogins = 0
+        patient.verifiedNumber = "+14155550123"
+        patient.mobileNumber = "+14155550123"
+        patient.termsVersion = "2026-11-01"
+        patient.termsAcceptedAt = now
+        patient.createdAt = now
+        try await patient.create(on: app.db)
+        var conversationIDs: [UUID] = []
+        for n in 0..<cases {
+            let patientCase = PatientCase()
+            patientCase.id = UUID()
+            patientCase.$practice.id = practiceID
+            patientCase.patientFirstName = "Rita"
+            patientCase.patientLastName = "Reader"
+            patientCase.title = "Case \(n)"
+            patientCase.$createdBy.id = ada
+            patientCase.createdAt = now
+            patientCase.lastActivityAt = now
+            try await patientCase.create(on: app.db)
+            try await CaseMember(caseID: patientCase.id!, staffID: ada, addedByID: nil, addedAt: now).create(on: app.db)
+            try await CasePatient(caseID: patientCase.id!, patientID: patient.id!, joinedAt: now).create(on: app.db)
+            let conversation = Conversation(id: UUID(), caseID: patientCase.id!, memberID: ada, now: now.addingTimeInterval(Double(n)))
+            conversation.messageCount = messagesEach
+            conversation.patientUnread = messagesEach
+            try await conversation.create(on: app.db)
+            conversationIDs.append(conversation.id!)
+            let messages = try (0..<messagesEach).map { m in
+                let message = Message()
+                message.id = UUID()
+                message.conversationID = conversation.id!
+                message.author = .member
+                message.keyID = Sealer.keyID
+                message.bodySealed = try app.caseTalk.sealer.seal(Array("Message number \(m).".utf8), context: message.id!.uuidString)
+                message.createdAt = now.addingTimeInterval(Double(m))
+                return message
+            }
+            for chunk in stride(from: 0, to: messages.count, by: 200) {
+                try await Array(messages[chunk..<min(chunk + 200, messages.count)]).create(on: app.db)
+            }
+        }
+        let browser = Browser(app)
+        try await browser.signIn(email, password: RegistrationWorld.password)
+        return ReadWorld(app: app, patient: browser, conversations: conversationIDs)
+    }
+
+    /// The SQL statements one GET runs, counted from the database driver's own query log (one
+    /// "Executing query" line per statement), picked out by the request id the test sends.
+    func statements(_ path: String) async throws -> (count: Int, response: TestingHTTPResponse) {
+        let id = "count-" + UUID().uuidString
+        let response = try await patient.get(path, extraHeaders: ["X-Request-Id": id])
+        let count = LogCapture.shared.all.filter { $0.contains("Executing query") && $0.contains("request-id=\(id)") }.count
+        return (count, response)
+    }
+}
+
+@Suite struct ReadPathTests {
+    @Test func theInboxRunsTheSameStatementsForOneAndForAHundredConversations() async throws {
+        _ = LogCapture.shared
+        var counts: [Int: Int] = [:]
+        for size in [1, 100] {
+            try await withCaseTalk(adjust: { $0.sqlLogLevel = .debug }) { app, clock in
+                let w = try await ReadWorld.make(app, clock, cases: size, messagesEach: 1)
+                _ = try await w.statements("/inbox")   // the first page after sign-in may touch the session
+                let (count, response) = try await w.statements("/inbox")
+                #expect(response.status == .ok)
+                #expect(response.body.string.components(separatedBy: "Case ").count - 1 == min(size, InboxController.pageSize))
+                counts[size] = count
+            }
+        }
+        #expect((counts[1] ?? 0) > 0, "the query log is seen")
+        #expect(counts[1] == counts[100], "statements per inbox page: \(counts)")
+        #expect((counts[100] ?? 99) <= 3, "the session, the patient, the page: \(counts)")
+    }
+
+    @Test func aThousandMessageThreadOpensOnItsNewestFiftyWithTheSameStatementsAsAShortOne() async throws {
+        _ = LogCapture.shared
+        try await withCaseTalk(adjust: { $0.sqlLogLevel = .debug }) { app, clock in
+            let w = try await ReadWorld.make(app, clock, cases: 2, messagesEach: 1000)
+            let long = w.conversations[0]
+            _ = try await w.statements("/inbox")
+            let (first, page) = try await w.statements("/inbox/\(long)")
+            let html = page.body.string
+            #expect(html.components(separatedBy: "<li class=\"message").count - 1 == Conversations.threadPageSize)
+            #expect(html.contains("Message number 999.") && html.contains("Message number 950.") && !html.contains("Message number 949."))
+            #expect(html.contains("href=\"?page=2\"") && html.contains("Show earlier messages") && !html.contains("Show later messages"))
+            let (second, older) = try await w.statements("/inbox/\(long)?page=2")
+            #expect(older.body.string.contains("Message number 900.") && !older.body.string.contains("Message number 950."))
+            #expect(older.body.string.contains("Show later messages"))
+            let last = try await w.patient.get("/inbox/\(long)?page=20").body.string
+            #expect(last.contains("Message number 0.") && !last.contains("Show earlier messages"))
+            #expect(first > 0 && first == second, "statements per thread page do not grow with the page: \(first) vs \(second)")
+            #expect(try await Conversation.find(long, on: app.db)?.patientUnread == 0, "opening marks it read")
+        }
+    }
+}
