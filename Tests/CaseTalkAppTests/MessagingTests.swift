@@ -131,6 +131,104 @@ struct TalkWorld {
         }
     }
 
+    /// The privacy matrix (SPEC §1): member A (Ben) and member B (Cy) of the same case each have
+    /// a conversation with patient P (Pat). For every person and every route that lists, reads,
+    /// counts or writes conversations: only A and P see A's conversation, only B and P see B's;
+    /// everyone else gets 404, or the sign-in page when signed out. Forged ids in forms are ignored.
+    @Test func thePrivacyMatrix() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            let world = t.registration.invitations.world
+            let (a1, a2, b1) = ("matrix-ben-4417", "matrix-pat-9021", "matrix-cy-3385")
+            try await t.write(a1, as: t.ben)
+            try await t.write(b1, as: t.cy)
+            let aID = try #require(try await t.conversation(of: world.ben)?.id)
+            let bID = try #require(try await t.conversation(of: world.cy)?.id)
+            try await t.pat.get("/inbox/\(aID)")
+            try await t.pat.post("/inbox/\(aID)", [("body", a2)])
+
+            // Eve is a member of another case only (Quinn's), from another practice.
+            let fx = Fixtures(app: app)
+            let northside = try #require(try await StaffUser.find(world.cy, on: app.db)).$practice.id
+            let eveID = try await fx.staff("eve@northside.example", name: "Dr. Eve Lind", practice: northside)
+            let quinnCase = try #require(try await CasePatient.query(on: app.db).filter(\.$id != t.caseID).first()?.id)
+            try await t.ben.get("/cases/\(quinnCase)")
+            try await t.ben.post("/cases/\(quinnCase)/members", [("staff_id", eveID.uuidString)])
+            let eve = Browser(app)
+            try await eve.signIn("eve@northside.example")
+            let ada = Browser(app)
+            try await ada.signIn("ada@riverside.example")
+            let anonymous = Browser(app)
+            try await anonymous.get("/login")
+
+            let talk = "/cases/\(t.caseID)/talk"
+            func page(_ browser: Browser, _ path: String) async throws -> (HTTPStatus, String, String?) {
+                let response = try await browser.get(path)
+                return (response.status, response.body.string, response.location)
+            }
+            func sees(_ html: String) -> Set<String> { Set([a1, a2, b1].filter { html.contains($0) }) }
+
+            // Staff routes: the case's Patient Talk, and View Cases.
+            var (status, html, location) = try await page(t.ben, talk)
+            #expect(status == .ok && sees(html) == [a1, a2], "A sees A's conversation only")
+            (status, html, location) = try await page(t.cy, talk)
+            #expect(status == .ok && sees(html) == [b1], "B sees B's conversation only")
+            for (name, browser) in [("other case's member", eve), ("practice admin", ada)] {
+                (status, html, _) = try await page(browser, talk)
+                #expect(status == .notFound && sees(html).isEmpty, "\(name): talk")
+                (status, html, _) = try await page(browser, "/cases")
+                #expect(!html.contains(t.caseID.uuidString), "\(name): View Cases does not list the case")
+                #expect(try await browser.post(talk, [("body", "intrusion")]).status == .notFound, "\(name): write")
+            }
+            for (name, browser) in [("P", t.pat), ("Q", t.quinn)] {
+                (status, _, location) = try await page(browser, talk)
+                #expect(location?.hasPrefix("/") == true && status != .ok, "\(name) is not staff")
+            }
+            (status, _, location) = try await page(anonymous, talk)
+            #expect(location?.hasPrefix("/login") == true, "anonymous: talk")
+            #expect(try await anonymous.post(talk, [("body", "intrusion")]).location?.hasPrefix("/login") == true, "anonymous: write")
+
+            // Patient routes: the inbox list, each thread, replies, and the dashboard's count.
+            (status, html, _) = try await page(t.pat, "/inbox")
+            #expect(html.contains("Dr. Ben Stone") && html.contains("Dr. Cy Moreau"), "P lists both of P's conversations")
+            (_, html, _) = try await page(t.pat, "/portal")
+            #expect(html.contains("1 unread"), "P's count: B's note")
+            (status, html, _) = try await page(t.pat, "/inbox/\(aID)")
+            #expect(status == .ok && sees(html) == [a1, a2])
+            (status, html, _) = try await page(t.pat, "/inbox/\(bID)")
+            #expect(status == .ok && sees(html) == [b1])
+            (status, html, _) = try await page(t.quinn, "/inbox")
+            #expect(!html.contains("Dr. Ben Stone") && !html.contains("Dr. Cy Moreau"), "Q lists neither")
+            (_, html, _) = try await page(t.quinn, "/portal")
+            #expect(!html.contains("1 unread") && !html.contains("2 unread"), "Q's count is Q's own")
+
+            for id in [aID, bID] {
+                for path in ["/inbox/\(id)", "/inbox/\(id)?page=2"] {
+                    (status, html, _) = try await page(t.quinn, path)
+                    #expect(status == .notFound && sees(html).isEmpty, "Q: \(path)")
+                }
+                #expect(try await t.quinn.post("/inbox/\(id)", [("body", "intrusion")]).status == .notFound, "Q: reply")
+                for (name, browser) in [("A", t.ben), ("B", t.cy), ("admin", ada), ("anonymous", anonymous)] {
+                    (status, html, location) = try await page(browser, "/inbox/\(id)")
+                    #expect(location?.hasPrefix("/login") == true && sees(html).isEmpty, "\(name): /inbox/\(id)")
+                }
+            }
+
+            // Forged ids in forms change nothing about where a message lands.
+            try await t.pat.get("/inbox/\(aID)")
+            try await t.pat.post("/inbox/\(aID)", [("body", "forged reply"), ("conversation_id", bID.uuidString),
+                                                    ("member_id", world.cy.uuidString), ("case_id", quinnCase.uuidString)])
+            try await t.cy.get(talk)
+            try await t.cy.post(talk, [("body", "forged note"), ("member_id", world.ben.uuidString),
+                                       ("conversation_id", aID.uuidString)])
+            struct Count: Decodable { let conversation_id: UUID; let n: Int }
+            let counts = try await app.db.sql.raw("SELECT conversation_id, CAST(COUNT(*) AS INTEGER) AS n FROM messages GROUP BY conversation_id")
+                .all(decoding: Count.self)
+            let byConversation = Dictionary(uniqueKeysWithValues: counts.map { ($0.conversation_id, $0.n) })
+            #expect(byConversation == [aID: 3, bID: 2], "A: note, reply, forged reply; B: note, forged note; nothing refused was stored")
+        }
+    }
+
     @Test func messageBodiesAreSealedAtRest() async throws {
         try await withCaseTalk { app, clock in
             let t = try await TalkWorld.make(app, clock)
@@ -148,6 +246,33 @@ struct TalkWorld {
             // Nowhere else either: not in the audit trail, the outbox or any other text column.
             let audit = try await AuditEntry.query(on: app.db).all().map(\.subject).joined()
             #expect(!audit.contains("unique-marker-8271"))
+        }
+    }
+
+    /// The embedded default keeps everything in one SQLite file (and its write-ahead log): neither
+    /// holds a message's text, the member's or the patient's.
+    @Test func theDatabaseFileDoesNotContainMessageText() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("casetalk-at-rest-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/casetalk.sqlite"
+        let markers = ["unique-member-words-5512", "unique-patient-words-7340"]
+        try await withCaseTalk(database: .sqliteFile(path: path)) { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            try await t.write("Your scan shows \(markers[0]).", as: t.ben)
+            let conversation = try #require(try await t.conversation(of: t.registration.invitations.world.ben))
+            try await t.pat.get("/inbox/\(try conversation.requireID())")
+            try await t.pat.post("/inbox/\(try conversation.requireID())", [("body", "Thanks: \(markers[1]).")])
+            try await t.registration.invitations.fx.deliver()
+            #expect(try await Message.query(on: app.db).count() == 2)
+            let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("casetalk.sqlite") }
+            #expect(files.contains("casetalk.sqlite"))
+            var bytes = Data()
+            for file in files { bytes.append(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + file))) }
+            #expect(bytes.count > 10_000, "the file holds the database")
+            #expect(bytes.range(of: Data("pat@example.com".utf8)) != nil, "what is not sealed is readable in the file")
+            for marker in markers {
+                #expect(bytes.range(of: Data(marker.utf8)) == nil, "\(marker) is in the database file")
+            }
         }
     }
 
@@ -222,6 +347,37 @@ struct TalkWorld {
             #expect(try await unreadCell(t.cy).hasPrefix("<span class=\"muted\">0</span>"), "a colleague sees nothing of it")
             try await t.ben.get("/cases/\(t.caseID)/talk")
             #expect(try await unreadCell(t.ben).hasPrefix("<span class=\"muted\">0</span>"), "opening the talk reads them")
+        }
+    }
+
+    /// SPEC §4: nothing is sent for a message already read. Read before the outbox got to it, the
+    /// notification is dropped, and the next message notifies at once.
+    @Test func noNotificationForAMessageReadBeforeItWentOut() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            let mailer = t.registration.invitations.mailer
+            let fx = t.registration.invitations.fx
+            try await fx.deliver()
+            let before = mailer.sent.count
+            try await t.write("Please confirm Tuesday.", as: t.ben)
+            let id = try #require(try await t.conversation(of: t.registration.invitations.world.ben)?.id)
+            try await t.pat.get("/inbox/\(id)")          // read at once, before delivery
+            try await fx.deliver()
+            #expect(mailer.sent.dropFirst(before).filter { $0.to == "pat@example.com" }.isEmpty, "already read: no email")
+            let skipped = try await OutboxEmail.query(on: app.db).filter(\.$kind == "message-to-patient").all()
+            #expect(skipped.map(\.status) == [.skipped] && skipped.allSatisfy { $0.sealedMessage.isEmpty })
+
+            // The reply, read by Ben before delivery, is dropped the same way.
+            try await t.pat.post("/inbox/\(id)", [("body", "Tuesday is fine.")])
+            try await t.ben.get("/cases/\(t.caseID)/talk")
+            try await fx.deliver()
+            #expect(mailer.sent.dropFirst(before).filter { $0.to == "ben@riverside.example" }.isEmpty)
+
+            // Two minutes later (well within 15), a new unread message notifies.
+            clock.advance(by: 120)
+            try await t.write("See you then.", as: t.ben)
+            try await fx.deliver()
+            #expect(mailer.sent.dropFirst(before).filter { $0.to == "pat@example.com" }.count == 1)
         }
     }
 

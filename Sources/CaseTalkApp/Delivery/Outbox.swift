@@ -32,8 +32,13 @@ enum Outbox {
         let claimed = try await claimDue(db: db, now: now)
         guard !claimed.isEmpty else { return 0 }
 
+        let unneeded = try await Conversations.readBeforeDelivery(claimed.map { ($0.id, $0.kind, $0.related_id) }, on: db)
         var ready: [(row: Claimed, message: EmailMessage)] = []
         for row in claimed {
+            if unneeded.contains(row.id) {
+                try await record(nil, for: row, db: db, now: now)
+                continue
+            }
             do {
                 let bytes = try sealer.open(row.sealed_message, context: "outbox:\(row.id)")
                 ready.append((row, try JSONDecoder().decode(EmailMessage.self, from: Data(bytes))))
@@ -52,6 +57,8 @@ enum Outbox {
 
     struct Claimed: Decodable, Sendable {
         let id: UUID
+        let kind: String
+        let related_id: UUID?
         let sealed_message: String
         let attempts: Int
     }
@@ -76,15 +83,20 @@ enum Outbox {
                 .where("id", .equal, SQLBind(id))
                 .where("status", .equal, SQLBind(OutboxEmail.Status.pending.rawValue))
                 .where { $0.where("claimed_until", .is, SQLLiteral.null).orWhere("claimed_until", .lessThan, SQLBind(now)) }
-                .returning("id", "sealed_message", "attempts")
+                .returning("id", "kind", "related_id", "sealed_message", "attempts")
                 .first(decoding: Claimed.self)
             if let row { claimed.append(row) }
         }
         return claimed
     }
 
-    private static func record(_ outcome: DeliveryOutcome, for row: Claimed, db: any Database, now: Date) async throws {
+    private static func record(_ outcome: DeliveryOutcome?, for row: Claimed, db: any Database, now: Date) async throws {
         let query = OutboxEmail.query(on: db).filter(\.$id == row.id).set(\.$claimedUntil, to: nil)
+        guard let outcome else {
+            // No longer needed (nil): not sent, and the content goes.
+            try await query.set(\.$status, to: .skipped).set(\.$sealedMessage, to: "").set(\.$lastError, to: nil).update()
+            return
+        }
         switch outcome {
         case .sent:
             // Delivered: the content is no longer needed here.

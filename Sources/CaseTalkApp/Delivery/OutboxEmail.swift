@@ -7,7 +7,8 @@ import Foundation
 final class OutboxEmail: Model, @unchecked Sendable {
     static let schema = "outbox"
 
-    enum Status: String, Codable, Sendable { case pending, sent, failed }
+    /// `skipped`: a new-message notification whose message was read before it went out (SPEC §4).
+    enum Status: String, Codable, Sendable { case pending, sent, failed, skipped }
 
     @ID(key: .id) var id: UUID?
     /// What the email is about (`invitation`, `reminder`, `member_added`), for the status shown to staff.

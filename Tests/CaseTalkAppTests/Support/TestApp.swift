@@ -17,11 +17,13 @@ final class TestClock: Sendable {
 /// Runs `body` against a new CaseTalk application with its own empty, migrated database:
 /// in-memory SQLite, or — when DATABASE_URL names a PostgreSQL server — a schema of its own that
 /// is dropped afterwards. Either way, tests run in parallel without seeing each other's data.
-func withCaseTalk(adjust: (inout AppConfig) -> Void = { _ in },
+func withCaseTalk(database: AppConfig.DatabaseTarget? = nil, adjust: (inout AppConfig) -> Void = { _ in },
                   _ body: (Application, TestClock) async throws -> Void) async throws {
     let schema = "t_" + Digest.sha256Hex(SecureRandom.token()).prefix(16)
     let target: AppConfig.DatabaseTarget
-    if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
+    if let database {
+        target = database
+    } else if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
         target = .postgres(url: url, searchPath: [schema])
     } else {
         target = .sqliteMemory

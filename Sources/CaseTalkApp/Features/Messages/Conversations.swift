@@ -85,6 +85,31 @@ enum Conversations {
 
     static let notificationInterval: TimeInterval = 15 * 60
 
+    /// The outbox kind of a new-message notification to `recipient`.
+    static func notificationKind(to recipient: MessageAuthor) -> String {
+        recipient == .patient ? "message-to-patient" : "reply-to-member"
+    }
+
+    /// SPEC §4: "nothing is sent for messages already read". Of the claimed outbox rows, the
+    /// notifications whose recipient has read the conversation since (its unread count is back
+    /// to 0). Their debounce mark is cleared, so the next message notifies again.
+    static func readBeforeDelivery(_ rows: [(id: UUID, kind: String, conversationID: UUID?)], on db: any Database) async throws -> Set<UUID> {
+        var read: Set<UUID> = []
+        for recipient in [MessageAuthor.patient, .member] {
+            let kind = notificationKind(to: recipient)
+            let ids = rows.filter { $0.kind == kind }.compactMap(\.conversationID)
+            guard !ids.isEmpty else { continue }
+            let unread = recipient == .patient ? "patient_unread" : "member_unread"
+            let notified = recipient == .patient ? "patient_notified_at" : "member_notified_at"
+            struct Row: Decodable { let id: UUID }
+            let done = Set(try await db.sql.update(Conversation.schema).set(notified, to: SQLLiteral.null)
+                .where("id", .in, SQLBind.group(ids)).where(unread, .equal, SQLBind(0))
+                .returning("id").all(decoding: Row.self).map(\.id))
+            read.formUnion(rows.filter { $0.kind == kind && $0.conversationID.map(done.contains) == true }.map(\.id))
+        }
+        return read
+    }
+
     /// SPEC §4: the other side hears by email that a message is waiting (a link, never the text),
     /// at most once per conversation per 15 minutes. Written to the outbox in the sender's
     /// transaction; the debounce is one conditional update, so parallel sends notify once.
@@ -113,7 +138,7 @@ enum Conversations {
             .returning("id")
             .all()
         guard !claimed.isEmpty else { return }
-        try await Outbox.enqueue(email, kind: author == .member ? "message-to-patient" : "reply-to-member", relatedID: conversationID,
+        try await Outbox.enqueue(email, kind: notificationKind(to: author == .member ? .patient : .member), relatedID: conversationID,
                                  sealer: services.sealer, at: now, on: tx)
     }
 

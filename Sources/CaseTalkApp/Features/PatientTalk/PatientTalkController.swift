@@ -189,6 +189,9 @@ struct PatientTalkController: RouteCollection {
             case .failed:
                 delivery = "The email could not be delivered: \(latest.lastError ?? "the mail server refused it"). Check the address and send it again."
                 problem = true
+            case .skipped:
+                // Only new-message notifications are skipped; an invitation email never is.
+                delivery = nil
             }
         }
         return InvitationView(email: invitation.email, state: Self.label(state), events: events, delivery: delivery,
