@@ -50,9 +50,31 @@ def heading(driver):
     return driver.find_element(By.TAG_NAME, "h1").text.strip()
 
 
+def _replaced_mid_check(error):
+    """An element the page replaced while we looked at it: stale, or chromedriver's "Node with given
+    id does not belong to the document" (seen in CI during page loads)."""
+    return isinstance(error, StaleElementReferenceException) or "does not belong to the document" in str(error)
+
+
+class _Wait:
+    """Polls a condition until a deadline; an element replaced by a page load mid-check is simply
+    checked again."""
+    def __init__(self, driver, seconds):
+        self.wait = WebDriverWait(driver, seconds, poll_frequency=0.1)
+
+    def until(self, condition):
+        def tolerant(d):
+            try:
+                return condition(d)
+            except WebDriverException as error:
+                if _replaced_mid_check(error):
+                    return False
+                raise
+        return self.wait.until(tolerant)
+
+
 def _wait(driver, seconds):
-    """Polls until a deadline; an element replaced by a page load mid-check is simply checked again."""
-    return WebDriverWait(driver, seconds, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
+    return _Wait(driver, seconds)
 
 
 def wait_for_heading(driver, text, seconds=20):
@@ -76,13 +98,8 @@ def click_button(driver, text, seconds=5):
     """Finds and clicks a button, finding it again if the page replaced it in between (seen once
     in CI as chromedriver's "Node with given id does not belong to the document")."""
     def attempt(d):
-        try:
-            button(d, text).click()
-            return True
-        except (StaleElementReferenceException, WebDriverException) as error:
-            if "does not belong to the document" in str(error) or isinstance(error, StaleElementReferenceException):
-                return False
-            raise
+        button(d, text).click()
+        return True
     _wait(driver, seconds).until(attempt)
 
 

@@ -220,12 +220,13 @@ def test_registration_on_the_embedded_default_uses_the_development_mailbox(serve
 
     p = other_browser
 
-    def newest_item_to(recipient, kind):
+    def newest_item_to(recipient, kind, subject=""):
         deadline_driver = WebDriverWait(p, 20, poll_frequency=0.5)
 
         def find(d):
             d.get(server + "/dev/mailbox")
-            rows = d.find_elements(By.XPATH, f"//tr[td[normalize-space()='{kind}'] and td[normalize-space()='{recipient}']]")
+            rows = d.find_elements(By.XPATH, f"//tr[td[normalize-space()='{kind}'] and td[normalize-space()='{recipient}']"
+                                             f" and td[contains(normalize-space(), '{subject}')]]")
             return rows[0] if rows else False
         row = deadline_driver.until(find)
         row.find_element(By.TAG_NAME, "a").click()
@@ -246,6 +247,38 @@ def test_registration_on_the_embedded_default_uses_the_development_mailbox(serve
     field(p, "Secret code").send_keys(code)
     button(p, "Continue").click()
     wait_for_heading(p, "Terms of Use")
+    p.find_element(By.ID, "terms-read").click()
+    button(p, "I Accept").click()
+    wait_for_heading(p, "Set password")
+    field(p, "Password").send_keys(NEW_PASSWORD)
+    field(p, "Confirm Password").send_keys(NEW_PASSWORD)
+    button(p, "Continue").click()
+    wait_for_heading(p, "Sign In")
+    p.delete_all_cookies()
+
+    # The rest of the story on the embedded default: the doctor writes, the notification lands in
+    # the development mailbox, its link leads through sign-in to the message, the patient replies.
+    secret = "Your healing looks good; embedded-e2e-5150."
+    browser.find_element(By.LINK_TEXT, "Patient Talk").click()
+    wait_for_heading(browser, "Patient Talk")
+    field(browser, "Message to Jordan Miles").send_keys(secret)
+    browser.find_element(By.CSS_SELECTOR, "form.message-form button[type='submit']").click()
+    wait_for_text(browser, "Message sent.")
+    notice = newest_item_to("jordan@patients.example", "email", "You have a new secure message")
+    assert "embedded-e2e-5150" not in notice and "healing" not in notice
+    message_link = re.search(r"(http://127\.0\.0\.1:\d+/inbox/[0-9A-Fa-f-]{36})", notice).group(1)
+    p.get(message_link)
+    wait_for_heading(p, "Sign In")
+    field(p, "Email").send_keys("jordan@patients.example")
+    field(p, "Password").send_keys(NEW_PASSWORD)
+    button(p, "Sign In").click()
+    wait_for_text(p, secret)
+    assert p.current_url == message_link, "lands on the message"
+    field(p, "Your reply").send_keys("Thanks, embedded reply 6262.")
+    button(p, "Send").click()
+    wait_for_text(p, "Your reply was sent.")
+    browser.refresh()
+    wait_for_text(browser, "Thanks, embedded reply 6262.")
 
 
 def register_quickly(p, link, twilio, mobile_e164, mobile_typed, email):
