@@ -246,14 +246,7 @@ def test_registration_on_the_embedded_default_uses_the_development_mailbox(serve
     p.get(server + "/register/code")
     field(p, "Secret code").send_keys(code)
     button(p, "Continue").click()
-    wait_for_heading(p, "Terms of Use")
-    p.find_element(By.ID, "terms-read").click()
-    button(p, "I Accept").click()
-    wait_for_heading(p, "Set password")
-    field(p, "Password").send_keys(NEW_PASSWORD)
-    field(p, "Confirm Password").send_keys(NEW_PASSWORD)
-    button(p, "Continue").click()
-    wait_for_heading(p, "Sign In")
+    accept_terms_and_set_password(p, "jordan@patients.example")
     p.delete_all_cookies()
 
     # The rest of the story on the embedded default: the doctor writes, the notification lands in
@@ -294,6 +287,11 @@ def register_quickly(p, link, twilio, mobile_e164, mobile_typed, email):
     wait_for_heading(p, "Enter code")
     field(p, "Secret code").send_keys(code_from(*twilio.wait_for(mobile_e164, after=sent_before)))
     button(p, "Continue").click()
+    accept_terms_and_set_password(p, email)
+
+
+def accept_terms_and_set_password(p, email):
+    """From Terms of Use (by the checkbox) to the sign-in page with the email filled in."""
     wait_for_heading(p, "Terms of Use")
     p.find_element(By.ID, "terms-read").click()
     button(p, "I Accept").click()
