@@ -164,6 +164,7 @@ import VaporTesting
             "014_CreatePatient",
             "015_CreateConversation",
             "016_CreatePasswordReset",
+            "017_CreateRateLimit",
         ])
     }
 }

@@ -36,6 +36,9 @@ public struct AppConfig: Sendable {
     /// PostgreSQL, whose driver needs a level and gets trace, which is never written. Tests use it
     /// to count the statements a page runs.
     public var sqlLogLevel: Logger.Level? = nil
+    /// How often an account or a client address may sign in, send or check a code, invite, ask
+    /// for a password reset and send a message. `CASETALK_RATE_LIMITS=off` lifts them, for load tests.
+    public var rateLimits: RateLimitPolicy = .standard
 
     /// Development only, and only while email or texts have nowhere real to go (SPEC §6).
     public var usesDevelopmentMailbox: Bool { !isProduction && (smtp == nil || twilio == nil) }
@@ -103,12 +106,21 @@ public struct AppConfig: Sendable {
             dataKey = try DevelopmentKey.loadOrCreate(at: workingDirectory + "var/data.key")
         }
 
+        let rateLimits: RateLimitPolicy
+        switch value("CASETALK_RATE_LIMITS") ?? "standard" {
+        case "standard": rateLimits = .standard
+        case "off": rateLimits = .off
+        default: throw MissingSetting(problems: ["CASETALK_RATE_LIMITS must be standard or off."])
+        }
+
         guard problems.isEmpty else { throw MissingSetting(problems: problems) }
-        return AppConfig(
+        var config = AppConfig(
             isProduction: isProduction, database: database, publicBaseURL: baseURL, smtp: smtp,
             mailFrom: value("MAIL_FROM") ?? "CaseTalk <no-reply@localhost>", twilio: twilio,
             twilioAPIBaseURL: value("TWILIO_API_BASE_URL") ?? "https://api.twilio.com", dataKey: dataKey,
             passwordParameters: .standard, seedsDemoData: environment == .development)
+        config.rateLimits = rateLimits
+        return config
     }
 
     /// The configuration of a test application: in-memory SQLite (or the PostgreSQL given),

@@ -19,5 +19,6 @@ public enum Migrations {
         CreatePatient(),
         CreateConversation(),
         CreatePasswordReset(),
+        CreateRateLimit(),
     ]
 }

@@ -4,6 +4,8 @@ import Vapor
 struct PublicError: AbortError {
     let status: HTTPResponseStatus
     let message: String
+    /// Seconds, for a 429: sent as `Retry-After`.
+    var retryAfter: Int? = nil
     var reason: String { message }
 
     static let notFound = PublicError(status: .notFound, message: "We couldn't find that page.")
@@ -43,6 +45,9 @@ struct ErrorPagesMiddleware: AsyncMiddleware {
                 response.headers.contentType = .plainText
             }
             response.status = status
+            if let seconds = (error as? PublicError)?.retryAfter {
+                response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds))
+            }
             return response
         }
     }

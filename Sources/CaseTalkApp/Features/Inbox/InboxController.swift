@@ -79,6 +79,7 @@ struct InboxController: RouteCollection {
         let form = try req.content.decode(ReplyForm.self)
         do {
             let text = try Conversations.body(form.body)
+            try await req.rateLimit(.messageSend, account: "patient:\(patient.id)")
             try await Conversations.send(text, by: .patient, caseID: conversation.caseID, memberID: conversation.memberID,
                                          actor: .patient(patient.id), req: req)
         } catch let error as ValidationError {

@@ -70,6 +70,7 @@ struct PasswordResetController: RouteCollection {
             return try await renderForgot(req, csrf: session.csrfToken, email: String((form.email ?? "").prefix(254)), notice: nil,
                                           error: error.message, status: .unprocessableEntity)
         }
+        try await req.rateLimit(.passwordReset, account: email.value)
         try await PasswordResets.request(email, req: req)
         return req.redirect(to: "/password/forgot?sent=1")
     }
@@ -107,6 +108,7 @@ struct PasswordResetController: RouteCollection {
                 return try await RegistrationPages.method(req, state.codeSubject, flow: .passwordReset, chosen: nil,
                                                           problem: .init("Choose how we should send your code.", status: .unprocessableEntity))
             }
+            try await req.rateLimit(.codeSend, account: "password-reset:\(state.patientID)")
             let outcome = try await VerificationCodes.send(to: number, by: route.method, state.codes(req))
             if outcome == .sent { return req.redirect(to: Step.code.path) }
             return try await RegistrationPages.method(req, state.codeSubject, flow: .passwordReset, chosen: route,
@@ -124,6 +126,7 @@ struct PasswordResetController: RouteCollection {
     func checkCode(req: Request) async throws -> Response {
         try await step(.code, req) { state in
             let form = try req.content.decode(CodeForm.self)
+            try await req.rateLimit(.codeCheck, account: "password-reset:\(state.patientID)")
             let outcome = try await VerificationCodes.check(String((form.code ?? "").prefix(64)), state.codes(req))
             guard let problem = RegistrationController.problem(outcome, req: req) else {
                 // A step-up: a new session id, keeping the reset.
@@ -137,6 +140,7 @@ struct PasswordResetController: RouteCollection {
     func resendCode(req: Request) async throws -> Response {
         try await step(.code, req) { state in
             guard let route = state.lastRoute, let number = state.numbers[route.kind] else { return req.redirect(to: Step.method.path) }
+            try await req.rateLimit(.codeSend, account: "password-reset:\(state.patientID)")
             let outcome = try await VerificationCodes.send(to: number, by: route.method, state.codes(req))
             if outcome == .sent { return req.redirect(to: Step.code.path + "?sent=again") }
             return try await RegistrationPages.code(req, state.codeSubject, flow: .passwordReset, notice: nil,

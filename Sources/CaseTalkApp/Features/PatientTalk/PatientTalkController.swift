@@ -64,6 +64,7 @@ struct PatientTalkController: RouteCollection {
         let form = try req.content.decode(MessageForm.self)
         do {
             let text = try Conversations.body(form.body)
+            try await req.rateLimit(.messageSend, account: "staff:\(staff.id)")
             try await Conversations.send(text, by: .member, caseID: try patientCase.requireID(), memberID: staff.id,
                                          actor: .staff(staff.id), req: req)
         } catch let error as ValidationError {
@@ -121,6 +122,7 @@ struct PatientTalkController: RouteCollection {
     private func change(_ change: Invitations.Change, _ req: Request, _ staff: SignedInStaff, _ patientCase: PatientCase,
                         done: String) async throws -> Response {
         let caseID = try patientCase.requireID()
+        try await req.rateLimit(.invitation, account: "staff:\(staff.id)")
         do {
             try await Invitations.apply(change, caseID: caseID, by: staff, req: req)
         } catch let error as Invitations.NotPossible {

@@ -103,6 +103,7 @@ struct RegistrationController: RouteCollection {
                 return try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method), chosen: nil,
                                                           problem: .init("Choose how we should send your code.", status: .unprocessableEntity))
             }
+            try await req.rateLimit(.codeSend, account: "invitation:\(state.invitationID)")
             let outcome = try await VerificationCodes.send(to: number, by: route.method, context(req, state))
             if outcome == .sent { return req.redirect(to: RegistrationStep.code.path) }
             return try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method), chosen: route,
@@ -126,6 +127,7 @@ struct RegistrationController: RouteCollection {
         try await step(.code, req) { state in
             let form = try req.content.decode(CodeForm.self)
             let entered = String((form.code ?? "").prefix(64))
+            try await req.rateLimit(.codeCheck, account: "invitation:\(state.invitationID)")
             let outcome = try await VerificationCodes.check(entered, context(req, state))
             guard let problem = Self.problem(outcome, req: req) else {
                 // A step-up: the session gets a new id (SPEC §5), keeping the registration.
@@ -142,6 +144,7 @@ struct RegistrationController: RouteCollection {
             guard let route = state.lastRoute, let number = state.numbers[route.kind] else {
                 return req.redirect(to: RegistrationStep.method.path)
             }
+            try await req.rateLimit(.codeSend, account: "invitation:\(state.invitationID)")
             let outcome = try await VerificationCodes.send(to: number, by: route.method, context(req, state))
             if outcome == .sent { return req.redirect(to: RegistrationStep.code.path + "?sent=again") }
             return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code), notice: nil,

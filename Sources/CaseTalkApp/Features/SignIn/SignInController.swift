@@ -59,6 +59,15 @@ struct SignInController: RouteCollection {
         let next = SafeRedirect.validate(form.next)
         let password = form.password ?? ""
         let email = try? EmailAddress(form.email ?? "")
+        do {
+            try await req.rateLimit(.signIn, account: email?.value)
+        } catch let limited as PublicError where limited.status == .tooManyRequests {
+            let session = try await req.ensureSession()
+            let response = try await render(req, csrf: session.csrfToken, email: String((form.email ?? "").prefix(254)), next: next,
+                                            error: limited.message, notice: nil, status: .tooManyRequests)
+            response.headers.replaceOrAdd(name: .retryAfter, value: String(limited.retryAfter ?? 60))
+            return response
+        }
         // Overlong input is refused before hashing, but only after the same work as any failure.
         let account: SignInAccount? = if let email, password.utf8.count <= 1024 {
             try await SignInAccount.find(email, on: req.db)

@@ -1,0 +1,66 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+import SQLKit
+import Vapor
+
+/// Counts a request against the rate limits of its action, for its client address and the
+/// account it is about, in one statement per request on the shared database. Over a limit, the
+/// request is refused with 429 and `Retry-After` before it does anything.
+enum RateLimits {
+    static let message = "Too many attempts. For your security, please wait before trying again."
+
+    /// The bucket names store only hashes: the table holds no addresses or account names.
+    static func bucket(_ action: RateLimitPolicy.Action, _ scope: RateLimitPolicy.Scope, _ key: String) -> String {
+        "\(action.rawValue).\(scope.rawValue):" + Digest.sha256Hex(key).prefix(32)
+    }
+
+    /// Counts one hit; the seconds to wait when a limit is passed, or nil.
+    static func hit(_ action: RateLimitPolicy.Action, account: String?, address: String, policy: RateLimitPolicy,
+                    now: Date, on db: any Database) async throws -> Int? {
+        var entries: [(bucket: String, rule: RateLimitPolicy.Rule)] = []
+        if let rule = policy.rule(action, .address) { entries.append((bucket(action, .address, address), rule)) }
+        if let account, let rule = policy.rule(action, .account) { entries.append((bucket(action, .account, account), rule)) }
+        guard !entries.isEmpty else { return nil }
+
+        var values: [SQLQueryString] = []
+        for entry in entries {
+            let window = RateLimitPolicy.window(at: now, length: entry.rule.window)
+            values.append("(\(bind: entry.bucket), \(bind: window.index), 1, \(bind: window.end))")
+        }
+        let rows = values.joined(separator: ", ")
+        // One statement for every bucket: a new window starts at 1, the same window adds 1.
+        let query: SQLQueryString = """
+            INSERT INTO rate_limits (bucket, window_index, hits, expires_at) VALUES \(rows) \
+            ON CONFLICT (bucket) DO UPDATE SET \
+            hits = CASE WHEN rate_limits.window_index = excluded.window_index THEN rate_limits.hits + 1 ELSE 1 END, \
+            window_index = excluded.window_index, expires_at = excluded.expires_at \
+            RETURNING bucket, hits, expires_at
+            """
+        struct Row: Decodable { let bucket: String; let hits: Int; let expires_at: Date }
+        let counted = try await db.sql.raw(query).all(decoding: Row.self)
+        var wait: Int?
+        for row in counted {
+            guard let rule = entries.first(where: { $0.bucket == row.bucket })?.rule, row.hits > rule.limit else { continue }
+            let seconds = max(1, Int(row.expires_at.timeIntervalSince(now).rounded(.up)))
+            wait = max(wait ?? 0, seconds)
+        }
+        return wait
+    }
+
+    /// Deletes counters whose window has ended (run by the background worker).
+    static func sweep(on db: any Database, now: Date) async throws {
+        try await db.sql.delete(from: "rate_limits").where("expires_at", .lessThan, SQLBind(now)).run()
+    }
+}
+
+extension Request {
+    /// Counts this request against `action`'s limits for its client address and `account`;
+    /// throws 429 with `Retry-After` when either is passed.
+    func rateLimit(_ action: RateLimitPolicy.Action, account: String?) async throws {
+        if let wait = try await RateLimits.hit(action, account: account, address: clientAddress, policy: caseTalk.config.rateLimits,
+                                               now: now, on: db) {
+            throw PublicError(status: .tooManyRequests, message: RateLimits.message, retryAfter: wait)
+        }
+    }
+}
