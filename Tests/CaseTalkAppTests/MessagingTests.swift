@@ -229,6 +229,52 @@ struct TalkWorld {
         }
     }
 
+    /// A send retried with the same form key (a lost answer, a double click) is stored once, also
+    /// when the copies arrive together; a new form (a new key) is a new message.
+    @Test func aRetriedSendIsStoredOnce() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            let page = try await t.ben.get("/cases/\(t.caseID)/talk").body.string
+            let key = try #require(Browser.firstMatch(in: page, after: "name=\"idempotency_key\" value=\""))
+            #expect(SecureRandom.isTokenShaped(key))
+            for _ in 0..<2 {
+                #expect(try await t.ben.post("/cases/\(t.caseID)/talk", [("body", "Once only."), ("idempotency_key", key)]).location
+                        == "/cases/\(t.caseID)/talk?done=message", "the retry answers as the first did")
+            }
+            #expect(try await Message.query(on: app.db).count() == 1)
+            let conversation = try #require(try await t.conversation(of: t.registration.invitations.world.ben))
+            #expect(conversation.messageCount == 1 && conversation.patientUnread == 1)
+
+            // Ten copies of the patient's reply at once.
+            let id = try conversation.requireID()
+            let thread = try await t.pat.get("/inbox/\(id)").body.string
+            let replyKey = try #require(Browser.firstMatch(in: thread, after: "name=\"idempotency_key\" value=\""))
+            let cookie = try #require(t.pat.sessionCookie), csrf = try #require(t.pat.csrf)
+            let answers = try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<10 {
+                    group.addTask {
+                        let copy = Browser(app)
+                        copy.useCookie(cookie)
+                        return try await copy.post("/inbox/\(id)", [("body", "Reply once."), ("idempotency_key", replyKey)], csrf: csrf).location
+                    }
+                }
+                return try await group.reduce(into: [String?]()) { $0.append($1) }
+            }
+            #expect(answers.allSatisfy { $0 == "/inbox/\(id)?sent=1" }, "\(answers)")
+            #expect(try await Message.query(on: app.db).filter(\.$author == .patient).count() == 1)
+            #expect(try await Conversation.find(id, on: app.db)?.messageCount == 2)
+
+            // A new form, a new key: a new message. A made-up key shape is ignored, not trusted.
+            let next = try await t.ben.get("/cases/\(t.caseID)/talk").body.string
+            let newKey = try #require(Browser.firstMatch(in: next, after: "name=\"idempotency_key\" value=\""))
+            #expect(newKey != key)
+            try await t.ben.post("/cases/\(t.caseID)/talk", [("body", "Once only."), ("idempotency_key", newKey)])
+            try await t.ben.post("/cases/\(t.caseID)/talk", [("body", "x"), ("idempotency_key", "short")])
+            try await t.ben.post("/cases/\(t.caseID)/talk", [("body", "x"), ("idempotency_key", "short")])
+            #expect(try await Message.query(on: app.db).filter(\.$author == .member).count() == 4)
+        }
+    }
+
     @Test func messageBodiesAreSealedAtRest() async throws {
         try await withCaseTalk { app, clock in
             let t = try await TalkWorld.make(app, clock)

@@ -165,6 +165,7 @@ import VaporTesting
             "015_CreateConversation",
             "016_CreatePasswordReset",
             "017_CreateRateLimit",
+            "018_UpdateMessageAddIdempotencyKey",
         ])
     }
 }

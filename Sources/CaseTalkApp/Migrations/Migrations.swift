@@ -20,5 +20,6 @@ public enum Migrations {
         CreateConversation(),
         CreatePasswordReset(),
         CreateRateLimit(),
+        UpdateMessageAddIdempotencyKey(),
     ]
 }

@@ -25,11 +25,13 @@ struct InboxController: RouteCollection {
         let practiceName: String
         let caseTitle: String
         let thread: Conversations.Thread
+        /// A new key for each rendered reply form (see `Conversations.send`).
+        let sendKey: String
         let draft: String
         let error: String?
     }
 
-    struct ReplyForm: Content { var body: String? }
+    struct ReplyForm: Content { var body: String?; var idempotency_key: String? }
 
     func boot(routes: any RoutesBuilder) throws {
         routes.get("inbox", use: list)
@@ -81,6 +83,7 @@ struct InboxController: RouteCollection {
             let text = try Conversations.body(form.body)
             try await req.rateLimit(.messageSend, account: "patient:\(patient.id)")
             try await Conversations.send(text, by: .patient, caseID: conversation.caseID, memberID: conversation.memberID,
+                                         idempotencyKey: Conversations.idempotencyKey(form.idempotency_key),
                                          actor: .patient(patient.id), req: req)
         } catch let error as ValidationError {
             let response = try await render(req, patient, conversation, draft: String((form.body ?? "").prefix(Conversations.maxLength)),
@@ -110,6 +113,6 @@ struct InboxController: RouteCollection {
         return try await req.view.render("inbox/thread", ThreadPage(
             chrome: try req.patientChrome("Secure Inbox · \(member.name)", notice: notice),
             id: try conversation.requireID().uuidString, memberName: member.name, practiceName: member.practice.name,
-            caseTitle: patientCase.title, thread: thread, draft: draft, error: error))
+            caseTitle: patientCase.title, thread: thread, sendKey: SecureRandom.token(), draft: draft, error: error))
     }
 }

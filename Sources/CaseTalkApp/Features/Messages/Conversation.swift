@@ -43,6 +43,8 @@ final class Message: Model, @unchecked Sendable {
     @Field(key: "created_at") var createdAt: Date
     /// When the other side first opened it.
     @OptionalField(key: "read_at") var readAt: Date?
+    /// The send form's key: one message per key in a conversation.
+    @OptionalField(key: "idempotency_key") var idempotencyKey: String?
 
     init() {}
 }

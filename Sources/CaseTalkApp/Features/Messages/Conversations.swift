@@ -43,14 +43,42 @@ enum Conversations {
         return text
     }
 
+    /// The send form's key, if it has the shape of one (forms carry `SecureRandom.token()`).
+    static func idempotencyKey(_ raw: String?) -> String? {
+        guard let raw, SecureRandom.isTokenShaped(raw) else { return nil }
+        return raw
+    }
+
     /// Adds a message by `author` to the member's conversation on the case (made on the member's
     /// first message), sealed, with the counters and the case's activity time, in one transaction.
+    /// A send whose form key is already stored in the conversation is the same send retried: the
+    /// stored message is returned and nothing else happens.
     @discardableResult
-    static func send(_ text: String, by author: MessageAuthor, caseID: UUID, memberID: UUID,
+    static func send(_ text: String, by author: MessageAuthor, caseID: UUID, memberID: UUID, idempotencyKey: String?,
                      actor: AuditActor, req: Request) async throws -> Message {
+        do {
+            return try await store(text, by: author, caseID: caseID, memberID: memberID, idempotencyKey: idempotencyKey,
+                                   actor: actor, req: req)
+        } catch {
+            // The same key sent twice at once: the other request stored it.
+            guard idempotencyKey != nil, (error as? any DatabaseError)?.isConstraintFailure == true,
+                  let conversation = try await forMember(caseID: caseID, memberID: memberID, on: req.db),
+                  let stored = try await Message.query(on: req.db).filter(\.$conversationID == conversation.requireID())
+                    .filter(\.$idempotencyKey == idempotencyKey).first() else { throw error }
+            return stored
+        }
+    }
+
+    private static func store(_ text: String, by author: MessageAuthor, caseID: UUID, memberID: UUID, idempotencyKey: String?,
+                              actor: AuditActor, req: Request) async throws -> Message {
         let now = req.now
         let sealer = req.caseTalk.sealer
         return try await req.db.transaction { tx in
+            // A write first: on SQLite the transaction then takes the write lock at once and waits
+            // for it, where a read first would have to upgrade its lock later and fail as busy
+            // when another send holds it.
+            try await tx.sql.update(PatientCase.schema).set("last_activity_at", to: SQLBind(now))
+                .where("id", .equal, SQLBind(caseID)).run()
             let conversation: Conversation
             if let existing = try await forMember(caseID: caseID, memberID: memberID, on: tx) {
                 conversation = existing
@@ -59,8 +87,13 @@ enum Conversations {
                 conversation = Conversation(id: UUID(), caseID: caseID, memberID: memberID, now: now)
                 try await conversation.create(on: tx)
             }
+            if let idempotencyKey, let stored = try await Message.query(on: tx).filter(\.$conversationID == conversation.requireID())
+                .filter(\.$idempotencyKey == idempotencyKey).first() {
+                return stored
+            }
             let message = Message()
             message.id = UUID()
+            message.idempotencyKey = idempotencyKey
             message.conversationID = try conversation.requireID()
             message.author = author
             message.keyID = Sealer.keyID
@@ -74,8 +107,6 @@ enum Conversations {
                 .set(SQLIdentifier(unread), to: SQLBinaryExpression(SQLIdentifier(unread), .add, SQLLiteral.numeric("1")))
                 .where("id", .equal, SQLBind(conversation.id!))
                 .run()
-            try await tx.sql.update(PatientCase.schema).set("last_activity_at", to: SQLBind(now))
-                .where("id", .equal, SQLBind(caseID)).run()
             try await req.audit(.messageSent, actor: actor, subject: "conversation:\(conversation.id!) message:\(message.id!)", on: tx)
             try await notify(about: author, conversationID: conversation.id!, caseID: caseID, memberID: memberID,
                              services: req.caseTalk, now: now, on: tx)

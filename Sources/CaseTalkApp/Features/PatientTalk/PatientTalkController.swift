@@ -24,11 +24,13 @@ struct PatientTalkController: RouteCollection {
         let errors: [String: String]
         /// The member's own thread with the patient, oldest first.
         let thread: Conversations.Thread
+        /// A new key for each rendered send form (see `Conversations.send`).
+        let sendKey: String
         let draft: String
         let messageError: String?
     }
 
-    struct MessageForm: Content { var body: String? }
+    struct MessageForm: Content { var body: String?; var idempotency_key: String? }
 
     struct InvitePage: Encodable {
         let chrome: PageChrome
@@ -66,6 +68,7 @@ struct PatientTalkController: RouteCollection {
             let text = try Conversations.body(form.body)
             try await req.rateLimit(.messageSend, account: "staff:\(staff.id)")
             try await Conversations.send(text, by: .member, caseID: try patientCase.requireID(), memberID: staff.id,
+                                         idempotencyKey: Conversations.idempotencyKey(form.idempotency_key),
                                          actor: .staff(staff.id), req: req)
         } catch let error as ValidationError {
             let response = try await renderTalk(req, patientCase, values: .init(), errors: [:], notice: nil,
@@ -149,7 +152,7 @@ struct PatientTalkController: RouteCollection {
             chrome: try req.staffChrome("Patient Talk · \(patientCase.patientName)", notice: notice),
             header: CaseViews.header(patientCase, tab: "talk"),
             invitation: try await invitationView(req, caseID: caseID),
-            values: values, errors: errors, thread: thread, draft: draft, messageError: messageError))
+            values: values, errors: errors, thread: thread, sendKey: SecureRandom.token(), draft: draft, messageError: messageError))
     }
 
     private func renderInvite(_ req: Request, _ patientCase: PatientCase, values: InviteValues, errors: FieldErrors) async throws -> View {
