@@ -57,18 +57,27 @@ class CaseTalkServer:
             (self.workdir / folder).symlink_to(REPO / folder)
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SMTP_URL")}
-        env.update({"PUBLIC_BASE_URL": self.base, "LOG_LEVEL": "info"})
-        env.update(extra_env or {})
+        self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SMTP_URL")}
+        self.env.update({"PUBLIC_BASE_URL": self.base, "LOG_LEVEL": "info"})
+        self.env.update(extra_env or {})
         self.log = open(self.workdir / "server.log", "w")
+        self.start()
+
+    def start(self):
+        """Starts the process (again, after `kill`) in the same folder, on the same port."""
         self.proc = subprocess.Popen(
             [str(self.binary), "serve", "--env", "development", "--hostname", "127.0.0.1", "--port", str(self.port)],
-            cwd=self.workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=self.workdir, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         try:
             _wait_until(lambda: requests.get(self.base + "/readyz", timeout=2).status_code == 200, 120, "server ready")
         except Exception:
             self.stop()
             raise
+
+    def kill(self):
+        """SIGKILL: no chance to finish anything."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=15)
 
     def log_text(self):
         self.log.flush()
