@@ -53,8 +53,15 @@ def test_practice_staff_demo_and_audit_verify(casetalk):
     assert intact.returncode == 0, intact.stderr
     assert "Audit trail intact" in intact.stdout
 
-    # Someone edits an entry directly in the database: the chain no longer verifies.
+    # The database refuses an edit of the trail; someone who drops its guard can make one, and then
+    # the chain no longer verifies.
     db = sqlite3.connect(casetalk.workdir / "var" / "casetalk.sqlite")
+    try:
+        db.execute("UPDATE audit_entries SET actor_id = 'someone-else' WHERE seq = 2")
+        raise AssertionError("the audit trail accepted an UPDATE")
+    except sqlite3.DatabaseError as refused:
+        assert "append-only" in str(refused)
+    db.execute("DROP TRIGGER audit_entries_no_update")
     db.execute("UPDATE audit_entries SET actor_id = 'someone-else' WHERE seq = 2")
     db.commit()
     db.close()

@@ -58,6 +58,15 @@ import VaporTesting
             }
             #expect(entries == 4, "practice, staff, failed sign-in, sign-in")
 
+            // The database refuses the edit; someone who can drop its guard can make it.
+            await #expect(throws: (any Error).self) {
+                try await app.db.sql.update("audit_entries").set("action", to: "signin.succeeded").where("seq", .equal, 3).run()
+            }
+            await #expect(throws: (any Error).self) {
+                try await app.db.sql.delete(from: "audit_entries").where("seq", .equal, 4).run()
+            }
+            #expect(try await Audit.verify(on: app.db) == .intact(entries: 4), "nothing changed")
+            try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
             try await app.db.sql.update("audit_entries").set("action", to: "signin.succeeded").where("seq", .equal, 3).run()
             #expect(try await Audit.verify(on: app.db) == .broken(atSequence: 3))
         }
@@ -67,6 +76,7 @@ import VaporTesting
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
             try await fx.ada()
+            try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
             try await app.db.sql.delete(from: "audit_entries").where("seq", .equal, 2).run()
             #expect(try await Audit.verify(on: app.db) == .broken(atSequence: 2))
         }
@@ -78,6 +88,7 @@ import VaporTesting
                 try await Audit.record(.signInFailed, actor: .anonymous, subject: "n\(n)", clientAddress: "127.0.0.1", at: Date(), on: app.db)
             }
             #expect(try await Audit.verify(on: app.db, pageSize: 3) == .intact(entries: 10))
+            try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
             try await app.db.sql.update("audit_entries").set("client_address", to: "10.0.0.1").where("seq", .equal, 7).run()
             #expect(try await Audit.verify(on: app.db, pageSize: 3) == .broken(atSequence: 7))
         }
@@ -166,6 +177,7 @@ import VaporTesting
             "016_CreatePasswordReset",
             "017_CreateRateLimit",
             "018_UpdateMessageAddIdempotencyKey",
+            "019_UpdateAuditEntryAppendOnly",
         ])
     }
 }

@@ -21,5 +21,6 @@ public enum Migrations {
         CreatePasswordReset(),
         CreateRateLimit(),
         UpdateMessageAddIdempotencyKey(),
+        UpdateAuditEntryAppendOnly(),
     ]
 }
