@@ -1,5 +1,6 @@
 """A stand-in for the Twilio REST API on loopback (SPEC §6): it keeps every text and call it is
-asked to make, checks HTTP Basic auth, and can be told to fail like a provider outage."""
+asked to make, checks HTTP Basic auth, and can be told to fail like a provider outage or to hang
+like a provider that does not answer in time."""
 import base64
 import re
 import threading
@@ -18,6 +19,7 @@ class FakeTwilio:
         self.requests = []          # (resource, form fields) in arrival order
         self.rejected = []          # (path, reason)
         self.failing = False
+        self.hang_seconds = 0       # > 0: answer only after this long, and keep nothing
         self._lock = threading.Lock()
         outer = self
 
@@ -44,6 +46,10 @@ class FakeTwilio:
                     return
                 if outer.failing:
                     self._answer(500, {"message": "provider outage"})
+                    return
+                if outer.hang_seconds:
+                    time.sleep(outer.hang_seconds)
+                    self._answer(504, {"message": "too late"})
                     return
                 fields = {k: v[0] for k, v in urllib.parse.parse_qs(body, keep_blank_values=True).items()}
                 with outer._lock:

@@ -2,6 +2,7 @@
 message or voice call (read from a fake Twilio), Terms of Use, a password with its live checklist,
 and sign-in. Email goes through a real SMTP server (aiosmtpd)."""
 import re
+import time
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -114,6 +115,16 @@ def test_patient_registers_by_text_message(app, mail, twilio, browser, other_bro
     wait_for_text(p, "We couldn't send the code — try again or choose another method")
     shot(p, "32-provider-failed")
     twilio.failing = False
+    # A provider that does not answer: CaseTalk gives up after 10 seconds with the same message,
+    # counts nothing (no countdown starts), and the next try goes through.
+    twilio.hang_seconds = 25
+    choose(p, "Text message (SMS)")
+    started = time.monotonic()
+    button(p, "Continue").click()
+    wait_for_text(p, "We couldn't send the code — try again or choose another method", seconds=30)
+    waited = time.monotonic() - started
+    assert 9 <= waited < 20, waited
+    twilio.hang_seconds = 0
     sent_before = twilio.count()
     choose(p, "Text message (SMS)")
     button(p, "Continue").click()
