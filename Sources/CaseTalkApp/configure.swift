@@ -86,7 +86,7 @@ func configureMiddleware(_ app: Application, requestLogLevel: Logger.Level) {
     app.middleware.use(RequestLogMiddleware(level: requestLogLevel))
     app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(ErrorPagesMiddleware())
-    app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+    app.middleware.use(PublicFilesMiddleware(publicDirectory: app.directory.publicDirectory))
     app.middleware.use(SessionMiddleware())
     app.middleware.use(CSRFMiddleware(maxBodySize: 64 * 1024))
 }

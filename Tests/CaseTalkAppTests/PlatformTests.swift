@@ -165,6 +165,20 @@ import VaporTesting
         }
     }
 
+    /// Hostile paths get an ordinary answer (a 5,000-character path once reached the file system
+    /// and answered 500); the public files are still served.
+    @Test func hostilePathsAreNotFound() async throws {
+        try await withCaseTalk { app, _ in
+            for path in ["/cases/" + String(repeating: "9", count: 5000), "/css/" + String(repeating: "a", count: 5000),
+                         "/" + String(repeating: "x", count: 300), "/css/../Package.swift", "/js/%2e%2e/%2e%2e/Package.swift"] {
+                let response = try await Browser(app).get(path)
+                #expect(response.status.code < 500 && response.status != .ok, "\(path.prefix(40)): \(response.status)")
+                #expect(!response.body.string.contains("swift-tools-version"))
+            }
+            #expect(try await Browser(app).get("/css/app.css").status == .ok)
+        }
+    }
+
     @Test func migrationNamesAreFixed() {
         #expect(Migrations.all.map(\.name) == [
             "001_CreatePractice", "002_CreateStaffUser", "003_CreateCase", "004_CreateCaseMember",

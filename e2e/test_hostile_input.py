@@ -1,0 +1,165 @@
+"""Hostile input against every form CaseTalk has, generated with hypothesis: overlong fields,
+malformed UTF-8, NUL, bidi and zero-width characters, HTML and script, header injection, missing
+fields and wrong shapes, missing and foreign CSRF tokens, huge bodies. Pass: never a 500, never
+stored script rendered as HTML, nothing stored on a rejection, and every rejection says what is
+wrong in words."""
+import re
+import sqlite3
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import DEMO_PASSWORD, MAYA, CaseTalkServer
+
+CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
+SCRIPT = "<script>alert(1)</script>"
+HOSTILE = [
+    SCRIPT, "<img src=x onerror=alert(1)>", "\u202eevil\u202c", "zero\u200bwidth", "nul\x00byte", "a" * 6000,
+    "\r\nBcc: victim@example.com", "' OR 1=1 --", "javascript:alert(1)", "../../etc/passwd", "𝕏" * 300, "", " ",
+    "%00", "\ufeffbom", "line\nbreak", "{{7*7}} #(chrome.csrf)",
+]
+TEXT = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=300),
+                 st.lists(st.sampled_from(HOSTILE), min_size=2, max_size=4).map("".join))
+RUN = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# What a rejection looks like on CaseTalk's pages: a summary, a field message, or the error page.
+EXPLAINED = re.compile(r'class="(error-summary|field-error)"|role="alert"|id="error-heading"')
+
+
+@pytest.fixture(scope="module")
+def app():
+    # Rate limits off: this suite sends hundreds of requests from one address on purpose.
+    server = CaseTalkServer({"CASETALK_RATE_LIMITS": "off"}, name="hostile-server")
+    yield server
+    server.stop()
+
+
+def session_for(base, email=None):
+    session = requests.Session()
+    page = session.get(base + "/login", timeout=10).text
+    if email:
+        answer = session.post(base + "/login", data={"_csrf": CSRF.search(page).group(1), "email": email, "password": DEMO_PASSWORD},
+                              allow_redirects=False, timeout=10)
+        assert answer.status_code == 303
+    return session
+
+
+def token(session, url):
+    return CSRF.search(session.get(url, timeout=10).text).group(1)
+
+
+def count(app, table):
+    with sqlite3.connect(app.workdir / "var" / "casetalk.sqlite") as db:
+        return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def check(answer, what):
+    assert answer.status_code < 500, f"{what}: {answer.status_code}"
+    body = answer.text
+    assert SCRIPT not in body and "<img src=x" not in body, f"{what}: script rendered as HTML"
+    if 400 <= answer.status_code < 500:
+        assert EXPLAINED.search(body), f"{what}: a {answer.status_code} without a message"
+
+
+@pytest.fixture(scope="module")
+def doctor(app):
+    session = session_for(app.base, MAYA)
+    cases = session.get(app.base + "/cases", timeout=10).text
+    case_id = re.search(r'href="/cases/([0-9A-Fa-f-]{36})"[^>]*aria-label="View case of Sam Ortega"', cases).group(1)
+    return session, case_id
+
+
+@RUN
+@given(email=TEXT, password=TEXT)
+def test_sign_in(app, email, password):
+    session = session_for(app.base)
+    answer = session.post(app.base + "/login", data={"_csrf": token(session, app.base + "/login"), "email": email, "password": password},
+                          allow_redirects=False, timeout=10)
+    check(answer, "sign-in")
+    assert answer.status_code in (401, 429), "no hostile sign-in gets in"
+
+
+@RUN
+@given(email=TEXT)
+def test_forgot_password(app, email):
+    session = session_for(app.base)
+    before = count(app, "password_resets")
+    answer = session.post(app.base + "/password/forgot", data={"_csrf": token(session, app.base + "/password/forgot"), "email": email},
+                          allow_redirects=False, timeout=10)
+    check(answer, "forgot password")
+    assert count(app, "password_resets") == before
+
+
+@RUN
+@given(first=TEXT, last=TEXT, title=TEXT, dob=TEXT, email=TEXT, notes=TEXT)
+def test_new_case(app, doctor, first, last, title, dob, email, notes):
+    session, _ = doctor
+    before = count(app, "cases")
+    answer = session.post(app.base + "/cases", allow_redirects=False, timeout=10, data={
+        "_csrf": token(session, app.base + "/cases/new"), "first_name": first, "last_name": last, "title": title,
+        "date_of_birth": dob, "patient_email": email, "notes": notes})
+    check(answer, "new case")
+    if answer.status_code == 303:
+        page = session.get(app.base + answer.headers["Location"], timeout=10)
+        check(page, "the new case's page")
+    else:
+        assert count(app, "cases") == before, "a refused case stores nothing"
+
+
+@RUN
+@given(body=TEXT)
+def test_patient_talk_message(app, doctor, body):
+    session, case_id = doctor
+    talk = f"{app.base}/cases/{case_id}/talk"
+    before = count(app, "messages")
+    answer = session.post(talk, data={"_csrf": token(session, talk), "body": body}, allow_redirects=False, timeout=10)
+    check(answer, "message")
+    if answer.status_code == 303:
+        check(session.get(talk, timeout=10), "the thread")   # stored script is shown as text
+    else:
+        assert count(app, "messages") == before
+
+
+@RUN
+@given(email=TEXT, confirm=TEXT)
+def test_invite(app, doctor, email, confirm):
+    session, case_id = doctor
+    before = count(app, "outbox")
+    answer = session.post(f"{app.base}/cases/{case_id}/invite", allow_redirects=False, timeout=10,
+                          data={"_csrf": token(session, f"{app.base}/cases/{case_id}/invite"), "email": email, "confirm_email": confirm})
+    check(answer, "invite")
+    if answer.status_code != 303:
+        assert count(app, "outbox") == before
+
+
+@RUN
+@given(query=TEXT)
+def test_member_search(app, doctor, query):
+    session, case_id = doctor
+    check(session.get(f"{app.base}/cases/{case_id}", params={"q": query}, timeout=10), "member search")
+
+
+def test_malformed_requests(app, doctor):
+    session, case_id = doctor
+    talk = f"{app.base}/cases/{case_id}/talk"
+    before = count(app, "messages")
+    csrf = token(session, talk)
+    attempts = {
+        "malformed UTF-8": dict(data=b"_csrf=" + csrf.encode() + b"&body=%FF%FE%00", headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        "missing fields": dict(data={"_csrf": csrf}),
+        "a list for a field": dict(data=[("_csrf", csrf), ("body[]", "a"), ("body[]", "b")]),
+        "JSON instead of a form": dict(json={"_csrf": csrf, "body": 5}),
+        "no CSRF token": dict(data={"body": "hello"}),
+        "another session's CSRF token": dict(data={"_csrf": token(session_for(app.base), app.base + "/login"), "body": "hello"}),
+        "a huge body": dict(data={"_csrf": csrf, "body": "x" * 3_000_000}),
+    }
+    for what, request in attempts.items():
+        answer = session.post(talk, allow_redirects=False, timeout=30, **request)
+        check(answer, what)
+        assert answer.status_code in (400, 403, 413, 415, 422), f"{what}: {answer.status_code}"
+    assert count(app, "messages") == before, "nothing was stored"
+    # Forged and malformed ids in the URL.
+    for path in (f"/cases/{case_id[:-1]}0/talk", "/cases/not-an-id/talk", "/inbox/00000000-0000-0000-0000-000000000000",
+                 "/cases/%00/talk", "/cases/" + "9" * 5000):
+        check(session.get(app.base + path, allow_redirects=False, timeout=10), path)
