@@ -74,6 +74,12 @@ public struct PhoneNumbers: Equatable, Sendable {
         self.mobile = mobile; self.home = home; self.work = work
     }
 
+    /// The numbers as stored (E.164 text); one that no longer parses is left out.
+    public init(storedMobile mobile: String?, home: String?, work: String?) {
+        self.init(mobile: mobile.flatMap { try? PhoneNumber($0) }, home: home.flatMap { try? PhoneNumber($0) },
+                  work: work.flatMap { try? PhoneNumber($0) })
+    }
+
     public subscript(kind: Kind) -> PhoneNumber? {
         switch kind { case .mobile: mobile; case .home: home; case .work: work }
     }

@@ -44,8 +44,7 @@ struct ResetWorld {
 
     @discardableResult
     func submit(_ path: String, _ fields: [(String, String)], from page: String? = nil) async throws -> TestingHTTPResponse {
-        try await browser.get(page ?? path)
-        return try await browser.post(path, fields)
+        try await browser.submit(path, fields, from: page)
     }
 
     @discardableResult func sendCode(_ route: String = "sms-mobile") async throws -> TestingHTTPResponse {

@@ -88,21 +88,12 @@ private let small = RateLimitPolicy([
 
     /// Two servers on one database count against the same limits.
     @Test func limitsAreSharedByServersOnOneDatabase() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("casetalk-limits-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let target = AppConfig.DatabaseTarget.sqliteFile(path: folder + "/casetalk.sqlite")
-        try await withCaseTalk(database: target, adjust: { $0.rateLimits = small }) { app, clock in
+        try await withTwoServers(adjust: { $0.rateLimits = small }) { app, other, _ in
             try await Fixtures(app: app).ada()
-            let other = try await Application.make(.testing)
-            var config = AppConfig.testing(database: target)
-            config.rateLimits = small
-            try await configure(other, config: config)
-            other.caseTalk.clock = AppClock { clock.now }
             for (n, server) in [app, other, app].enumerated() {
                 #expect(try await Browser(server).signIn("ada@example.com", password: "wrong wrong wrong").status == .unauthorized, "\(n)")
             }
             #expect(try await Browser(other).signIn("ada@example.com").status == .tooManyRequests)
-            try await other.asyncShutdown()
         }
     }
 }

@@ -34,8 +34,7 @@ struct RegistrationWorld {
     /// GETs `path` (for its CSRF token) and posts `fields` to it.
     @discardableResult
     func submit(_ path: String, _ fields: [(String, String)], from page: String? = nil) async throws -> TestingHTTPResponse {
-        try await patient.get(page ?? path)
-        return try await patient.post(path, fields)
+        try await patient.submit(path, fields, from: page)
     }
 
     @discardableResult func savePhones(mobile: String = "(415) 555-0123", home: String = "", work: String = "") async throws -> TestingHTTPResponse {

@@ -8,13 +8,16 @@ import VaporTesting
 /// Two CaseTalk servers on one database (PostgreSQL when `DATABASE_URL` names one, else one SQLite
 /// file): what one does, the other sees, because sessions, limits, locks and the outbox all live
 /// in the database.
-func withTwoServers(_ body: (Application, Application, TestClock) async throws -> Void) async throws {
+func withTwoServers(adjust: (inout AppConfig) -> Void = { _ in },
+                    _ body: (Application, Application, TestClock) async throws -> Void) async throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("casetalk-two-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let onPostgres = !(ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "").isEmpty
-    try await withCaseTalk(database: onPostgres ? nil : .sqliteFile(path: folder + "/casetalk.sqlite")) { first, clock in
+    try await withCaseTalk(database: onPostgres ? nil : .sqliteFile(path: folder + "/casetalk.sqlite"), adjust: adjust) { first, clock in
         let second = try await Application.make(.testing)
         var config = AppConfig.testing(database: first.caseTalk.config.database)
+        adjust(&config)
+        config.database = first.caseTalk.config.database
         config.dataKey = first.caseTalk.config.dataKey
         do {
             try await configure(second, config: config)

@@ -39,6 +39,13 @@ final class Browser {
         return response
     }
 
+    /// GETs `page` (or `path`) for its CSRF token, then posts `fields` to `path`, as a person does.
+    @discardableResult
+    func submit(_ path: String, _ fields: [(String, String)], from page: String? = nil) async throws -> TestingHTTPResponse {
+        try await get(page ?? path)
+        return try await post(path, fields)
+    }
+
     /// Opens the sign-in page and signs in.
     @discardableResult
     func signIn(_ email: String, password: String = Fixtures.password) async throws -> TestingHTTPResponse {

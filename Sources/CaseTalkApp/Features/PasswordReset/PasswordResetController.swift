@@ -106,7 +106,7 @@ struct PasswordResetController: RouteCollection {
             guard let route = form.route.flatMap(CodeRoute.init(value:)), CodeRoute.available(for: state.numbers).contains(route),
                   let number = state.numbers[route.kind] else {
                 return try await RegistrationPages.method(req, state.codeSubject, flow: .passwordReset, chosen: nil,
-                                                          problem: .init("Choose how we should send your code.", status: .unprocessableEntity))
+                                                          problem: RegistrationController.noMethodChosen)
             }
             try await req.rateLimit(.codeSend, account: "password-reset:\(state.patientID)")
             let outcome = try await VerificationCodes.send(to: number, by: route.method, state.codes(req))

@@ -21,9 +21,10 @@ enum PasswordResets {
         let since = now.addingTimeInterval(-3600)
         if let patient = try await Patient.query(on: req.db).filter(\.$email == email.value).first() {
             let patientID = try patient.requireID()
+            // The newest few links: enough to count the last hour's and to find the one replaced.
             let recent = try await PasswordReset.query(on: req.db).filter(\.$patient.$id == patientID)
-                .filter(\.$createdAt > since).sort(\.$createdAt, .descending).all()
-            guard recent.count < emailsPerHour else {
+                .sort(\.$createdAt, .descending).limit(emailsPerHour).all()
+            guard recent.filter({ $0.createdAt > since }).count < emailsPerHour else {
                 try await req.audit(.resetRequested, actor: .patient(patientID), subject: "limited")
                 return
             }
@@ -36,8 +37,7 @@ enum PasswordResets {
             reset.expiresAt = now.addingTimeInterval(linkLifetime)
             reset.codeTries = 0
             // A new link does not buy new guesses: the wrong-code count and any lock carry over.
-            let previous = try await PasswordReset.query(on: req.db).filter(\.$patient.$id == patientID)
-                .sort(\.$createdAt, .descending).first()
+            let previous = recent.first
             reset.wrongStreak = previous?.wrongStreak ?? 0
             reset.lockedUntil = previous?.lockedUntil
             reset.lockCount = previous?.lockCount ?? 0
@@ -99,9 +99,7 @@ enum PasswordResets {
                 .filter(\.$expiresAt > req.now).first(),
               let patient = try await Patient.find(reset.$patient.id, on: req.db),
               let email = try? EmailAddress(patient.email) else { return nil }
-        let registered = PhoneNumbers(mobile: patient.mobileNumber.flatMap { try? PhoneNumber($0) },
-                                      home: patient.homeNumber.flatMap { try? PhoneNumber($0) },
-                                      work: patient.workNumber.flatMap { try? PhoneNumber($0) })
+        let registered = PhoneNumbers(storedMobile: patient.mobileNumber, home: patient.homeNumber, work: patient.workNumber)
         var numbers = registered.keeping(only: patient.verifiedNumber)
         if numbers.all.isEmpty, let verified = try? PhoneNumber(patient.verifiedNumber) {
             // Not among the saved numbers (it always is today): a call reaches any kind of phone.

@@ -26,9 +26,8 @@ enum PatientRegistration {
             self.invitation = invitation; self.invitationID = invitationID; self.caseID = caseID; self.email = email
             self.memberName = memberName; self.practiceName = practiceName; self.patientName = patientName
             self.registration = registration
-            numbers = PhoneNumbers(mobile: registration?.mobileNumber.flatMap { try? PhoneNumber($0) },
-                                   home: registration?.homeNumber.flatMap { try? PhoneNumber($0) },
-                                   work: registration?.workNumber.flatMap { try? PhoneNumber($0) })
+            numbers = PhoneNumbers(storedMobile: registration?.mobileNumber, home: registration?.homeNumber,
+                                   work: registration?.workNumber)
         }
 
         var progress: RegistrationProgress {

@@ -8,6 +8,8 @@ import Vapor
 struct RegistrationController: RouteCollection {
     static let invalidMessage = "This invitation is no longer valid. Ask your practice to send a new one."
     static let providerFailedMessage = "We couldn't send the code — try again or choose another method"
+    /// A delivery method that is missing, or not one of the offered ones (a forged route).
+    static let noMethodChosen = RegistrationPages.Problem("Choose how we should send your code.", status: .unprocessableEntity)
 
     func boot(routes: any RoutesBuilder) throws {
         routes.get("register", ":token", use: openLink)
@@ -101,7 +103,7 @@ struct RegistrationController: RouteCollection {
             guard let route = form.route.flatMap(CodeRoute.init(value:)), available.contains(route),
                   let number = state.numbers[route.kind] else {
                 return try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method), chosen: nil,
-                                                          problem: .init("Choose how we should send your code.", status: .unprocessableEntity))
+                                                          problem: Self.noMethodChosen)
             }
             try await req.rateLimit(.codeSend, account: "invitation:\(state.invitationID)")
             let outcome = try await VerificationCodes.send(to: number, by: route.method, context(req, state))

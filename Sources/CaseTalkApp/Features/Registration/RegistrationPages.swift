@@ -46,7 +46,7 @@ enum RegistrationPages {
     }
 
     /// Something that went wrong, with the status the page is sent with.
-    struct Problem {
+    struct Problem: Sendable {
         let message: String
         let status: HTTPResponseStatus
         var retryAfter: Int?
