@@ -104,6 +104,15 @@ def server():
     instance.stop()
 
 
+@pytest.fixture(scope="module")
+def mail():
+    """A plain SMTP server (aiosmtpd) for a module's servers; a module may bring its own instead."""
+    from mailserver import SMTPServer
+    server = SMTPServer("plain")
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def casetalk():
     """Runs casetalk commands in a folder of their own (a fresh SQLite database), laid out like

@@ -1,7 +1,5 @@
 """Helpers that find things the way a person does: by visible label, button text and heading."""
 import json
-import os
-import pathlib
 import re
 
 import requests

@@ -5,6 +5,7 @@ stored script rendered as HTML, nothing stored on a rejection, and every rejecti
 wrong in words."""
 import re
 import sqlite3
+import time
 
 import pytest
 import requests
@@ -163,3 +164,146 @@ def test_malformed_requests(app, doctor):
     for path in (f"/cases/{case_id[:-1]}0/talk", "/cases/not-an-id/talk", "/inbox/00000000-0000-0000-0000-000000000000",
                  "/cases/%00/talk", "/cases/" + "9" * 5000):
         check(session.get(app.base + path, allow_redirects=False, timeout=10), path)
+
+
+# The patient's forms: each registration step, then the Secure Inbox reply. One invitation is
+# walked forward with good input only when a test needs the next step; hostile input never moves it.
+PATIENT = "hostile.patient@patients.example"
+PATIENT_PASSWORD = "granite-harbor-lantern-42"
+MOBILE = "(212) 555-0188"
+
+
+def mailbox_text(app, session, recipient, pattern):
+    """The newest development-mailbox item to `recipient` whose text matches `pattern` (the outbox
+    worker delivers within seconds)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        listing = session.get(app.base + "/dev/mailbox", timeout=10).text
+        for item in re.findall(r'<td data-label="To">' + re.escape(recipient) + r'</td>\s*<td data-label="Subject"><a href="(/dev/mailbox/[^"]+)"', listing):
+            found = re.search(pattern, session.get(app.base + item, timeout=10).text)
+            if found:
+                return found
+        time.sleep(0.5)
+    raise AssertionError(f"nothing in the development mailbox for {recipient} matching {pattern}")
+
+
+def registration_row(app):
+    with sqlite3.connect(app.workdir / "var" / "casetalk.sqlite") as db:
+        return db.execute("SELECT * FROM registrations").fetchall()
+
+
+class PatientWalk:
+    """A registration in progress, moved forward one good step at a time."""
+    STEPS = ["phones", "method", "code", "terms", "password", "done"]
+
+    def __init__(self, app, doctor_session):
+        self.app, self.doctor = app, doctor_session
+        cases = doctor_session.get(app.base + "/cases", timeout=10).text
+        self.case_id = re.search(r'href="/cases/([0-9A-Fa-f-]{36})"[^>]*aria-label="View case of Priya Patel"', cases).group(1)
+        invite = f"{app.base}/cases/{self.case_id}/invite"
+        answer = doctor_session.post(invite, allow_redirects=False, timeout=10,
+                                     data={"_csrf": token(doctor_session, invite), "email": PATIENT, "confirm_email": PATIENT})
+        assert answer.status_code == 303, answer.status_code
+        link = mailbox_text(app, doctor_session, PATIENT, r'(http://127\.0\.0\.1:\d+/register/[A-Za-z0-9_-]+)').group(1)
+        self.session = requests.Session()
+        assert self.session.get(link, timeout=10).url.endswith("/register/phones")
+        self.step = "phones"
+
+    def post(self, step, data):
+        url = f"{self.app.base}/register/{step}"
+        return self.session.post(url, data={"_csrf": token(self.session, url), **data}, allow_redirects=False, timeout=10)
+
+    def at(self, step):
+        """Moves forward with good input until `step` is the current one."""
+        good = {
+            "phones": lambda: self.post("phones", {"mobile": MOBILE, "home": "", "work": ""}),
+            "method": lambda: self.post("method", {"route": "sms-mobile"}),
+            "code": lambda: self.post("code", {"code": mailbox_text(
+                self.app, self.doctor, "+12125550188", r"verification code is (\d{6})\.").group(1)}),
+            "terms": lambda: self.post("terms", {"read": "yes"}),
+            "password": lambda: self.post("password", {"password": PATIENT_PASSWORD, "confirmation": PATIENT_PASSWORD}),
+        }
+        while self.STEPS.index(self.step) < self.STEPS.index(step):
+            answer = good[self.step]()
+            assert answer.status_code == 303, f"{self.step}: {answer.status_code}"
+            self.step = self.STEPS[self.STEPS.index(self.step) + 1]
+
+
+@pytest.fixture(scope="module")
+def walk(app, doctor):
+    return PatientWalk(app, doctor[0])
+
+
+def refused_and_unchanged(app, walk, step, data, what):
+    before = registration_row(app), count(app, "patients")
+    answer = walk.post(step, data)
+    check(answer, what)
+    assert answer.status_code != 303, f"{what}: hostile input moved the registration on"
+    assert (registration_row(app), count(app, "patients")) == before, f"{what}: a refusal changed the registration"
+
+
+@RUN
+@given(mobile=TEXT, home=TEXT, work=TEXT)
+def test_registration_phone_numbers(app, walk, mobile, home, work):
+    walk.at("phones")
+    refused_and_unchanged(app, walk, "phones", {"mobile": mobile, "home": home, "work": work}, "phone numbers")
+
+
+@RUN
+@given(route=TEXT)
+def test_registration_delivery_method(app, walk, route):
+    walk.at("method")
+    refused_and_unchanged(app, walk, "method", {"route": route}, "delivery method")
+
+
+@RUN
+@given(code=TEXT.filter(lambda s: not re.fullmatch(r"\s*[0-9]{6}\s*", s)))
+def test_registration_code(app, walk, code):
+    walk.at("code")
+    refused_and_unchanged(app, walk, "code", {"code": code}, "code")   # unchanged: a malformed code burns no try
+
+
+@RUN
+@given(read=TEXT, scrolled=TEXT)
+def test_registration_terms(app, walk, read, scrolled):
+    walk.at("terms")
+    if "yes" in (read, scrolled):
+        return
+    refused_and_unchanged(app, walk, "terms", {"read": read, "scrolled": scrolled}, "terms")
+
+
+@RUN
+@given(password=TEXT, confirmation=TEXT)
+def test_registration_password(app, walk, password, confirmation):
+    walk.at("password")
+    if password == confirmation:
+        confirmation += "-"   # a matching pair might be a good password; this suite is about refusals
+    refused_and_unchanged(app, walk, "password", {"password": password, "confirmation": confirmation}, "password")
+
+
+@pytest.fixture(scope="module")
+def patient(app, walk):
+    walk.at("done")
+    session = requests.Session()
+    page = session.get(app.base + "/login", timeout=10).text
+    answer = session.post(app.base + "/login", allow_redirects=False, timeout=10,
+                          data={"_csrf": CSRF.search(page).group(1), "email": PATIENT, "password": PATIENT_PASSWORD})
+    assert answer.status_code == 303
+    talk = f"{app.base}/cases/{walk.case_id}/talk"
+    assert walk.doctor.post(talk, data={"_csrf": token(walk.doctor, talk), "body": "How are the aligners?"},
+                            allow_redirects=False, timeout=10).status_code == 303
+    conversation = re.search(r'href="/inbox/([0-9A-Fa-f-]{36})"', session.get(app.base + "/inbox", timeout=10).text).group(1)
+    return session, f"{app.base}/inbox/{conversation}"
+
+
+@RUN
+@given(body=TEXT)
+def test_inbox_reply(app, patient, body):
+    session, thread = patient
+    before = count(app, "messages")
+    answer = session.post(thread, data={"_csrf": token(session, thread), "body": body}, allow_redirects=False, timeout=10)
+    check(answer, "reply")
+    if answer.status_code == 303:
+        check(session.get(thread, timeout=10), "the patient's thread")
+    else:
+        assert count(app, "messages") == before

@@ -1,15 +1,14 @@
 """Inviting the patient, as a doctor and a patient would, with email through a real SMTP server
 (aiosmtpd with STARTTLS, a self-signed certificate and AUTH), and an SMTP outage."""
 import os
-import re
 import time
 
 import pytest
 from selenium.webdriver.common.by import By
 
-from conftest import MAYA, CaseTalkServer
+from conftest import CaseTalkServer
 from mailserver import PASSWORD, USER, SMTPServer, free_port, make_certificate, parts
-from pages import LINK, button, field, invite, open_case, shot, sign_in, wait_for_heading, wait_for_text
+from pages import LINK, invite, open_case, shot, wait_for_heading, wait_for_text
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import CaseTalkServer
 from fake_twilio import FROM, FakeTwilio, code_from
-from mailserver import SMTPServer, parts
+from mailserver import parts
 from pages import LINK, button, field, invite, open_case, shot, wait_for_heading, wait_for_text
 
 NEW_PASSWORD = "plum-harbor-quietly-93"
@@ -23,13 +23,6 @@ def twilio():
     fake = FakeTwilio()
     yield fake
     fake.stop()
-
-
-@pytest.fixture(scope="module")
-def mail():
-    server = SMTPServer("plain")
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

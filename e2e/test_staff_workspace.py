@@ -5,7 +5,7 @@ import uuid
 from selenium.webdriver.common.by import By
 
 from conftest import LENA, MAYA, OMAR
-from pages import button, field, heading, http_status, shot, sign_in, sign_out, wait_for_heading, wait_for_text
+from pages import button, field, http_status, shot, sign_in, sign_out, wait_for_heading, wait_for_text
 
 
 def test_wrong_password_gets_the_same_message_as_an_unknown_email(server, browser):

@@ -17,7 +17,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.lifecycle.use(PasswordServiceLifecycle())
     app.lifecycle.use(BackgroundWorkerLifecycle())
 
-    try DatabaseSetup.configure(app, config.database, sqlLogLevel: config.sqlLogLevel)
+    try DatabaseSetup.configure(app, config.database, sqlLogLevel: config.sqlLogLevel, poolSize: config.databasePoolSize)
     app.migrations.add(Migrations.all)
     try await DatabaseSetup.prepare(app, config.database)
 
@@ -79,13 +79,14 @@ func makeMailer(_ app: Application, _ config: AppConfig) -> any Mailer {
     return DevMailboxMailer(database: { app.db }, clock: AppClock { app.caseTalk.clock.now() })
 }
 
-/// Outermost first: headers go on every response (error pages too); static files skip the
-/// session lookup; CSRF is checked once the session is known.
+/// Outermost first: headers go on every response (error pages too); a request past its deadline
+/// gets an error page; static files skip the session lookup; CSRF is checked once the session is known.
 func configureMiddleware(_ app: Application, requestLogLevel: Logger.Level) {
     app.middleware = Middlewares()
     app.middleware.use(RequestLogMiddleware(level: requestLogLevel))
     app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(ErrorPagesMiddleware())
+    app.middleware.use(RequestDeadlineMiddleware(deadline: .seconds(30)))
     app.middleware.use(PublicFilesMiddleware(publicDirectory: app.directory.publicDirectory))
     app.middleware.use(SessionMiddleware())
     app.middleware.use(CSRFMiddleware(maxBodySize: 64 * 1024))

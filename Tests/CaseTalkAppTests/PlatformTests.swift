@@ -135,6 +135,19 @@ import VaporTesting
         #expect(config.usesSecureCookies)
         #expect(config.dataKey.count == 32)
         #expect(config.database == .postgres(url: "postgres://u:p@127.0.0.1:5432/db"))
+        #expect(config.databasePoolSize == 8)
+    }
+
+    @Test func thePoolSizeIsAWholeNumberInRange() throws {
+        let dir = FileManager.default.temporaryDirectory.path + "/casetalk-config-\(UUID().uuidString)/"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try AppConfig.load(environment: .development, variables: ["DATABASE_POOL_SIZE": "3"], workingDirectory: dir)
+            .databasePoolSize == 3)
+        for bad in ["0", "101", "many", "2.5"] {
+            #expect(throws: AppConfig.MissingSetting.self) {
+                try AppConfig.load(environment: .development, variables: ["DATABASE_POOL_SIZE": bad], workingDirectory: dir)
+            }
+        }
     }
 
     @Test func productionRefusesPlainHttpAndShortKeys() {
@@ -176,6 +189,27 @@ import VaporTesting
                 #expect(!response.body.string.contains("swift-tools-version"))
             }
             #expect(try await Browser(app).get("/css/app.css").status == .ok)
+        }
+    }
+
+    /// A request that outlives its deadline is answered 503 with a message and Retry-After, and a
+    /// quick one on the same guard is untouched (the deadline in production is 30 s).
+    @Test func aRequestPastItsDeadlineIsAnsweredAsAnError() async throws {
+        try await withCaseTalk { app, _ in
+            let guarded = app.grouped(RequestDeadlineMiddleware(deadline: .milliseconds(300)))
+            guarded.get("test-slow") { _ async throws -> String in
+                try await Task.sleep(for: .seconds(5))
+                return "finished"
+            }
+            guarded.get("test-quick") { _ in "quick" }
+            let started = ContinuousClock.now
+            let slow = try await Browser(app).get("/test-slow")
+            #expect(slow.status == .serviceUnavailable)
+            #expect(slow.body.string.contains("CaseTalk took too long to answer. Please try again in a moment."))
+            #expect(slow.headers.first(name: .retryAfter) == "5")
+            #expect(ContinuousClock.now - started < .seconds(4), "answered at the deadline, not when the work ended")
+            let quick = try await Browser(app).get("/test-quick")
+            #expect(quick.status == .ok && quick.body.string == "quick")
         }
     }
 

@@ -39,6 +39,9 @@ public struct AppConfig: Sendable {
     /// How often an account or a client address may sign in, send or check a code, invite, ask
     /// for a password reset and send a message. `CASETALK_RATE_LIMITS=off` lifts them, for load tests.
     public var rateLimits: RateLimitPolicy = .standard
+    /// PostgreSQL connections per event loop (one loop per core). More than one, so a connection
+    /// left waiting by a database that went away does not hold up every request on its loop.
+    public var databasePoolSize: Int = 8
 
     /// Development only, and only while email or texts have nowhere real to go (SPEC §6).
     public var usesDevelopmentMailbox: Bool { !isProduction && (smtp == nil || twilio == nil) }
@@ -113,6 +116,14 @@ public struct AppConfig: Sendable {
         default: throw MissingSetting(problems: ["CASETALK_RATE_LIMITS must be standard or off."])
         }
 
+        var poolSize = 8
+        if let text = value("DATABASE_POOL_SIZE") {
+            guard let size = Int(text), (1...100).contains(size) else {
+                throw MissingSetting(problems: ["DATABASE_POOL_SIZE must be a whole number from 1 to 100."])
+            }
+            poolSize = size
+        }
+
         guard problems.isEmpty else { throw MissingSetting(problems: problems) }
         var config = AppConfig(
             isProduction: isProduction, database: database, publicBaseURL: baseURL, smtp: smtp,
@@ -120,6 +131,7 @@ public struct AppConfig: Sendable {
             twilioAPIBaseURL: value("TWILIO_API_BASE_URL") ?? "https://api.twilio.com", dataKey: dataKey,
             passwordParameters: .standard, seedsDemoData: environment == .development)
         config.rateLimits = rateLimits
+        config.databasePoolSize = poolSize
         return config
     }
 
