@@ -1,0 +1,48 @@
+import Foundation
+import Vapor
+
+/// `casetalk bench …`: the two things `bench/run` needs from inside the product.
+struct BenchCommands: AsyncCommandGroup {
+    let help = "Load-test helpers for bench/run: seed its fixtures, time one password hash."
+    let commands: [String: any AnyAsyncCommand] = ["seed": BenchSeedCommand(), "hash": BenchHashCommand()]
+}
+
+struct BenchSeedCommand: AsyncCommand {
+    struct Signature: CommandSignature, Sendable {
+        @Option(name: "seed", help: "The generator's seed (default 42).") var seed: UInt64?
+        @Option(name: "manifest", help: "Where to write the JSON the load scripts read.") var manifest: String?
+        init() {}
+    }
+    let help = "Fills an empty database with the load-test data set and writes its manifest."
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = try await CommandSupport.migrated(context)
+        let started = ContinuousClock.now
+        let manifest = try await BenchFixtures.seed(on: app.db, services: app.caseTalk, seed: signature.seed ?? 42,
+                                                    now: app.caseTalk.clock.now())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let path = signature.manifest ?? "bench-manifest.json"
+        try encoder.encode(manifest).write(to: URL(fileURLWithPath: path))
+        context.console.info("Seeded \(manifest.messages) messages in \(ContinuousClock.now - started); manifest: \(path)")
+    }
+}
+
+struct BenchHashCommand: AsyncCommand {
+    struct Signature: CommandSignature, Sendable {
+        @Option(name: "count", help: "How many hashes to time, one after another (default 5).") var count: Int?
+        init() {}
+    }
+    let help = "Times the production password hash on one core and prints the milliseconds per hash."
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let passwords = context.application.caseTalk.passwords
+        let count = max(1, signature.count ?? 5)
+        _ = try await passwords.hash("warm-up-password")
+        let started = ContinuousClock.now
+        for n in 0..<count { _ = try await passwords.hash("bench-password-\(n)") }
+        let elapsed = ContinuousClock.now - started
+        let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        context.console.output("hash_ms=\(String(format: "%.1f", millis / Double(count)))")
+    }
+}

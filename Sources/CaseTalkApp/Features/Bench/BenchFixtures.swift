@@ -1,0 +1,151 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+
+/// The load-test data set of `bench/run`, made from a seed so every run measures the same thing:
+/// 20 members in two practices, 200 registered patients, 2,000 Patient Talk conversations; one
+/// patient ("heavy") with 10,000 messages across 400 conversations; one conversation with 1,000
+/// messages and one with 50. Written straight through the models (bodies sealed as in a real
+/// send), in large batches, into an empty database.
+enum BenchFixtures {
+    static let password = "bench-password-2026"
+    static let members = 20
+    static let patients = 200
+    static let conversations = 2_000
+    static let heavyConversations = 400
+    static let heavyMessages = 10_000
+    static let longThread = 1_000
+    static let pageThread = 50
+
+    static func memberEmail(_ i: Int) -> String { "member\(i)@bench.example" }
+    static func patientEmail(_ i: Int) -> String { "patient\(i)@bench.example" }
+
+    /// What the load scripts need to find their way: ids of the cases and conversations.
+    struct Manifest: Codable {
+        var password: String
+        var members: [String]
+        /// Patient 0 is the heavy one; patients 1 and 2 own the long and the 50-message thread.
+        var patients: [String]
+        /// For each member, the cases they can write on (S2 spreads sends over them).
+        var memberCases: [[UUID]]
+        var heavyPatient: String
+        var longThread: UUID
+        var pageThread: UUID
+        var messages: Int
+    }
+
+    /// A small deterministic generator (SplitMix64), so the data set is the same for a seed.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let words = ["the", "crown", "fits", "well", "please", "rinse", "twice", "daily", "your", "scan", "looks",
+                        "good", "next", "visit", "in", "two", "weeks", "any", "pain", "after", "the", "cleaning", "call", "us"]
+
+    static func seed(on db: any Database, services: CaseTalkServices, seed: UInt64, now: Date) async throws -> Manifest {
+        guard try await Practice.query(on: db).count() == 0 else {
+            throw CommandFailure("The database is not empty: bench fixtures go into a new one.")
+        }
+        var random = Generator(state: seed)
+        let hash = try await services.passwords.hash(password)   // one hash for every account: seeding stays fast
+        let practices = [Practice(name: "Bench Dental", createdAt: now), Practice(name: "Bench Surgery", createdAt: now)]
+        try await practices.create(on: db)
+
+        let staff = try (0..<members).map { i in
+            StaffUser(practiceID: try practices[i % 2].requireID(), email: try EmailAddress(memberEmail(i)), name: "Member \(i)",
+                      role: i % 5 == 4 ? .staff : .doctor, isAdmin: i < 2, passwordHash: hash, createdAt: now)
+        }
+        try await staff.create(on: db)
+        let people = (0..<patients).map { i -> Patient in
+            let patient = Patient()
+            patient.email = patientEmail(i); patient.name = "Patient \(i)"; patient.passwordHash = hash
+            patient.failedLogins = 0; patient.mobileNumber = "+1212555\(String(format: "%04d", i))"
+            patient.verifiedNumber = patient.mobileNumber!; patient.termsVersion = services.termsOfUse.version
+            patient.termsAcceptedAt = now; patient.createdAt = now
+            return patient
+        }
+        try await people.create(on: db)
+
+        // Each case has one patient and two members (both with a conversation). The heavy patient
+        // gets 200 cases (400 conversations); the other 1,600 conversations go 8 to a patient.
+        var cases: [PatientCase] = [], joins: [CasePatient] = [], memberships: [CaseMember] = [], talks: [Conversation] = []
+        var memberCases = Array(repeating: [UUID](), count: members)
+        func addCase(for patientIndex: Int) throws {
+            let patientCase = PatientCase()
+            patientCase.id = UUID()
+            let first = Int.random(in: 0..<members, using: &random)
+            let second = (first + 1 + Int.random(in: 0..<(members - 1), using: &random)) % members
+            patientCase.$practice.id = staff[first].$practice.id
+            patientCase.patientFirstName = "Patient"; patientCase.patientLastName = "\(patientIndex)"
+            patientCase.title = "Case \(cases.count)"; patientCase.patientEmail = patientEmail(patientIndex)
+            patientCase.$createdBy.id = try staff[first].requireID()
+            patientCase.createdAt = now.addingTimeInterval(-86_400); patientCase.lastActivityAt = now
+            cases.append(patientCase)
+            joins.append(CasePatient(caseID: patientCase.id!, patientID: try people[patientIndex].requireID(), joinedAt: now))
+            for member in [first, second] {
+                memberships.append(CaseMember(caseID: patientCase.id!, staffID: try staff[member].requireID(), addedByID: nil, addedAt: now))
+                talks.append(Conversation(id: UUID(), caseID: patientCase.id!, memberID: try staff[member].requireID(),
+                                          now: now.addingTimeInterval(-86_400)))
+                memberCases[member].append(patientCase.id!)
+            }
+        }
+        for _ in 0..<(heavyConversations / 2) { try addCase(for: 0) }
+        for i in 0..<((conversations - heavyConversations) / 2) { try addCase(for: 1 + (i / 4) % (patients - 1)) }
+        try await cases.create(on: db)
+        for chunk in stride(from: 0, to: joins.count, by: 500) { try await Array(joins[chunk..<min(chunk + 500, joins.count)]).create(on: db) }
+        for chunk in stride(from: 0, to: memberships.count, by: 500) {
+            try await Array(memberships[chunk..<min(chunk + 500, memberships.count)]).create(on: db)
+        }
+
+        // Messages: 25 in each of the heavy patient's 400 conversations, 1,000 and 50 in the first
+        // conversations of patients 1 and 2, and 3 in every other conversation.
+        let patientOf = Dictionary(uniqueKeysWithValues: joins.map { ($0.id!, $0.$patient.id) })
+        let patientIDs = try people.map { try $0.requireID() }
+        var longID: UUID?, pageID: UUID?
+        var counts: [Int] = []
+        for talk in talks {
+            let owner = patientIDs.firstIndex(of: patientOf[talk.caseID]!)!
+            if owner == 0 { counts.append(heavyMessages / heavyConversations) }
+            else if owner == 1, longID == nil { longID = talk.id; counts.append(longThread) }
+            else if owner == 2, pageID == nil { pageID = talk.id; counts.append(pageThread) }
+            else { counts.append(3) }
+        }
+        for (talk, count) in zip(talks, counts) {
+            talk.messageCount = count
+            talk.lastMessageAt = talk.createdAt.addingTimeInterval(Double(count - 1) * 60)
+            let lastByPatient = (count - 1) % 3 == 2   // the pattern below: every third message is the patient's
+            talk.patientUnread = lastByPatient ? 0 : 1
+            talk.memberUnread = lastByPatient ? 1 : 0
+        }
+        for chunk in stride(from: 0, to: talks.count, by: 500) { try await Array(talks[chunk..<min(chunk + 500, talks.count)]).create(on: db) }
+        var batch: [Message] = []
+        for (talk, count) in zip(talks, counts) {
+            for n in 0..<count {
+                let message = Message()
+                message.id = UUID()
+                message.conversationID = talk.id!
+                message.author = n % 3 == 2 ? .patient : .member
+                message.keyID = Sealer.keyID
+                let text = (0..<12).map { _ in words.randomElement(using: &random)! }.joined(separator: " ")
+                message.bodySealed = try services.sealer.seal(Array(text.utf8), context: message.id!.uuidString)
+                message.createdAt = talk.createdAt.addingTimeInterval(Double(n) * 60)
+                message.readAt = n < count - 1 ? message.createdAt : nil
+                batch.append(message)
+            }
+            if batch.count >= 1_000 { try await batch.create(on: db); batch.removeAll(keepingCapacity: true) }
+        }
+        if !batch.isEmpty { try await batch.create(on: db) }
+        let total = counts.reduce(0, +)
+
+        return Manifest(password: password, members: (0..<members).map(memberEmail), patients: (0..<patients).map(patientEmail),
+                        memberCases: memberCases, heavyPatient: patientEmail(0), longThread: longID!, pageThread: pageID!,
+                        messages: total)
+    }
+}

@@ -1,0 +1,271 @@
+"""CaseTalk's load benchmark (run it through bench/run). Starts the release binary in the
+production environment on loopback, seeds the fixtures, signs in, drives wrk through each
+scenario, reads the server's CPU time from /proc, and writes bench/results/<date>.md.
+
+Every figure comes from this one run on this one machine; the report gives ratios to S0 (the
+same binary answering /healthz), the core count and the load average during the run."""
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import requests
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent
+CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS   # utime + stime
+
+
+class Server:
+    """`casetalk serve --env production` in a folder of its own, on loopback."""
+
+    def __init__(self, binary, env, workdir):
+        self.binary, self.env, self.workdir = binary, env, workdir
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = open(workdir / "server.log", "a")
+
+    def command(self, *args):
+        return subprocess.run([str(self.binary), *args, "--env", "production"], cwd=self.workdir, env=self.env,
+                              capture_output=True, text=True, timeout=1800)
+
+    def start(self):
+        self.proc = subprocess.Popen([str(self.binary), "serve", "--env", "production", "--hostname", "127.0.0.1",
+                                      "--port", str(self.port)], cwd=self.workdir, env=self.env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.base + "/readyz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("the server did not become ready; see " + str(self.workdir / "server.log"))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(2)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def session_cookie(answer):
+    """The session cookie from Set-Cookie (it is Secure in production, so requests would not send it over http)."""
+    match = re.search(r"casetalk_session=([^;]+)", answer.headers.get("Set-Cookie", ""))
+    return match and "casetalk_session=" + match.group(1)
+
+
+def sign_in(base, email, password):
+    page = requests.get(base + "/login", timeout=30)
+    cookie = session_cookie(page)
+    answer = requests.post(base + "/login", data={"_csrf": CSRF.search(page.text).group(1), "email": email, "password": password},
+                           headers={"Cookie": cookie}, allow_redirects=False, timeout=60)
+    assert answer.status_code == 303, f"sign-in of {email}: {answer.status_code}"
+    return session_cookie(answer) or cookie
+
+
+def prepare_sessions(base, manifest, path):
+    """Signs in every member and the three patients the scenarios read as; writes a Lua table."""
+    def lua(value):
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"[{json.dumps(k)}] = {lua(v)}" for k, v in value.items()) + "}"
+        if isinstance(value, list):
+            return "{" + ", ".join(lua(v) for v in value) + "}"
+        return json.dumps(value)
+
+    members = []
+    for email, cases in zip(manifest["members"], manifest["memberCases"]):
+        cookie = sign_in(base, email, manifest["password"])
+        page = requests.get(f"{base}/cases/{cases[0]}/talk", headers={"Cookie": cookie}, timeout=30).text
+        members.append({"cookie": cookie, "csrf": CSRF.search(page).group(1), "cases": cases})
+    patients = {name: {"cookie": sign_in(base, manifest["patients"][i], manifest["password"])}
+                for name, i in (("heavy", 0), ("long", 1), ("page", 2))}
+    login = requests.get(base + "/login", timeout=30)
+    anonymous = {"cookie": session_cookie(login), "csrf": CSRF.search(login.text).group(1)}
+    path.write_text("return " + lua({"members": members, "anonymous": anonymous, **patients}) + "\n")
+
+
+def wrk(base, connections, seconds, script=None, path="/", env=None, threads=2):
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if script:
+        args += ["-s", str(HERE / "lua" / script)]
+    out = subprocess.run(args + [base + path], capture_output=True, text=True, env={**os.environ, **(env or {})},
+                         timeout=seconds + 60).stdout
+    def latency(label):
+        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return None
+        return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
+    statuses = dict(re.findall(r"(\d{3})=(\d+)", (re.search(r"^statuses: (.*)$", out, re.M) or [None, ""])[1]))
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": latency("50"), "p99": latency("99"),
+            "requests": requests_done, "statuses": {k: int(v) for k, v in statuses.items()},
+            "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0, "raw": out}
+
+
+def measure(server, label, **kwargs):
+    before = cpu_seconds(server.proc.pid)
+    load_before = os.getloadavg()[0]
+    result = wrk(server.base, **kwargs)
+    result["cpu_ms_per_request"] = (cpu_seconds(server.proc.pid) - before) * 1000 / max(result["requests"], 1)
+    result["load"] = (load_before, os.getloadavg()[0])
+    result["label"] = label
+    print(f"  {label}: {result['rps']:.0f} req/s, p50 {result['p50']} ms, p99 {result['p99']} ms, "
+          f"{result['cpu_ms_per_request']:.3f} ms CPU/req, statuses {result['statuses']}", flush=True)
+    return result
+
+
+def count_messages(server, database_url):
+    """The messages table's row count, read through the database itself."""
+    if database_url:
+        return int(subprocess.run(["bash", "-c", f'psql "{database_url}" -Atc "SELECT COUNT(*) FROM messages"'],
+                                  capture_output=True, text=True, check=True).stdout)
+    import sqlite3
+    with sqlite3.connect(server.workdir / "var" / "casetalk.sqlite") as db:
+        return db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+
+
+def run_engine(binary, engine, database_url, seconds, workroot):
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"casetalk-bench-{engine}-", dir=workroot))
+    for folder in ("Resources", "Public"):
+        (workdir / folder).symlink_to(REPO / folder)
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    env.update({
+        "PUBLIC_BASE_URL": "https://casetalk.bench.example", "SMTP_URL": f"smtp://127.0.0.1:{os.environ['BENCH_SMTP_PORT']}",
+        "TWILIO_ACCOUNT_SID": "ACbench", "TWILIO_AUTH_TOKEN": "bench", "TWILIO_FROM_NUMBER": "+15550100",
+        "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "CASETALK_DATA_KEY": "YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtMzI=",
+        "CASETALK_RATE_LIMITS": "off", "LOG_LEVEL": "notice",
+    })
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    server = Server(binary, env, workdir)
+    seeded = server.command("bench", "seed", "--seed", "42", "--manifest", str(workdir / "manifest.json"))
+    if seeded.returncode != 0:
+        raise RuntimeError("seeding failed:\n" + seeded.stdout + seeded.stderr)
+    print(f"[{engine}] {seeded.stdout.strip().splitlines()[-1]}", flush=True)
+    manifest = json.loads((workdir / "manifest.json").read_text())
+    server.start()
+    results = {}
+    try:
+        sessions = workdir / "sessions.lua"
+        prepare_sessions(server.base, manifest, sessions)
+        lua_env = {"BENCH_LUA": str(HERE / "lua"), "BENCH_SESSIONS": str(sessions)}
+        # Warm-up, then the scenarios.
+        wrk(server.base, connections=16, seconds=3, path="/healthz")
+        if engine == "sqlite":
+            results["S0"] = measure(server, "S0 /healthz, 64 connections", connections=64, seconds=seconds, path="/healthz")
+            hash_ms = float(re.search(r"hash_ms=([\d.]+)", server.command("bench", "hash", "--count", "5").stdout).group(1))
+            results["hash_ms"] = hash_ms
+            get = {**lua_env, "BENCH_WHO": "heavy", "BENCH_PATH": "/inbox"}
+            results["inbox_idle"] = measure(server, "Secure Inbox alone, 4 connections", connections=4, seconds=seconds,
+                                            script="get.lua", env=get, threads=1)
+            storm = subprocess.Popen(["wrk", "-t1", "-c8", f"-d{seconds + 4}s", "--latency", "--timeout", "30s",
+                                      "-s", str(HERE / "lua" / "signin.lua"), server.base + "/login"],
+                                     stdout=subprocess.PIPE, text=True, env={**os.environ, **lua_env})
+            time.sleep(2)
+            results["inbox_storm"] = measure(server, "Secure Inbox during a sign-in storm, 4 connections", connections=4,
+                                             seconds=seconds, script="get.lua", env=get, threads=1)
+            storm.wait(timeout=seconds + 60)
+            results["S1"] = measure(server, "S1 sign-in, 8 connections", connections=8, seconds=seconds, script="signin.lua",
+                                    env=lua_env, threads=2)
+        for conns in (16, 64):
+            before = count_messages(server, database_url)
+            r = measure(server, f"S2 member sends, {conns} connections", connections=conns, seconds=seconds,
+                        script="send.lua", env=lua_env)
+            time.sleep(1)
+            r["stored"] = count_messages(server, database_url) - before
+            r["acknowledged"] = r["statuses"].get("303", 0)
+            results[f"S2_{conns}"] = r
+            print(f"    acknowledged {r['acknowledged']}, rows added {r['stored']}", flush=True)
+        results["S3"] = measure(server, "S3 heavy patient's Secure Inbox, 16 connections", connections=16, seconds=seconds,
+                                script="get.lua", env={**lua_env, "BENCH_WHO": "heavy", "BENCH_PATH": "/inbox"})
+        results["S4_50"] = measure(server, "S4 50-message thread, 16 connections", connections=16, seconds=seconds,
+                                   script="get.lua", env={**lua_env, "BENCH_WHO": "page", "BENCH_PATH": f"/inbox/{manifest['pageThread']}"})
+        results["S4_1000"] = measure(server, "S4 1,000-message thread (newest 50), 16 connections", connections=16,
+                                     seconds=seconds, script="get.lua",
+                                     env={**lua_env, "BENCH_WHO": "long", "BENCH_PATH": f"/inbox/{manifest['longThread']}"})
+    finally:
+        server.stop()
+    return results
+
+
+def report(all_results, seconds, started_load, path):
+    cores = os.cpu_count()
+    lines = [f"# CaseTalk benchmark, {datetime.date.today().isoformat()}", "",
+             f"Machine: {cores} cores, load average {started_load:.2f} at the start; client (wrk) and server share it.",
+             f"Each scenario runs {seconds} s on loopback, release build, production environment, log level notice, "
+             "rate limits off. Ratios are to S0 (the same binary answering /healthz) in the same run.", ""]
+    s0 = all_results["sqlite"]["S0"]["rps"]
+    for engine, results in all_results.items():
+        lines += [f"## {engine}", "", "| scenario | req/s | ÷ S0 | p50 ms | p99 ms | server CPU ms/req | load (before → after) | answers |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for key, r in results.items():
+            if not isinstance(r, dict):
+                continue
+            answers = ", ".join(f"{n} × {s}" for s, n in sorted(r["statuses"].items())) or "200 (not counted)"
+            if r.get("socket_errors"):
+                answers += f", {r['socket_errors']} socket errors"
+            if "stored" in r:
+                answers += f"; rows added {r['stored']} for {r['acknowledged']} acknowledged"
+            lines.append(f"| {r['label']} | {r['rps']:.0f} | {r['rps'] / s0:.3f} | {r['p50']} | {r['p99']} | "
+                         f"{r['cpu_ms_per_request']:.3f} | {r['load'][0]:.2f} → {r['load'][1]:.2f} | {answers} |")
+        lines.append("")
+        if "hash_ms" in results:
+            ceiling = cores * 1000 / results["hash_ms"]
+            lines += [f"S1: one password hash takes {results['hash_ms']:.1f} ms on one core, so the hashing ceiling is "
+                      f"{ceiling:.1f} sign-ins/s ({cores} cores); S1 reached {results['S1']['rps']:.1f} "
+                      f"({100 * results['S1']['rps'] / ceiling:.0f} %). Secure Inbox p99: {results['inbox_idle']['p99']} ms alone, "
+                      f"{results['inbox_storm']['p99']} ms during the storm "
+                      f"({results['inbox_storm']['p99'] / results['inbox_idle']['p99']:.1f}×).", ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--postgres-url", default="")
+    parser.add_argument("--out", default=str(HERE / "results" / f"{datetime.date.today().isoformat()}.md"))
+    args = parser.parse_args()
+    started_load = os.getloadavg()[0]
+    workroot = tempfile.mkdtemp(prefix="casetalk-bench-")
+    try:
+        results = {"sqlite": run_engine(args.binary, "sqlite", "", args.seconds, workroot)}
+        if args.postgres_url:
+            results["postgresql"] = run_engine(args.binary, "postgresql", args.postgres_url, args.seconds, workroot)
+        report(results, args.seconds, started_load, pathlib.Path(args.out))
+        (pathlib.Path(args.out).with_suffix(".json")).write_text(json.dumps(
+            {e: {k: ({kk: vv for kk, vv in v.items() if kk != "raw"} if isinstance(v, dict) else v) for k, v in r.items()}
+             for e, r in results.items()}, indent=1))
+    finally:
+        shutil.rmtree(workroot, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

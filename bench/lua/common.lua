@@ -1,0 +1,41 @@
+-- Shared by the CaseTalk load scripts: the sessions file written by bench.py, a form-key maker,
+-- and per-thread counts of answers by status, summed in done().
+local common = {}
+local threads = {}
+local next_id = 0
+
+function common.setup(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+-- A 43-character base64url key, unique per thread and request (the shape of the form's own keys).
+function common.key(tid, n)
+  local head = string.format("k%02d%012d", tid, n)
+  local tail = {}
+  for i = 1, 43 - #head do
+    local r = math.random(1, 64)
+    tail[i] = alphabet:sub(r, r)
+  end
+  return head .. table.concat(tail)
+end
+
+function common.count(status)
+  counts[status] = (counts[status] or 0) + 1
+end
+
+function common.done()
+  local total = {}
+  for _, thread in ipairs(threads) do
+    local c = thread:get("counts")
+    for status, n in pairs(c) do total[status] = (total[status] or 0) + n end
+  end
+  local parts = {}
+  for status, n in pairs(total) do table.insert(parts, status .. "=" .. n) end
+  table.sort(parts)
+  io.write("statuses: " .. table.concat(parts, " ") .. "\n")
+end
+
+return common
