@@ -200,7 +200,7 @@ def run_engine(binary, engine, database_url, seconds, workroot):
             r["stored"] = count_messages(server, database_url) - before
             r["acknowledged"] = r["statuses"].get("303", 0)
             results[f"S2_{conns}"] = r
-            print(f"    acknowledged {r['acknowledged']}, rows added {r['stored']}", flush=True)
+            print(f"    acknowledged {r['acknowledged']}, rows added {r['stored']}, lost {max(0, r['acknowledged'] - r['stored'])}", flush=True)
         results["S3"] = measure(server, "S3 heavy patient's Secure Inbox, 16 connections", connections=16, seconds=seconds,
                                 script="get.lua", env={**lua_env, "BENCH_WHO": "heavy", "BENCH_PATH": "/inbox"})
         results["S4_50"] = measure(server, "S4 50-message thread, 16 connections", connections=16, seconds=seconds,
@@ -230,7 +230,8 @@ def report(all_results, seconds, started_load, path):
             if r.get("socket_errors"):
                 answers += f", {r['socket_errors']} socket errors"
             if "stored" in r:
-                answers += f"; rows added {r['stored']} for {r['acknowledged']} acknowledged"
+                answers += (f"; rows added {r['stored']} for {r['acknowledged']} acknowledged, lost "
+                            f"{max(0, r['acknowledged'] - r['stored'])} (sends still in flight when wrk stops are stored, not counted)")
             lines.append(f"| {r['label']} | {r['rps']:.0f} | {r['rps'] / s0:.3f} | {r['p50']} | {r['p99']} | "
                          f"{r['cpu_ms_per_request']:.3f} | {r['load'][0]:.2f} → {r['load'][1]:.2f} | {answers} |")
         lines.append("")
@@ -248,7 +249,7 @@ def report(all_results, seconds, started_load, path):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--binary", required=True)
+    parser.add_argument("--binary", required=True, type=lambda p: str(pathlib.Path(p).resolve()))
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--postgres-url", default="")
     parser.add_argument("--out", default=str(HERE / "results" / f"{datetime.date.today().isoformat()}.md"))
