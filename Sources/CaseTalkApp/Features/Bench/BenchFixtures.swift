@@ -76,6 +76,7 @@ enum BenchFixtures {
         // Each case has one patient and two members (both with a conversation). The heavy patient
         // gets 200 cases (400 conversations); the other 1,600 conversations go 8 to a patient.
         var cases: [PatientCase] = [], joins: [CasePatient] = [], memberships: [CaseMember] = [], talks: [Conversation] = []
+        var owners: [Int] = []   // the patient index of each conversation in `talks`
         var memberCases = Array(repeating: [UUID](), count: members)
         func addCase(for patientIndex: Int) throws {
             let patientCase = PatientCase()
@@ -94,6 +95,7 @@ enum BenchFixtures {
                 talks.append(Conversation(id: UUID(), caseID: patientCase.id!, memberID: try staff[member].requireID(),
                                           now: now.addingTimeInterval(-86_400)))
                 memberCases[member].append(patientCase.id!)
+                owners.append(patientIndex)
             }
         }
         for _ in 0..<(heavyConversations / 2) { try addCase(for: 0) }
@@ -106,12 +108,9 @@ enum BenchFixtures {
 
         // Messages: 25 in each of the heavy patient's 400 conversations, 1,000 and 50 in the first
         // conversations of patients 1 and 2, and 3 in every other conversation.
-        let patientOf = Dictionary(uniqueKeysWithValues: joins.map { ($0.id!, $0.$patient.id) })
-        let patientIDs = try people.map { try $0.requireID() }
         var longID: UUID?, pageID: UUID?
         var counts: [Int] = []
-        for talk in talks {
-            let owner = patientIDs.firstIndex(of: patientOf[talk.caseID]!)!
+        for (talk, owner) in zip(talks, owners) {
             if owner == 0 { counts.append(heavyMessages / heavyConversations) }
             else if owner == 1, longID == nil { longID = talk.id; counts.append(longThread) }
             else if owner == 2, pageID == nil { pageID = talk.id; counts.append(pageThread) }
