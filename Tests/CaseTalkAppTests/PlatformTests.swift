@@ -226,6 +226,7 @@ import VaporTesting
             "017_CreateRateLimit",
             "018_UpdateMessageAddIdempotencyKey",
             "019_UpdateAuditEntryAppendOnly",
+            "020_CreateMessageUnreadIndex",
         ])
     }
 }

@@ -22,5 +22,6 @@ public enum Migrations {
         CreateRateLimit(),
         UpdateMessageAddIdempotencyKey(),
         UpdateAuditEntryAppendOnly(),
+        CreateMessageUnreadIndex(),
     ]
 }

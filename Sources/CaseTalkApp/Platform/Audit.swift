@@ -73,9 +73,15 @@ enum Audit {
             let record = AuditRecord(sequence: head.seq, occurredAtMillis: Int64((now.timeIntervalSince1970 * 1000).rounded()),
                                      actorKind: actor.kind, actorID: actor.id, action: action.rawValue,
                                      subject: subject, clientAddress: clientAddress)
-            let entry = AuditEntry(record, previousHash: head.hash)
-            try await entry.create(on: tx)
-            try await tx.sql.update("audit_head").set("hash", to: entry.hash).where("id", .equal, 1).run()
+            let hash = record.chainHash(previous: head.hash)
+            try await tx.sql.insert(into: AuditEntry.schema)
+                .columns("seq", "occurred_at_ms", "actor_kind", "actor_id", "action", "subject", "client_address",
+                         "previous_hash", "hash")
+                .values(SQLBind(record.sequence), SQLBind(record.occurredAtMillis), SQLBind(record.actorKind),
+                        SQLBind(record.actorID), SQLBind(record.action), SQLBind(record.subject), SQLBind(record.clientAddress),
+                        SQLBind(head.hash), SQLBind(hash))
+                .run()
+            try await tx.sql.update("audit_head").set("hash", to: SQLBind(hash)).where("id", .equal, 1).run()
         }
     }
 

@@ -20,11 +20,11 @@ enum DatabaseSetup {
         }
         switch target {
         case .sqliteMemory:
-            app.databases.use(.sqlite(.memory, sqlLogLevel: sqlLogLevel), as: .sqlite)
+            app.databases.use(takingTurns(.sqlite(.memory, sqlLogLevel: sqlLogLevel)), as: .sqlite)
         case .sqliteFile(let path):
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
-            app.databases.use(.sqlite(.file(path), sqlLogLevel: sqlLogLevel), as: .sqlite)
+            app.databases.use(takingTurns(.sqlite(.file(path), sqlLogLevel: sqlLogLevel)), as: .sqlite)
         case .postgres(let url, let searchPath):
             var config = try SQLPostgresConfiguration(url: url)
             config.searchPath = searchPath
@@ -33,6 +33,11 @@ enum DatabaseSetup {
             app.databases.use(.postgres(configuration: config, maxConnectionsPerEventLoop: poolSize,
                                         sqlLogLevel: sqlLogLevel ?? .trace), as: .psql)
         }
+    }
+
+    /// SQLite with its writers queued in memory (see `WriteTurns`).
+    private static func takingTurns(_ sqlite: DatabaseConfigurationFactory) -> DatabaseConfigurationFactory {
+        DatabaseConfigurationFactory { TurnTakingConfiguration(inner: sqlite.make()) }
     }
 
     /// SQLite files use write-ahead logging, so readers do not wait for a writer (the setting is

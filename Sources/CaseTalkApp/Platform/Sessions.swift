@@ -1,6 +1,7 @@
 import CaseTalkCore
 import Fluent
 import Foundation
+import SQLKit
 import Vapor
 
 /// The session of the current request, as loaded by `SessionMiddleware`.
@@ -45,18 +46,29 @@ struct SessionMiddleware: AsyncMiddleware {
         // A real id is 43 characters of base64url; anything else is not worth a query.
         guard token.utf8.count == 43 else { return nil }
         let idHash = Digest.sha256Hex(token)
-        guard let row = try await SessionRecord.find(idHash, on: req.db) else { return nil }
+        // Every request runs this: plain SQL with explicit columns, not the Fluent model.
+        struct Row: Decodable {
+            let principal_kind: String?; let principal_id: UUID?; let csrf_token: String; let created_at: Date
+            let last_seen_at: Date; let registration_token_hash: String?; let sign_in_email: String?
+            let password_reset_token_hash: String?
+        }
+        guard let row = try await req.db.sql.select()
+            .columns("principal_kind", "principal_id", "csrf_token", "created_at", "last_seen_at", "registration_token_hash",
+                     "sign_in_email", "password_reset_token_hash")
+            .from(SessionRecord.schema).where("id", .equal, SQLBind(idHash))
+            .first(decoding: Row.self) else { return nil }
         let now = req.now
-        if SessionLifetime.isExpired(createdAt: row.createdAt, lastSeenAt: row.lastSeenAt, now: now) {
-            try await row.delete(on: req.db)
+        if SessionLifetime.isExpired(createdAt: row.created_at, lastSeenAt: row.last_seen_at, now: now) {
+            try await req.db.sql.delete(from: SessionRecord.schema).where("id", .equal, SQLBind(idHash)).run()
             return nil
         }
-        if now.timeIntervalSince(row.lastSeenAt) >= SessionLifetime.touchInterval {
-            try await SessionRecord.query(on: req.db).filter(\.$id == idHash).set(\.$lastSeenAt, to: now).update()
+        if now.timeIntervalSince(row.last_seen_at) >= SessionLifetime.touchInterval {
+            try await req.db.sql.update(SessionRecord.schema).set("last_seen_at", to: SQLBind(now))
+                .where("id", .equal, SQLBind(idHash)).run()
         }
-        return CurrentSession(idHash: idHash, principal: Principal(kind: row.principalKind, id: row.principalID),
-                              csrfToken: row.csrfToken, registrationTokenHash: row.registrationTokenHash,
-                              signInEmail: row.signInEmail, passwordResetTokenHash: row.passwordResetTokenHash)
+        return CurrentSession(idHash: idHash, principal: Principal(kind: row.principal_kind, id: row.principal_id),
+                              csrfToken: row.csrf_token, registrationTokenHash: row.registration_token_hash,
+                              signInEmail: row.sign_in_email, passwordResetTokenHash: row.password_reset_token_hash)
     }
 }
 
