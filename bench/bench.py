@@ -11,7 +11,7 @@ import os
 import pathlib
 import re
 import shutil
-import socket
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,21 +19,12 @@ import time
 
 import requests
 
+from loadrun import free_port, measure, stop, wait_ready, write_sessions, wrk
+import synapse.synapse_bench as synapse_bench
+
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
 CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid):
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS   # utime + stime
 
 
 class Server:
@@ -53,23 +44,13 @@ class Server:
         self.proc = subprocess.Popen([str(self.binary), "serve", "--env", "production", "--hostname", "127.0.0.1",
                                       "--port", str(self.port)], cwd=self.workdir, env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base + "/readyz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError("the server did not become ready; see " + str(self.workdir / "server.log"))
+        wait_ready(self.proc, self.base + "/readyz", 120, self.workdir / "server.log")
+
+    def measure(self, label, **kwargs):
+        return measure(self.base, [self.proc.pid], label, **kwargs)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(2)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop(self.proc, signal.SIGINT)
 
 
 def session_cookie(answer):
@@ -89,13 +70,6 @@ def sign_in(base, email, password):
 
 def prepare_sessions(base, manifest, path):
     """Signs in every member and the three patients the scenarios read as; writes a Lua table."""
-    def lua(value):
-        if isinstance(value, dict):
-            return "{" + ", ".join(f"[{json.dumps(k)}] = {lua(v)}" for k, v in value.items()) + "}"
-        if isinstance(value, list):
-            return "{" + ", ".join(lua(v) for v in value) + "}"
-        return json.dumps(value)
-
     members = []
     for email, cases in zip(manifest["members"], manifest["memberCases"]):
         cookie = sign_in(base, email, manifest["password"])
@@ -105,38 +79,7 @@ def prepare_sessions(base, manifest, path):
                 for name, i in (("heavy", 0), ("long", 1), ("page", 2))}
     login = requests.get(base + "/login", timeout=30)
     anonymous = {"cookie": session_cookie(login), "csrf": CSRF.search(login.text).group(1)}
-    path.write_text("return " + lua({"members": members, "anonymous": anonymous, **patients}) + "\n")
-
-
-def wrk(base, connections, seconds, script=None, path="/", env=None, threads=2):
-    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
-    if script:
-        args += ["-s", str(HERE / "lua" / script)]
-    out = subprocess.run(args + [base + path], capture_output=True, text=True, env={**os.environ, **(env or {})},
-                         timeout=seconds + 60).stdout
-    def latency(label):
-        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        if not m:
-            return None
-        return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
-    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
-    statuses = dict(re.findall(r"(\d{3})=(\d+)", (re.search(r"^statuses: (.*)$", out, re.M) or [None, ""])[1]))
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": latency("50"), "p99": latency("99"),
-            "requests": requests_done, "statuses": {k: int(v) for k, v in statuses.items()},
-            "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0, "raw": out}
-
-
-def measure(server, label, **kwargs):
-    before = cpu_seconds(server.proc.pid)
-    load_before = os.getloadavg()[0]
-    result = wrk(server.base, **kwargs)
-    result["cpu_ms_per_request"] = (cpu_seconds(server.proc.pid) - before) * 1000 / max(result["requests"], 1)
-    result["load"] = (load_before, os.getloadavg()[0])
-    result["label"] = label
-    print(f"  {label}: {result['rps']:.0f} req/s, p50 {result['p50']} ms, p99 {result['p99']} ms, "
-          f"{result['cpu_ms_per_request']:.3f} ms CPU/req, statuses {result['statuses']}", flush=True)
-    return result
+    write_sessions(path, {"members": members, "anonymous": anonymous, **patients})
 
 
 def count_messages(server, database_url):
@@ -177,40 +120,98 @@ def run_engine(binary, engine, database_url, seconds, workroot):
         # Warm-up, then the scenarios.
         wrk(server.base, connections=16, seconds=3, path="/healthz")
         if engine == "sqlite":
-            results["S0"] = measure(server, "S0 /healthz, 64 connections", connections=64, seconds=seconds, path="/healthz")
+            results["S0"] = server.measure("S0 /healthz, 64 connections", connections=64, seconds=seconds, path="/healthz")
             hash_ms = float(re.search(r"hash_ms=([\d.]+)", server.command("bench", "hash", "--count", "5").stdout).group(1))
             results["hash_ms"] = hash_ms
             get = {**lua_env, "BENCH_WHO": "heavy", "BENCH_PATH": "/inbox"}
-            results["inbox_idle"] = measure(server, "Secure Inbox alone, 4 connections", connections=4, seconds=seconds,
-                                            script="get.lua", env=get, threads=1)
+            results["inbox_idle"] = server.measure("Secure Inbox alone, 4 connections", connections=4, seconds=seconds,
+                                            script="lua/get.lua", env=get, threads=1)
             storm = subprocess.Popen(["wrk", "-t1", "-c8", f"-d{seconds + 4}s", "--latency", "--timeout", "30s",
                                       "-s", str(HERE / "lua" / "signin.lua"), server.base + "/login"],
                                      stdout=subprocess.PIPE, text=True, env={**os.environ, **lua_env})
             time.sleep(2)
-            results["inbox_storm"] = measure(server, "Secure Inbox during a sign-in storm, 4 connections", connections=4,
-                                             seconds=seconds, script="get.lua", env=get, threads=1)
+            results["inbox_storm"] = server.measure("Secure Inbox during a sign-in storm, 4 connections", connections=4,
+                                             seconds=seconds, script="lua/get.lua", env=get, threads=1)
             storm.wait(timeout=seconds + 60)
-            results["S1"] = measure(server, "S1 sign-in, 8 connections", connections=8, seconds=seconds, script="signin.lua",
+            results["S1"] = server.measure("S1 sign-in, 8 connections", connections=8, seconds=seconds, script="lua/signin.lua",
                                     env=lua_env, threads=2)
         for conns in (16, 64):
             before = count_messages(server, database_url)
-            r = measure(server, f"S2 member sends, {conns} connections", connections=conns, seconds=seconds,
-                        script="send.lua", env=lua_env)
+            r = server.measure(f"S2 member sends, {conns} connections", connections=conns, seconds=seconds,
+                        script="lua/send.lua", env=lua_env)
             time.sleep(1)
             r["stored"] = count_messages(server, database_url) - before
             r["acknowledged"] = r["statuses"].get("303", 0)
             results[f"S2_{conns}"] = r
             print(f"    acknowledged {r['acknowledged']}, rows added {r['stored']}, lost {max(0, r['acknowledged'] - r['stored'])}", flush=True)
-        results["S3"] = measure(server, "S3 heavy patient's Secure Inbox, 16 connections", connections=16, seconds=seconds,
-                                script="get.lua", env={**lua_env, "BENCH_WHO": "heavy", "BENCH_PATH": "/inbox"})
-        results["S4_50"] = measure(server, "S4 50-message thread, 16 connections", connections=16, seconds=seconds,
-                                   script="get.lua", env={**lua_env, "BENCH_WHO": "page", "BENCH_PATH": f"/inbox/{manifest['pageThread']}"})
-        results["S4_1000"] = measure(server, "S4 1,000-message thread (newest 50), 16 connections", connections=16,
-                                     seconds=seconds, script="get.lua",
+        results["S3"] = server.measure("S3 heavy patient's Secure Inbox, 16 connections", connections=16, seconds=seconds,
+                                script="lua/get.lua", env={**lua_env, "BENCH_WHO": "heavy", "BENCH_PATH": "/inbox"})
+        results["S4_50"] = server.measure("S4 50-message thread, 16 connections", connections=16, seconds=seconds,
+                                   script="lua/get.lua", env={**lua_env, "BENCH_WHO": "page", "BENCH_PATH": f"/inbox/{manifest['pageThread']}"})
+        results["S4_1000"] = server.measure("S4 1,000-message thread (newest 50), 16 connections", connections=16,
+                                     seconds=seconds, script="lua/get.lua",
                                      env={**lua_env, "BENCH_WHO": "long", "BENCH_PATH": f"/inbox/{manifest['longThread']}"})
     finally:
         server.stop()
     return results
+
+
+def scenario_rows(results, s0):
+    lines = ["| scenario | req/s | ÷ S0 | p50 ms | p99 ms | server CPU ms/req | load (before → after) | answers |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results.values():
+        if not isinstance(r, dict):
+            continue
+        answers = ", ".join(f"{n} × {s}" for s, n in sorted(r["statuses"].items())) or "200 (not counted)"
+        if r.get("socket_errors"):
+            answers += f", {r['socket_errors']} socket errors"
+        if "stored" in r:
+            answers += (f"; rows added {r['stored']} for {r['acknowledged']} acknowledged, lost "
+                        f"{max(0, r['acknowledged'] - r['stored'])} (sends still in flight when wrk stops are stored, not counted)")
+        lines.append(f"| {r['label']} | {r['rps']:.0f} | {r['rps'] / s0:.3f} | {r['p50']} | {r['p99']} | "
+                     f"{r['cpu_ms_per_request']:.3f} | {r['load'][0]:.2f} → {r['load'][1]:.2f} | {answers} |")
+    return lines + [""]
+
+
+def targets(all_results, cores):
+    """Issue 7's targets, each with the figure of this run and whether it is met."""
+    sq = all_results["sqlite"]
+    rows = []
+
+    def row(name, figure, met):
+        rows.append(f"| {name} | {figure} | {'met' if met else '**missed**'} |")
+    s2 = sq["S2_64"]
+    lost = max(0, s2["acknowledged"] - s2["stored"])
+    row("S2 SQLite, 64 connections: ≥ 3,000 messages/s", f"{s2['rps']:.0f}/s", s2["rps"] >= 3000)
+    row("S2 SQLite, 64 connections: p99 ≤ 25 ms", f"{s2['p99']} ms", s2["p99"] is not None and s2["p99"] <= 25)
+    row("S2: zero lost", f"{lost} lost of {s2['acknowledged']} acknowledged", lost == 0)
+    row("S3: ≥ 2,500 pages/s", f"{sq['S3']['rps']:.0f}/s", sq["S3"]["rps"] >= 2500)
+    row("S4 1,000-message thread: p99 ≤ 40 ms", f"{sq['S4_1000']['p99']} ms", sq["S4_1000"]["p99"] <= 40)
+    ceiling = cores * 1000 / sq["hash_ms"]
+    share = sq["S1"]["rps"] / ceiling
+    row("S1: ≥ 90 % of the hashing ceiling", f"{100 * share:.0f} % ({sq['S1']['rps']:.1f} of {ceiling:.1f}/s)", share >= 0.9)
+    storm = sq["inbox_storm"]["p99"] / sq["inbox_idle"]["p99"]
+    row("Secure Inbox p99 during a sign-in storm ≤ 3× unloaded", f"{storm:.1f}×", storm <= 3)
+    if "synapse_sqlite" in all_results:
+        syn = all_results["synapse_sqlite"]["S2_64"]
+        row("S2 throughput ≥ 20× Synapse's", f"{s2['rps'] / syn['rps']:.1f}×", s2["rps"] >= 20 * syn["rps"])
+        row("S2 p50 ≤ 1/10 of Synapse's", f"{s2['p50'] / syn['p50']:.3f}", s2["p50"] <= syn["p50"] / 10)
+    return ["## Targets (issue 7)", "", "| target | this run | |", "|---|---|---|", *rows, ""]
+
+
+def comparison(all_results, engine):
+    """CaseTalk ÷ Synapse on the same engine, from the same run."""
+    ours, theirs = all_results[engine], all_results[f"synapse_{engine}"]
+    lines = [f"### CaseTalk ÷ Synapse {theirs['version']} ({engine})", "",
+             "| scenario | throughput × | p50 ÷ | CPU per request ÷ |", "|---|---|---|---|"]
+    pairs = [("S2 send, 16 connections", "S2_16", "S2_16"), ("S2 send, 64 connections", "S2_64", "S2_64"),
+             ("latest 50 messages (CaseTalk: S4 50-message thread page)", "S4_50", "read50")]
+    for label, a, b in pairs:
+        x, y = ours[a], theirs[b]
+        lines.append(f"| {label} | {x['rps'] / y['rps']:.1f} | {x['p50'] / y['p50']:.3f} | "
+                     f"{x['cpu_ms_per_request'] / y['cpu_ms_per_request']:.3f} |")
+    return lines + ["", "Synapse serves the read as JSON; CaseTalk renders the whole HTML page (layout, thread, "
+                        "reply form) and marks the patient's messages read, so that row compares more work with less.", ""]
 
 
 def report(all_results, seconds, started_load, path):
@@ -220,21 +221,12 @@ def report(all_results, seconds, started_load, path):
              f"Each scenario runs {seconds} s on loopback, release build, production environment, log level notice, "
              "rate limits off. Ratios are to S0 (the same binary answering /healthz) in the same run.", ""]
     s0 = all_results["sqlite"]["S0"]["rps"]
-    for engine, results in all_results.items():
-        lines += [f"## {engine}", "", "| scenario | req/s | ÷ S0 | p50 ms | p99 ms | server CPU ms/req | load (before → after) | answers |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for key, r in results.items():
-            if not isinstance(r, dict):
-                continue
-            answers = ", ".join(f"{n} × {s}" for s, n in sorted(r["statuses"].items())) or "200 (not counted)"
-            if r.get("socket_errors"):
-                answers += f", {r['socket_errors']} socket errors"
-            if "stored" in r:
-                answers += (f"; rows added {r['stored']} for {r['acknowledged']} acknowledged, lost "
-                            f"{max(0, r['acknowledged'] - r['stored'])} (sends still in flight when wrk stops are stored, not counted)")
-            lines.append(f"| {r['label']} | {r['rps']:.0f} | {r['rps'] / s0:.3f} | {r['p50']} | {r['p99']} | "
-                         f"{r['cpu_ms_per_request']:.3f} | {r['load'][0]:.2f} → {r['load'][1]:.2f} | {answers} |")
-        lines.append("")
+    lines += targets(all_results, cores)
+    for engine in ("sqlite", "postgresql"):
+        if engine not in all_results:
+            continue
+        results = all_results[engine]
+        lines += [f"## CaseTalk on {engine}", ""] + scenario_rows(results, s0)
         if "hash_ms" in results:
             ceiling = cores * 1000 / results["hash_ms"]
             lines += [f"S1: one password hash takes {results['hash_ms']:.1f} ms on one core, so the hashing ceiling is "
@@ -242,6 +234,10 @@ def report(all_results, seconds, started_load, path):
                       f"({100 * results['S1']['rps'] / ceiling:.0f} %). Secure Inbox p99: {results['inbox_idle']['p99']} ms alone, "
                       f"{results['inbox_storm']['p99']} ms during the storm "
                       f"({results['inbox_storm']['p99'] / results['inbox_idle']['p99']:.1f}×).", ""]
+        if f"synapse_{engine}" in all_results:
+            syn = all_results[f"synapse_{engine}"]
+            lines += [f"## Matrix Synapse {syn['version']} on {engine}, same wrk settings", ""] + scenario_rows(syn, s0)
+            lines += comparison(all_results, engine)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -252,14 +248,20 @@ def main():
     parser.add_argument("--binary", required=True, type=lambda p: str(pathlib.Path(p).resolve()))
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--postgres-url", default="")
+    parser.add_argument("--no-synapse", action="store_true", help="leave out Matrix Synapse")
     parser.add_argument("--out", default=str(HERE / "results" / f"{datetime.date.today().isoformat()}.md"))
     args = parser.parse_args()
     started_load = os.getloadavg()[0]
-    workroot = tempfile.mkdtemp(prefix="casetalk-bench-")
+    workroot = pathlib.Path(tempfile.mkdtemp(prefix="casetalk-bench-"))
     try:
         results = {"sqlite": run_engine(args.binary, "sqlite", "", args.seconds, workroot)}
+        if not args.no_synapse:
+            results["synapse_sqlite"] = synapse_bench.run("sqlite", args.seconds, workroot / "synapse-sqlite")
         if args.postgres_url:
             results["postgresql"] = run_engine(args.binary, "postgresql", args.postgres_url, args.seconds, workroot)
+            if not args.no_synapse:
+                results["synapse_postgresql"] = synapse_bench.run("postgresql", args.seconds, workroot / "synapse-postgresql",
+                                                                  database_url=args.postgres_url)
         report(results, args.seconds, started_load, pathlib.Path(args.out))
         (pathlib.Path(args.out).with_suffix(".json")).write_text(json.dumps(
             {e: {k: ({kk: vv for kk, vv in v.items() if kk != "raw"} if isinstance(v, dict) else v) for k, v in r.items()}

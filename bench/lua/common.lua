@@ -38,4 +38,26 @@ function common.done()
   io.write("statuses: " .. table.concat(parts, " ") .. "\n")
 end
 
+-- The sessions file bench.py wrote for this run.
+function common.sessions()
+  return dofile(os.getenv("BENCH_SESSIONS"))
+end
+
+-- Installs wrk's callbacks around make(n, tid), which builds a thread's n-th request; answers are
+-- counted by status.
+function common.run(make)
+  setup = common.setup
+  done = common.done
+  init = function(args)
+    counts = {}
+    n = 0
+    math.randomseed(os.time() * 100 + tid)
+  end
+  request = function()
+    n = n + 1
+    return make(n, tid)
+  end
+  response = function(status) common.count(status) end
+end
+
 return common

@@ -32,7 +32,7 @@ enum Outbox {
         let claimed = try await claimDue(db: db, now: now)
         guard !claimed.isEmpty else { return 0 }
 
-        let unneeded = try await Conversations.readBeforeDelivery(claimed.map { ($0.id, $0.kind, $0.related_id) }, on: db)
+        let unneeded = try await Notifications.readBeforeDelivery(claimed.map { ($0.id, $0.kind, $0.related_id) }, on: db)
         var ready: [(row: Claimed, message: EmailMessage)] = []
         for row in claimed {
             if unneeded.contains(row.id) {

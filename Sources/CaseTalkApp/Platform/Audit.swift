@@ -53,35 +53,55 @@ enum AuditAction: String, Sendable {
     case messagesViewed = "message.viewed"
 }
 
+/// One audit entry before it takes its place in the chain.
+struct AuditDraft: Sendable {
+    var action: AuditAction
+    var actor: AuditActor
+    var subject: String
+    var clientAddress: String
+    var at: Date
+}
+
 enum Audit {
     /// Appends one entry. Call it inside the transaction of the change it records, so the change
     /// and its record are stored together or not at all.
     static func record(_ action: AuditAction, actor: AuditActor, subject: String, clientAddress: String,
                        at now: Date, on db: any Database) async throws {
+        try await record([AuditDraft(action: action, actor: actor, subject: subject, clientAddress: clientAddress, at: now)], on: db)
+    }
+
+    /// Appends entries in their order, with three statements however many there are.
+    static func record(_ drafts: [AuditDraft], on db: any Database) async throws {
+        guard !drafts.isEmpty else { return }
         struct Head: Decodable { let seq: Int64; let hash: String }
-        // Inside an outer transaction this joins it; alone it is its own, so the three statements
-        // below are never interleaved with another writer's.
+        // Inside an outer transaction this joins it; alone it is its own, so the statements below
+        // are never interleaved with another writer's.
         try await db.transaction { tx in
-            // Taking the next number is the first write, so it also takes the lock that orders writers.
+            // Taking the numbers is the first write, so it also takes the lock that orders writers.
             guard let head = try await tx.sql.update("audit_head")
-                .set(SQLIdentifier("seq"), to: SQLBinaryExpression(SQLIdentifier("seq"), .add, SQLLiteral.numeric("1")))
+                .set(SQLIdentifier("seq"), to: SQLBinaryExpression(SQLIdentifier("seq"), .add, SQLLiteral.numeric("\(drafts.count)")))
                 .where("id", .equal, 1)
                 .returning("seq", "hash")
                 .first(decoding: Head.self)
             else { throw Abort(.internalServerError) }
 
-            let record = AuditRecord(sequence: head.seq, occurredAtMillis: Int64((now.timeIntervalSince1970 * 1000).rounded()),
-                                     actorKind: actor.kind, actorID: actor.id, action: action.rawValue,
-                                     subject: subject, clientAddress: clientAddress)
-            let hash = record.chainHash(previous: head.hash)
-            try await tx.sql.insert(into: AuditEntry.schema)
+            var previous = head.hash
+            let insert = tx.sql.insert(into: AuditEntry.schema)
                 .columns("seq", "occurred_at_ms", "actor_kind", "actor_id", "action", "subject", "client_address",
                          "previous_hash", "hash")
-                .values(SQLBind(record.sequence), SQLBind(record.occurredAtMillis), SQLBind(record.actorKind),
-                        SQLBind(record.actorID), SQLBind(record.action), SQLBind(record.subject), SQLBind(record.clientAddress),
-                        SQLBind(head.hash), SQLBind(hash))
-                .run()
-            try await tx.sql.update("audit_head").set("hash", to: SQLBind(hash)).where("id", .equal, 1).run()
+            for (offset, draft) in drafts.enumerated() {
+                let record = AuditRecord(sequence: head.seq - Int64(drafts.count) + 1 + Int64(offset),
+                                         occurredAtMillis: Int64((draft.at.timeIntervalSince1970 * 1000).rounded()),
+                                         actorKind: draft.actor.kind, actorID: draft.actor.id, action: draft.action.rawValue,
+                                         subject: draft.subject, clientAddress: draft.clientAddress)
+                let hash = record.chainHash(previous: previous)
+                insert.values(SQLBind(record.sequence), SQLBind(record.occurredAtMillis), SQLBind(record.actorKind),
+                              SQLBind(record.actorID), SQLBind(record.action), SQLBind(record.subject),
+                              SQLBind(record.clientAddress), SQLBind(previous), SQLBind(hash))
+                previous = hash
+            }
+            try await insert.run()
+            try await tx.sql.update("audit_head").set("hash", to: SQLBind(previous)).where("id", .equal, 1).run()
         }
     }
 

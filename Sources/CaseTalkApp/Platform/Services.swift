@@ -29,6 +29,8 @@ public struct CaseTalkServices: Sendable {
     var phones: any PhoneSender
     /// Outbox delivery and reminders, running under `serve`.
     var worker: BackgroundWorker
+    /// Patient Talk messages, stored in groups.
+    var messages = MessageWriter()
 }
 
 extension Application {

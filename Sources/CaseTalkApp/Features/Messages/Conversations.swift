@@ -50,127 +50,18 @@ enum Conversations {
     }
 
     /// Adds a message by `author` to the member's conversation on the case (made on the member's
-    /// first message), sealed, with the counters and the case's activity time, in one transaction.
-    /// A send whose form key is already stored in the conversation is the same send retried: the
-    /// stored message is returned and nothing else happens.
+    /// first message), sealed, with the counters, the case's activity time, the audit entry and the
+    /// notification, in one transaction shared with the sends arriving at the same time (see
+    /// `MessageWriter`). A send whose form key is already stored in the conversation is the same
+    /// send retried: the stored message's id is returned and nothing else happens.
     @discardableResult
     static func send(_ text: String, by author: MessageAuthor, caseID: UUID, memberID: UUID, idempotencyKey: String?,
-                     actor: AuditActor, req: Request) async throws -> Message {
-        do {
-            return try await store(text, by: author, caseID: caseID, memberID: memberID, idempotencyKey: idempotencyKey,
-                                   actor: actor, req: req)
-        } catch {
-            // The same key sent twice at once: the other request stored it.
-            guard idempotencyKey != nil, (error as? any DatabaseError)?.isConstraintFailure == true,
-                  let conversation = try await forMember(caseID: caseID, memberID: memberID, on: req.db),
-                  let stored = try await Message.query(on: req.db).filter(\.$conversationID == conversation.requireID())
-                    .filter(\.$idempotencyKey == idempotencyKey).first() else { throw error }
-            return stored
-        }
-    }
-
-    private static func store(_ text: String, by author: MessageAuthor, caseID: UUID, memberID: UUID, idempotencyKey: String?,
-                              actor: AuditActor, req: Request) async throws -> Message {
-        let now = req.now
-        let sealer = req.caseTalk.sealer
-        return try await req.db.transaction { tx in
-            // A write first: on SQLite the transaction then takes the write lock at once and waits
-            // for it, where a read first would have to upgrade its lock later and fail as busy
-            // when another send holds it.
-            try await tx.sql.update(PatientCase.schema).set("last_activity_at", to: SQLBind(now))
-                .where("id", .equal, SQLBind(caseID)).run()
-            let conversation: Conversation
-            if let existing = try await forMember(caseID: caseID, memberID: memberID, on: tx) {
-                conversation = existing
-            } else {
-                guard author == .member else { throw PublicError.notFound }
-                conversation = Conversation(id: UUID(), caseID: caseID, memberID: memberID, now: now)
-                try await conversation.create(on: tx)
-            }
-            if let idempotencyKey, let stored = try await Message.query(on: tx).filter(\.$conversationID == conversation.requireID())
-                .filter(\.$idempotencyKey == idempotencyKey).first() {
-                return stored
-            }
-            let message = Message()
-            message.id = UUID()
-            message.idempotencyKey = idempotencyKey
-            message.conversationID = try conversation.requireID()
-            message.author = author
-            message.keyID = Sealer.keyID
-            message.bodySealed = try sealer.seal(Array(text.utf8), context: message.id!.uuidString)
-            message.createdAt = now
-            try await message.create(on: tx)
-            let unread = author == .member ? "patient_unread" : "member_unread"
-            try await tx.sql.update(Conversation.schema)
-                .set("last_message_at", to: SQLBind(now))
-                .set(SQLIdentifier("message_count"), to: SQLBinaryExpression(SQLIdentifier("message_count"), .add, SQLLiteral.numeric("1")))
-                .set(SQLIdentifier(unread), to: SQLBinaryExpression(SQLIdentifier(unread), .add, SQLLiteral.numeric("1")))
-                .where("id", .equal, SQLBind(conversation.id!))
-                .run()
-            try await req.audit(.messageSent, actor: actor, subject: "conversation:\(conversation.id!) message:\(message.id!)", on: tx)
-            try await notify(about: author, conversationID: conversation.id!, caseID: caseID, memberID: memberID,
-                             services: req.caseTalk, now: now, on: tx)
-            return message
-        }
-    }
-
-    static let notificationInterval: TimeInterval = 15 * 60
-
-    /// The outbox kind of a new-message notification to `recipient`.
-    static func notificationKind(to recipient: MessageAuthor) -> String {
-        recipient == .patient ? "message-to-patient" : "reply-to-member"
-    }
-
-    /// SPEC §4: "nothing is sent for messages already read". Of the claimed outbox rows, the
-    /// notifications whose recipient has read the conversation since (its unread count is back
-    /// to 0). Their debounce mark is cleared, so the next message notifies again.
-    static func readBeforeDelivery(_ rows: [(id: UUID, kind: String, conversationID: UUID?)], on db: any Database) async throws -> Set<UUID> {
-        var read: Set<UUID> = []
-        for recipient in [MessageAuthor.patient, .member] {
-            let kind = notificationKind(to: recipient)
-            let ids = rows.filter { $0.kind == kind }.compactMap(\.conversationID)
-            guard !ids.isEmpty else { continue }
-            let unread = recipient == .patient ? "patient_unread" : "member_unread"
-            let notified = recipient == .patient ? "patient_notified_at" : "member_notified_at"
-            struct Row: Decodable { let id: UUID }
-            let done = Set(try await db.sql.update(Conversation.schema).set(notified, to: SQLLiteral.null)
-                .where("id", .in, SQLBind.group(ids)).where(unread, .equal, SQLBind(0))
-                .returning("id").all(decoding: Row.self).map(\.id))
-            read.formUnion(rows.filter { $0.kind == kind && $0.conversationID.map(done.contains) == true }.map(\.id))
-        }
-        return read
-    }
-
-    /// SPEC §4: the other side hears by email that a message is waiting (a link, never the text),
-    /// at most once per conversation per 15 minutes. Written to the outbox in the sender's
-    /// transaction; the debounce is one conditional update, so parallel sends notify once.
-    private static func notify(about author: MessageAuthor, conversationID: UUID, caseID: UUID, memberID: UUID,
-                               services: CaseTalkServices, now: Date, on tx: any Database) async throws {
-        let base = services.config.publicBaseURL.absoluteString
-        let email: EmailMessage
-        let column: String
-        switch author {
-        case .member:
-            // Nobody to tell until the patient has an account; their first sign-in shows the message.
-            guard let link = try await CasePatient.query(on: tx).filter(\.$id == caseID).with(\.$patient).first(),
-                  let member = try await StaffUser.query(on: tx).filter(\.$id == memberID).with(\.$practice).first() else { return }
-            email = StaffEmails.newMessage(to: link.patient.email, from: services.config.mailFrom,
-                                           practiceName: member.practice.name, link: "\(base)/inbox/\(conversationID)")
-            column = "patient_notified_at"
-        case .patient:
-            guard let member = try await StaffUser.find(memberID, on: tx) else { return }
-            email = StaffEmails.patientReplied(to: member.email, from: services.config.mailFrom, link: "\(base)/cases/\(caseID)/talk")
-            column = "member_notified_at"
-        }
-        let claimed = try await tx.sql.update(Conversation.schema)
-            .set(column, to: SQLBind(now))
-            .where("id", .equal, SQLBind(conversationID))
-            .where { $0.where(column, .is, SQLLiteral.null).orWhere(column, .lessThanOrEqual, SQLBind(now.addingTimeInterval(-notificationInterval))) }
-            .returning("id")
-            .all()
-        guard !claimed.isEmpty else { return }
-        try await Outbox.enqueue(email, kind: notificationKind(to: author == .member ? .patient : .member), relatedID: conversationID,
-                                 sealer: services.sealer, at: now, on: tx)
+                     actor: AuditActor, req: Request) async throws -> UUID {
+        let id = UUID()
+        let draft = MessageWriter.Draft(messageID: id, author: author, caseID: caseID, memberID: memberID, idempotencyKey: idempotencyKey,
+                                        bodySealed: try req.caseTalk.sealer.seal(Array(text.utf8), context: id.uuidString),
+                                        actor: actor, clientAddress: req.clientAddress, at: req.now)
+        return try await req.caseTalk.messages.write(draft, services: req.caseTalk, on: req.db)
     }
 
     /// Messages per thread page: the newest page comes first, with links to earlier ones.

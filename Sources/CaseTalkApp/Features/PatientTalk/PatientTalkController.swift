@@ -62,22 +62,23 @@ struct PatientTalkController: RouteCollection {
     /// **Send** in Patient Talk: a message from this member to the patient, who may not have
     /// registered yet (it waits for them).
     func write(req: Request) async throws -> Response {
-        let (staff, patientCase) = try await req.memberCase()
+        let (staff, caseID) = try await req.memberCaseID()
         let form = try req.content.decode(MessageForm.self)
         do {
             let text = try Conversations.body(form.body)
             try await req.rateLimit(.messageSend, account: "staff:\(staff.id)")
-            try await Conversations.send(text, by: .member, caseID: try patientCase.requireID(), memberID: staff.id,
+            try await Conversations.send(text, by: .member, caseID: caseID, memberID: staff.id,
                                          idempotencyKey: Conversations.idempotencyKey(form.idempotency_key),
                                          actor: .staff(staff.id), req: req)
         } catch let error as ValidationError {
+            let (_, patientCase) = try await req.memberCase()
             let response = try await renderTalk(req, patientCase, values: .init(), errors: [:], notice: nil,
                                                 draft: String((form.body ?? "").prefix(Conversations.maxLength)),
                                                 messageError: error.message).encodeResponse(for: req)
             response.status = .unprocessableEntity
             return response
         }
-        return req.redirect(to: "/cases/\(try patientCase.requireID())/talk?done=message")
+        return req.redirect(to: "/cases/\(caseID)/talk?done=message")
     }
 
     func inviteForm(req: Request) async throws -> View {

@@ -1,0 +1,111 @@
+@testable import CaseTalkApp
+import CaseTalkCore
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+import VaporTesting
+
+/// Sends are stored in groups (`MessageWriter`): whatever arrives together shares a transaction.
+/// Each send must still be stored exactly once, in its own conversation, counted, audited and
+/// notified as if it had been alone, and a send that cannot be stored must fail alone.
+@Suite struct GroupedSendTests {
+    @Test func manySendsAtOnceAreEachStoredCountedAndAuditedOnce() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            let ids = t.registration.invitations.world
+            try await t.write("First, so the patient can answer.", as: t.ben)
+            let bens = try #require(try await t.conversation(of: ids.ben)).requireID()
+            let auditBefore = try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.messageSent.rawValue).count()
+
+            // 20 from Ben, 20 from Cy, 20 replies from Pat to Ben, all at once; every Ben send twice
+            // with the same form key (a retry racing the original).
+            struct Send: Sendable { let cookie: String; let csrf: String; let path: String; let body: String; let key: String }
+            func send(_ browser: Browser, _ path: String, _ body: String, key: String = SecureRandom.token()) throws -> Send {
+                Send(cookie: try #require(browser.sessionCookie), csrf: try #require(browser.csrf), path: path, body: body, key: key)
+            }
+            try await t.cy.get("/cases/\(t.caseID)/talk")
+            try await t.pat.get("/inbox/\(bens)")
+            var sends: [Send] = []
+            for n in 0..<20 {
+                let key = SecureRandom.token()
+                sends.append(try send(t.ben, "/cases/\(t.caseID)/talk", "Ben \(n)", key: key))
+                sends.append(try send(t.ben, "/cases/\(t.caseID)/talk", "Ben \(n)", key: key))
+                sends.append(try send(t.cy, "/cases/\(t.caseID)/talk", "Cy \(n)"))
+                sends.append(try send(t.pat, "/inbox/\(bens)", "Pat \(n)"))
+            }
+            let answers = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
+                for send in sends {
+                    group.addTask {
+                        let copy = Browser(app)
+                        copy.useCookie(send.cookie)
+                        return try await copy.post(send.path, [("body", send.body), ("idempotency_key", send.key)], csrf: send.csrf).status
+                    }
+                }
+                return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
+            }
+            #expect(answers.count == 80 && answers.allSatisfy { $0 == .seeOther }, "\(Set(answers.map(\.code)))")
+
+            let ben = try #require(try await Conversation.find(bens, on: app.db))
+            let cy = try #require(try await t.conversation(of: ids.cy))
+            #expect(ben.messageCount == 41 && ben.patientUnread == 20 && ben.memberUnread == 20,
+                    "Pat read the first; \(ben.messageCount) \(ben.patientUnread) \(ben.memberUnread)")
+            #expect(cy.messageCount == 20 && cy.patientUnread == 20 && cy.memberUnread == 0)
+            #expect(try await Message.query(on: app.db).count() == 61)
+            #expect(try await Message.query(on: app.db).filter(\.$conversationID == bens).filter(\.$author == .patient).count() == 20)
+            #expect(try await Message.query(on: app.db).filter(\.$conversationID == cy.requireID()).filter(\.$author == .patient).count() == 0,
+                    "a reply lands in its own member's conversation only")
+
+            // One audit entry per stored message, naming it, and the chain intact.
+            let entries = try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.messageSent.rawValue).all()
+            #expect(entries.count - auditBefore == 60)
+            let messageIDs = Set(try await Message.query(on: app.db).all().map { try $0.requireID().uuidString })
+            let audited = Set(entries.compactMap { $0.subject.split(separator: " ").last.map { String($0.dropFirst("message:".count)) } })
+            #expect(audited == messageIDs)
+            #expect(try await Audit.verify(on: app.db) == .intact(entries: try await AuditEntry.query(on: app.db).count()))
+
+            // At most one notification per conversation and recipient in these 15 minutes.
+            let kinds = try await OutboxEmail.query(on: app.db).filter(\.$kind ~~ ["message-to-patient", "reply-to-member"]).all()
+            let perConversation = Dictionary(grouping: kinds) { "\($0.kind) \($0.relatedID?.uuidString ?? "")" }
+            #expect(perConversation.values.allSatisfy { $0.count == 1 }, "\(perConversation.mapValues(\.count))")
+            #expect(perConversation.count == 3, "Pat about Ben's and Cy's messages, Ben about Pat's replies")
+        }
+    }
+
+    @Test func aSendThatCannotBeStoredFailsAloneAndTheOthersAreStored() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            let ben = t.registration.invitations.world.ben
+            let services = app.caseTalk
+            func draft(_ author: MessageAuthor, caseID: UUID, memberID: UUID) throws -> MessageWriter.Draft {
+                let id = UUID()
+                return MessageWriter.Draft(messageID: id, author: author, caseID: caseID, memberID: memberID, idempotencyKey: nil,
+                                           bodySealed: try services.sealer.seal(Array("text".utf8), context: id.uuidString),
+                                           actor: .staff(memberID), clientAddress: "127.0.0.1", at: clock.now)
+            }
+            // In one group: a patient's send into a conversation no member started is refused
+            // (404), the member's sends beside it are stored.
+            let group = [try draft(.member, caseID: t.caseID, memberID: ben), try draft(.patient, caseID: t.caseID, memberID: UUID()),
+                         try draft(.member, caseID: t.caseID, memberID: ben)]
+            let results = try await MessageWriter.store(group, services: services, on: app.db)
+            #expect((try? results[0].get()) == group[0].messageID && (try? results[2].get()) == group[2].messageID)
+            #expect(throws: PublicError.self) { try results[1].get() }
+            #expect(try await Message.query(on: app.db).count() == 2)
+
+            // A send the database refuses (a case that does not exist) takes its whole group's
+            // transaction down; the writer then stores the others one by one.
+            let bad = try draft(.member, caseID: UUID(), memberID: ben)
+            let good = try (0..<9).map { _ in try draft(.member, caseID: t.caseID, memberID: ben) }
+            let outcomes = await withTaskGroup(of: (UUID, Bool).self) { tasks in
+                for d in good + [bad] {
+                    tasks.addTask { (d.messageID, (try? await services.messages.write(d, services: services, on: app.db)) != nil) }
+                }
+                return await tasks.reduce(into: [UUID: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(outcomes[bad.messageID] == false)
+            #expect(good.allSatisfy { outcomes[$0.messageID] == true })
+            #expect(try await Message.query(on: app.db).count() == 11)
+            #expect(try await Conversation.query(on: app.db).filter(\.$caseID == t.caseID).filter(\.$memberID == ben).first()?.messageCount == 11)
+        }
+    }
+}

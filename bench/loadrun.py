@@ -1,0 +1,97 @@
+"""What every load run in bench/ shares: free loopback ports, a process's CPU time from /proc,
+and wrk bounded in connections and seconds, parsed into req/s, p50/p99 and answers by status."""
+import json
+import os
+import pathlib
+import re
+import socket
+import subprocess
+
+HERE = pathlib.Path(__file__).resolve().parent
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_sessions(path, value):
+    """Writes `value` (dicts, lists, strings, numbers) as a Lua file returning it, for the wrk scripts."""
+    def lua(v):
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"[{json.dumps(k)}] = {lua(x)}" for k, x in v.items()) + "}"
+        if isinstance(v, list):
+            return "{" + ", ".join(lua(x) for x in v) + "}"
+        return json.dumps(v)
+    path.write_text("return " + lua(value) + "\n")
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid` so far (all its threads)."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def wrk(base, connections, seconds, script=None, path="/", env=None, threads=2):
+    """One wrk run on loopback; `script` is a Lua file under bench/ (e.g. "lua/send.lua")."""
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if script:
+        args += ["-s", str(HERE / script)]
+    out = subprocess.run(args + [base + path], capture_output=True, text=True, env={**os.environ, **(env or {})},
+                         timeout=seconds + 60).stdout
+
+    def latency(label):
+        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return None
+        return round(float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)], 3)
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
+    statuses = dict(re.findall(r"(\d{3})=(\d+)", (re.search(r"^statuses: (.*)$", out, re.M) or [None, ""])[1]))
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": latency("50"), "p99": latency("99"),
+            "requests": requests_done, "statuses": {k: int(v) for k, v in statuses.items()},
+            "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0, "raw": out}
+
+
+def measure(base, pids, label, **kwargs):
+    """wrk against `base`, with the CPU time the processes `pids` spent during the run."""
+    before = sum(cpu_seconds(pid) for pid in pids)
+    load_before = os.getloadavg()[0]
+    result = wrk(base, **kwargs)
+    spent = sum(cpu_seconds(pid) for pid in pids) - before
+    result["cpu_ms_per_request"] = spent * 1000 / max(result["requests"], 1)
+    result["load"] = (load_before, os.getloadavg()[0])
+    result["label"] = label
+    print(f"  {label}: {result['rps']:.0f} req/s, p50 {result['p50']} ms, p99 {result['p99']} ms, "
+          f"{result['cpu_ms_per_request']:.3f} ms CPU/req, statuses {result['statuses']}", flush=True)
+    return result
+
+
+def wait_ready(proc, url, seconds, log):
+    """Polls `url` until it answers 200, while `proc` runs; `log` is named if it does not."""
+    import time
+    import requests
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited at start; see {log}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the server did not become ready; see {log}")
+
+
+def stop(proc, signal_number):
+    """Asks `proc` to stop with `signal_number`; kills it after 30 s."""
+    import subprocess
+    if proc.poll() is None:
+        proc.send_signal(signal_number)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
