@@ -1,11 +1,17 @@
 import CaseTalkApp
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import Vapor
 
 @main
 enum Entrypoint {
     static func main() async throws {
+        // Async code runs on the event loops themselves, so a request does not hop between NIO's
+        // threads and a second pool at every await (measured in bench/). Nothing here blocks a
+        // thread: password hashing and SQLite have pools of their own.
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         var env = try Environment.detect()
         // LOG_LEVEL / --log as usual; every handler is wrapped so that no library logs patient data.
         try LoggingSystem.bootstrap(from: &env) { level in

@@ -92,6 +92,20 @@ import VaporTesting
             #expect(throws: PublicError.self) { try results[1].get() }
             #expect(try await Message.query(on: app.db).count() == 2)
 
+            // Cy is not a member of Ben's second case: beside Ben's send, his is refused and
+            // changes nothing there (no conversation, not even the case's activity time).
+            let cy = t.registration.invitations.world.cy
+            let (_, otherCase) = try await t.registration.invitations.world.caseByBen(title: "Implant")
+            let before = try #require(try await PatientCase.find(otherCase, on: app.db)).lastActivityAt
+            clock.advance(by: 60)
+            let mixed = [try draft(.member, caseID: t.caseID, memberID: ben), try draft(.member, caseID: otherCase, memberID: cy)]
+            let answers = try await MessageWriter.store(mixed, services: services, on: app.db)
+            #expect((try? answers[0].get()) != nil)
+            #expect(throws: PublicError.self) { try answers[1].get() }
+            #expect(try await PatientCase.find(otherCase, on: app.db)?.lastActivityAt == before)
+            #expect(try await Conversation.query(on: app.db).filter(\.$caseID == otherCase).count() == 0)
+            #expect(try await Message.query(on: app.db).count() == 3)
+
             // A send the database refuses (a case that does not exist) takes its whole group's
             // transaction down; the writer then stores the others one by one.
             let bad = try draft(.member, caseID: UUID(), memberID: ben)
@@ -104,8 +118,8 @@ import VaporTesting
             }
             #expect(outcomes[bad.messageID] == false)
             #expect(good.allSatisfy { outcomes[$0.messageID] == true })
-            #expect(try await Message.query(on: app.db).count() == 11)
-            #expect(try await Conversation.query(on: app.db).filter(\.$caseID == t.caseID).filter(\.$memberID == ben).first()?.messageCount == 11)
+            #expect(try await Message.query(on: app.db).count() == 12)
+            #expect(try await Conversation.query(on: app.db).filter(\.$caseID == t.caseID).filter(\.$memberID == ben).first()?.messageCount == 12)
         }
     }
 }

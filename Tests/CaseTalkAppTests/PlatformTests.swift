@@ -253,3 +253,37 @@ import VaporTesting
         }
     }
 }
+
+/// SQLite writers take turns in memory (`WriteTurns`); reads never wait for a turn.
+@Suite struct WriteTurnTests {
+    @Test func readsInPlainSQLDoNotWaitWhileAWriterHoldsItsTurn() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("casetalk-turns-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await withCaseTalk(database: .sqliteFile(path: folder + "/casetalk.sqlite")) { app, _ in
+            let (started, startedNow) = AsyncStream<Void>.makeStream()
+            let (release, releaseNow) = AsyncStream<Void>.makeStream()
+            // A writer holds its turn (and SQLite's write lock) until released.
+            let writer = Task {
+                try await app.db.transaction { tx in
+                    try await tx.sql.raw("UPDATE audit_head SET seq = seq WHERE id = 1").run()
+                    startedNow.yield()
+                    for await _ in release { break }
+                }
+            }
+            for await _ in started { break }
+            struct Count: Decodable { let n: Int }
+            let answered = await withTaskGroup(of: Bool.self) { group in
+                for query: SQLQueryString in ["SELECT COUNT(*) AS n FROM sessions", "  select count(*) as n from audit_entries"] {
+                    group.addTask { (try? await app.db.sql.raw(query).first(decoding: Count.self)) != nil }
+                }
+                group.addTask { try? await Task.sleep(for: .seconds(10)); return false }
+                let first = await group.next()!, second = await group.next()!
+                group.cancelAll()
+                return first && second
+            }
+            releaseNow.yield()
+            try await writer.value
+            #expect(answered, "both reads answered while the writer held its turn")
+        }
+    }
+}

@@ -118,3 +118,31 @@ import Testing
 }
 
 import Foundation
+
+@Suite struct FormFieldTests {
+    func field(_ name: String, _ body: String) -> String? { FormField.first(named: name, in: Array(body.utf8)) }
+
+    @Test func findsTheFieldWhereverItIs() {
+        #expect(field("_csrf", "_csrf=abc-_9&body=Hello") == "abc-_9")
+        #expect(field("_csrf", "body=Hello&_csrf=tok") == "tok")
+        #expect(field("_csrf", "a=1&_csrf=first&_csrf=second") == "first")
+        #expect(field("_csrf", "_csrf=") == "")
+    }
+
+    @Test func decodesPlusAndPercentEscapes() {
+        #expect(field("body", "body=a+b%26c%3D%C3%A9") == "a b&c=é")
+    }
+
+    @Test func aNameOnlyMatchesWhole() {
+        #expect(field("_csrf", "x_csrf=no&_csrfx=no") == nil)
+        #expect(field("_csrf", "_csrf") == nil, "a name without a value")
+        #expect(field("_csrf", "") == nil)
+        #expect(field("_csrf", "body=%5Fcsrf%3Dno") == nil, "an escaped name inside another value")
+    }
+
+    @Test func brokenEscapesAndBadUTF8AreNoValue() {
+        #expect(field("_csrf", "_csrf=%4") == nil)
+        #expect(field("_csrf", "_csrf=%zz") == nil)
+        #expect(field("_csrf", "_csrf=%FF%FE") == nil)
+    }
+}

@@ -78,30 +78,30 @@ enum Audit {
         // are never interleaved with another writer's.
         try await db.transaction { tx in
             // Taking the numbers is the first write, so it also takes the lock that orders writers.
-            guard let head = try await tx.sql.update("audit_head")
-                .set(SQLIdentifier("seq"), to: SQLBinaryExpression(SQLIdentifier("seq"), .add, SQLLiteral.numeric("\(drafts.count)")))
-                .where("id", .equal, 1)
-                .returning("seq", "hash")
-                .first(decoding: Head.self)
+            guard let head = try await tx.sql.raw("""
+                UPDATE audit_head SET seq = seq + \(literal: drafts.count) WHERE id = 1 RETURNING seq, hash
+                """).first(decoding: Head.self)
             else { throw Abort(.internalServerError) }
 
             var previous = head.hash
-            let insert = tx.sql.insert(into: AuditEntry.schema)
-                .columns("seq", "occurred_at_ms", "actor_kind", "actor_id", "action", "subject", "client_address",
-                         "previous_hash", "hash")
+            var rows: [SQLQueryString] = []
             for (offset, draft) in drafts.enumerated() {
                 let record = AuditRecord(sequence: head.seq - Int64(drafts.count) + 1 + Int64(offset),
                                          occurredAtMillis: Int64((draft.at.timeIntervalSince1970 * 1000).rounded()),
                                          actorKind: draft.actor.kind, actorID: draft.actor.id, action: draft.action.rawValue,
                                          subject: draft.subject, clientAddress: draft.clientAddress)
                 let hash = record.chainHash(previous: previous)
-                insert.values(SQLBind(record.sequence), SQLBind(record.occurredAtMillis), SQLBind(record.actorKind),
-                              SQLBind(record.actorID), SQLBind(record.action), SQLBind(record.subject),
-                              SQLBind(record.clientAddress), SQLBind(previous), SQLBind(hash))
+                rows.append("""
+                    (\(bind: record.sequence), \(bind: record.occurredAtMillis), \(bind: record.actorKind), \(bind: record.actorID), \
+                    \(bind: record.action), \(bind: record.subject), \(bind: record.clientAddress), \(bind: previous), \(bind: hash))
+                    """)
                 previous = hash
             }
-            try await insert.run()
-            try await tx.sql.update("audit_head").set("hash", to: SQLBind(previous)).where("id", .equal, 1).run()
+            try await tx.sql.raw("""
+                INSERT INTO audit_entries (seq, occurred_at_ms, actor_kind, actor_id, action, subject, client_address, previous_hash, hash)
+                VALUES \(rows.joined(separator: ", "))
+                """).run()
+            try await tx.sql.raw("UPDATE audit_head SET hash = \(bind: previous) WHERE id = 1").run()
         }
     }
 

@@ -13,11 +13,20 @@ struct CSRFMiddleware: AsyncMiddleware {
         let body: ByteBuffer?
         do { body = try await req.body.collect(max: maxBodySize).get() } catch { throw PublicError.tooLarge }
         guard (body?.readableBytes ?? 0) <= maxBodySize else { throw PublicError.tooLarge }
-        let sent = req.headers.first(name: "X-CSRF-Token") ?? (try? req.content.get(String.self, at: Self.fieldName))
+        let sent = req.headers.first(name: "X-CSRF-Token") ?? Self.formField(req, body)
         guard let session = req.session, let sent, ConstantTime.equal(sent, session.csrfToken) else {
             req.logger.notice("request rejected: missing or wrong CSRF token")
             throw PublicError.csrfRejected
         }
         return try await next.respond(to: req)
+    }
+
+    /// The token from the form: found in the urlencoded body without decoding the rest of it;
+    /// any other kind of body through Vapor's decoders.
+    private static func formField(_ req: Request, _ body: ByteBuffer?) -> String? {
+        if req.headers.contentType == .urlEncodedForm {
+            return body.flatMap { FormField.first(named: fieldName, in: $0.readableBytesView) }
+        }
+        return try? req.content.get(String.self, at: fieldName)
     }
 }

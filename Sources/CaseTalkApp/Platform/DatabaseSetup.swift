@@ -20,11 +20,12 @@ enum DatabaseSetup {
         }
         switch target {
         case .sqliteMemory:
-            app.databases.use(takingTurns(.sqlite(.memory, sqlLogLevel: sqlLogLevel)), as: .sqlite)
+            app.databases.use(takingTurns(.sqlite(.memory, sqlLogLevel: sqlLogLevel), writer: nil), as: .sqlite)
         case .sqliteFile(let path):
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
-            app.databases.use(takingTurns(.sqlite(.file(path), sqlLogLevel: sqlLogLevel)), as: .sqlite)
+            app.databases.use(takingTurns(.sqlite(.file(path), sqlLogLevel: sqlLogLevel),
+                                          writer: .sqlite(.file(path), sqlLogLevel: sqlLogLevel)), as: .sqlite)
         case .postgres(let url, let searchPath):
             var config = try SQLPostgresConfiguration(url: url)
             config.searchPath = searchPath
@@ -35,9 +36,10 @@ enum DatabaseSetup {
         }
     }
 
-    /// SQLite with its writers queued in memory (see `WriteTurns`).
-    private static func takingTurns(_ sqlite: DatabaseConfigurationFactory) -> DatabaseConfigurationFactory {
-        DatabaseConfigurationFactory { TurnTakingConfiguration(inner: sqlite.make()) }
+    /// SQLite with its writers queued in memory, and for a file a connection of their own (see
+    /// `WriteTurns` and `TurnTakingConfiguration`).
+    private static func takingTurns(_ sqlite: DatabaseConfigurationFactory, writer: DatabaseConfigurationFactory?) -> DatabaseConfigurationFactory {
+        DatabaseConfigurationFactory { TurnTakingConfiguration(inner: sqlite.make(), writer: writer?.make()) }
     }
 
     /// SQLite files use write-ahead logging, so readers do not wait for a writer (the setting is

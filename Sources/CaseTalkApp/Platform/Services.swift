@@ -30,7 +30,9 @@ public struct CaseTalkServices: Sendable {
     /// Outbox delivery and reminders, running under `serve`.
     var worker: BackgroundWorker
     /// Patient Talk messages, stored in groups.
-    var messages = MessageWriter()
+    var messages = MessageWriter.groups()
+    /// Opened threads (messages read, views audited), stored in groups.
+    var views = ThreadViews.groups()
 }
 
 extension Application {

@@ -12,6 +12,14 @@ struct CurrentSession: Sendable {
     var registrationTokenHash: String?
     var signInEmail: String?
     var passwordResetTokenHash: String?
+    /// The signed-in staff user or patient as the pages show them, read with the session; nil
+    /// for a visitor, and for a session started during this request.
+    var person: SignedInPerson? = nil
+}
+
+enum SignedInPerson: Sendable {
+    case staff(SignedInStaff)
+    case patient(SignedInPatient)
 }
 
 /// Loads the server-side session named by the cookie, ends it when it is idle or too old, and
@@ -46,29 +54,50 @@ struct SessionMiddleware: AsyncMiddleware {
         // A real id is 43 characters of base64url; anything else is not worth a query.
         guard token.utf8.count == 43 else { return nil }
         let idHash = Digest.sha256Hex(token)
-        // Every request runs this: plain SQL with explicit columns, not the Fluent model.
+        // Every request runs this, so it is one statement with the signed-in person (a staff user
+        // with their practice, or a patient) joined in, in plain SQL with explicit columns.
         struct Row: Decodable {
             let principal_kind: String?; let principal_id: UUID?; let csrf_token: String; let created_at: Date
             let last_seen_at: Date; let registration_token_hash: String?; let sign_in_email: String?
             let password_reset_token_hash: String?
+            let staff_name: String?; let staff_practice_id: UUID?; let staff_is_admin: Bool?; let practice_name: String?
+            let patient_name: String?
         }
-        guard let row = try await req.db.sql.select()
-            .columns("principal_kind", "principal_id", "csrf_token", "created_at", "last_seen_at", "registration_token_hash",
-                     "sign_in_email", "password_reset_token_hash")
-            .from(SessionRecord.schema).where("id", .equal, SQLBind(idHash))
-            .first(decoding: Row.self) else { return nil }
+        guard let row = try await req.db.sql.raw("""
+            SELECT sessions.principal_kind, sessions.principal_id, sessions.csrf_token, sessions.created_at, sessions.last_seen_at,
+                   sessions.registration_token_hash, sessions.sign_in_email, sessions.password_reset_token_hash,
+                   staff_users.name AS staff_name, staff_users.practice_id AS staff_practice_id, staff_users.is_admin AS staff_is_admin,
+                   practices.name AS practice_name, patients.name AS patient_name
+            FROM sessions
+            LEFT JOIN staff_users ON sessions.principal_kind = 'staff' AND staff_users.id = sessions.principal_id
+            LEFT JOIN practices ON practices.id = staff_users.practice_id
+            LEFT JOIN patients ON sessions.principal_kind = 'patient' AND patients.id = sessions.principal_id
+            WHERE sessions.id = \(bind: idHash)
+            """).first(decoding: Row.self) else { return nil }
         let now = req.now
         if SessionLifetime.isExpired(createdAt: row.created_at, lastSeenAt: row.last_seen_at, now: now) {
-            try await req.db.sql.delete(from: SessionRecord.schema).where("id", .equal, SQLBind(idHash)).run()
+            try await req.db.sql.raw("DELETE FROM sessions WHERE id = \(bind: idHash)").run()
             return nil
         }
         if now.timeIntervalSince(row.last_seen_at) >= SessionLifetime.touchInterval {
-            try await req.db.sql.update(SessionRecord.schema).set("last_seen_at", to: SQLBind(now))
-                .where("id", .equal, SQLBind(idHash)).run()
+            try await req.db.sql.raw("UPDATE sessions SET last_seen_at = \(bind: now) WHERE id = \(bind: idHash)").run()
         }
-        return CurrentSession(idHash: idHash, principal: Principal(kind: row.principal_kind, id: row.principal_id),
-                              csrfToken: row.csrf_token, registrationTokenHash: row.registration_token_hash,
-                              signInEmail: row.sign_in_email, passwordResetTokenHash: row.password_reset_token_hash)
+        let principal = Principal(kind: row.principal_kind, id: row.principal_id)
+        var person: SignedInPerson?
+        switch principal {
+        case .staff(let id)?:
+            if let name = row.staff_name, let practiceID = row.staff_practice_id, let practiceName = row.practice_name {
+                person = .staff(SignedInStaff(id: id, practiceID: practiceID, name: name, practiceName: practiceName,
+                                              isAdmin: row.staff_is_admin ?? false))
+            }
+        case .patient(let id)?:
+            person = row.patient_name.map { .patient(SignedInPatient(id: id, name: $0)) }
+        case nil:
+            person = nil
+        }
+        return CurrentSession(idHash: idHash, principal: principal, csrfToken: row.csrf_token,
+                              registrationTokenHash: row.registration_token_hash, signInEmail: row.sign_in_email,
+                              passwordResetTokenHash: row.password_reset_token_hash, person: person)
     }
 }
 

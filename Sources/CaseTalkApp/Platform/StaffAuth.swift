@@ -1,6 +1,4 @@
 import CaseTalkCore
-import Fluent
-import SQLKit
 import Vapor
 
 /// The signed-in staff user, as the staff pages need them.
@@ -16,20 +14,9 @@ struct SignedInStaff: Sendable {
 /// page they asked for remembered as a relative path.
 struct RequireStaffMiddleware: AsyncMiddleware {
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        struct Row: Decodable { let practice_id: UUID; let name: String; let practice_name: String; let is_admin: Bool }
-        guard case .staff(let id)? = req.session?.principal,
-              let user = try await req.db.sql.select()
-                .column(SQLColumn("practice_id", table: StaffUser.schema))
-                .column(SQLColumn("name", table: StaffUser.schema))
-                .column(SQLColumn("name", table: Practice.schema), as: "practice_name")
-                .column(SQLColumn("is_admin", table: StaffUser.schema))
-                .from(StaffUser.schema)
-                .join(Practice.schema, on: SQLColumn("id", table: Practice.schema), .equal, SQLColumn("practice_id", table: StaffUser.schema))
-                .where(SQLColumn("id", table: StaffUser.schema), .equal, SQLBind(id))
-                .first(decoding: Row.self)
-        else { return req.redirectToSignIn() }
-        req.storage[SignedInStaffKey.self] = SignedInStaff(
-            id: id, practiceID: user.practice_id, name: user.name, practiceName: user.practice_name, isAdmin: user.is_admin)
+        // The session brought the staff user along (see `SessionMiddleware`).
+        guard case .staff(let staff)? = req.session?.person else { return req.redirectToSignIn() }
+        req.storage[SignedInStaffKey.self] = staff
         return try await next.respond(to: req)
     }
 }

@@ -44,37 +44,57 @@ final class WriteTurns: Sendable {
 }
 
 /// The SQLite configuration with writes taken in turn (see `WriteTurns`); one set of turns per
-/// driver, so per application.
+/// driver, so per application. With `writer`, a file gets a connection of its own for writing:
+/// SQLite gives each event loop one connection, and a write transaction holding it would make
+/// every read on that loop wait (the file's write-ahead log lets reads run beside the writer).
+/// An in-memory database keeps one set of connections (a second would see a database of its own).
 struct TurnTakingConfiguration: DatabaseConfiguration {
     var inner: any DatabaseConfiguration
+    var writer: (any DatabaseConfiguration)?
     var middleware: [any AnyModelMiddleware] {
         get { inner.middleware }
         set { inner.middleware = newValue }
     }
 
     func makeDriver(for databases: Databases) -> any DatabaseDriver {
-        TurnTakingDriver(inner: inner.makeDriver(for: databases), turns: WriteTurns())
+        TurnTakingDriver(inner: inner.makeDriver(for: databases), writer: writer?.makeDriver(for: databases),
+                         writerLoop: databases.eventLoopGroup.any(), turns: WriteTurns())
     }
 }
 
 private struct TurnTakingDriver: DatabaseDriver {
     let inner: any DatabaseDriver
+    let writer: (any DatabaseDriver)?
+    /// All writes use the writer's connection on this one loop: they take turns anyway.
+    let writerLoop: any EventLoop
     let turns: WriteTurns
 
     func makeDatabase(with context: DatabaseContext) -> any Database {
-        TurnTakingDatabase(inner: inner.makeDatabase(with: context), turns: turns)
+        let reads = inner.makeDatabase(with: context)
+        let writes = writer?.makeDatabase(with: DatabaseContext(configuration: context.configuration, logger: context.logger,
+                                                                eventLoop: writerLoop, history: context.history,
+                                                                pageSizeLimit: context.pageSizeLimit))
+        return TurnTakingDatabase(inner: reads, writer: writes ?? reads, turns: turns)
     }
-    func shutdown() { inner.shutdown() }
-    func shutdownAsync() async { await inner.shutdownAsync() }
+    func shutdown() {
+        inner.shutdown()
+        writer?.shutdown()
+    }
+    func shutdownAsync() async {
+        await inner.shutdownAsync()
+        await writer?.shutdownAsync()
+    }
 }
 
-/// Forwards to the SQLite database; a write outside a transaction, and every transaction, first
-/// takes its turn. Inside a transaction the statements go straight to the transaction's
-/// connection, which already holds the turn.
+/// Reads go to `inner`; a write outside a transaction, and every transaction, first takes its
+/// turn and then runs on `writer`. Inside a transaction the statements go straight to the
+/// transaction's connection, which already holds the turn.
 private struct TurnTakingDatabase: Database, SQLDatabase {
     let inner: any Database
+    let writer: any Database
     let turns: WriteTurns
     private var sql: any SQLDatabase { inner as! any SQLDatabase }
+    private var writerSQL: any SQLDatabase { writer as! any SQLDatabase }
 
     var context: DatabaseContext { inner.context }
     var inTransaction: Bool { inner.inTransaction }
@@ -86,13 +106,13 @@ private struct TurnTakingDatabase: Database, SQLDatabase {
     func execute(query: DatabaseQuery, onOutput: @escaping @Sendable (any DatabaseOutput) -> Void) -> EventLoopFuture<Void> {
         switch query.action {
         case _ where inTransaction, .read, .aggregate: inner.execute(query: query, onOutput: onOutput)
-        default: inTurn { try await inner.execute(query: query, onOutput: onOutput).get() }
+        default: inTurn { try await writer.execute(query: query, onOutput: onOutput).get() }
         }
     }
 
     func execute(schema: DatabaseSchema) -> EventLoopFuture<Void> {
         if inTransaction { return inner.execute(schema: schema) }
-        return inTurn { try await inner.execute(schema: schema).get() }
+        return inTurn { try await writer.execute(schema: schema).get() }
     }
 
     func execute(enum: DatabaseEnum) -> EventLoopFuture<Void> { inner.execute(enum: `enum`) }
@@ -102,31 +122,40 @@ private struct TurnTakingDatabase: Database, SQLDatabase {
         let result = inner.eventLoop.makePromise(of: T.self)
         inner.eventLoop.makeFutureWithTask { await turns.take() }.whenSuccess {
             result.futureResult.whenComplete { _ in turns.handOn() }
-            result.completeWith(inner.transaction(closure))
+            result.completeWith(writer.transaction(closure).hop(to: inner.eventLoop))
         }
         return result.futureResult
     }
 
     func withConnection<T>(_ closure: @escaping @Sendable (any Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
-        inner.withConnection { connection in closure(TurnTakingDatabase(inner: connection, turns: turns)) }
+        // One connection for everything in the closure: its writes too.
+        inner.withConnection { connection in closure(TurnTakingDatabase(inner: connection, writer: connection, turns: turns)) }
     }
 
-    // SQLDatabase: SELECTs run at once; anything else is a write.
+    // SQLDatabase: reads run at once; anything else is a write.
     var logger: Logger { inner.logger }
     var eventLoop: any EventLoop { inner.eventLoop }
     var version: (any SQLDatabaseReportedVersion)? { sql.version }
     var dialect: any SQLDialect { sql.dialect }
     var queryLogLevel: Logger.Level? { sql.queryLogLevel }
 
-    private func isRead(_ query: any SQLExpression) -> Bool { query is SQLSelect }
+    /// A SELECT, built or written out (plain SQL is read by its first word); anything else writes.
+    private func isRead(_ query: any SQLExpression) -> Bool {
+        if query is SQLSelect { return true }
+        guard query is SQLQueryString || query is SQLRaw else { return false }
+        var serializer = SQLSerializer(database: self)
+        query.serialize(to: &serializer)
+        let text = serializer.sql.drop(while: \.isWhitespace)
+        return text.prefix(6).uppercased() == "SELECT" && text.dropFirst(6).first?.isWhitespace == true
+    }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
         if inTransaction || isRead(query) { return sql.execute(sql: query, onRow) }
-        return inTurn { try await sql.execute(sql: query, onRow) }
+        return inTurn { try await writerSQL.execute(sql: query, onRow) }
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         if inTransaction || isRead(query) { return try await sql.execute(sql: query, onRow) }
-        try await turns.run { try await sql.execute(sql: query, onRow) }
+        try await turns.run { try await writerSQL.execute(sql: query, onRow) }
     }
 }

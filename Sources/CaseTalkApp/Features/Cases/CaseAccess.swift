@@ -12,17 +12,6 @@ extension Request {
         }
         return (staff, found)
     }
-
-    /// The id of the case named by `:caseID`, under the same rule as `memberCase()`, for actions
-    /// that need nothing else of the case (one small query instead of loading it).
-    func memberCaseID() async throws -> (staff: SignedInStaff, caseID: UUID) {
-        let staff = try requireStaff()
-        guard let caseID = parameters.get("caseID", as: UUID.self),
-              try await CaseQueries.isMember(staff.id, of: caseID, on: db) else {
-            throw PublicError.notFound
-        }
-        return (staff, caseID)
-    }
 }
 
 extension CaseViews {

@@ -49,13 +49,6 @@ enum CaseQueries {
             .first()
     }
 
-    /// Whether `staffID` is one of the case's members.
-    static func isMember(_ staffID: UUID, of caseID: UUID, on db: any Database) async throws -> Bool {
-        try await db.sql.select().column(SQLLiteral.numeric("1"), as: "member").from("case_members")
-            .where("case_id", .equal, SQLBind(caseID)).where("staff_id", .equal, SQLBind(staffID))
-            .limit(1).first() != nil
-    }
-
     struct MemberRow: Decodable, Sendable {
         let id: UUID
         let name: String

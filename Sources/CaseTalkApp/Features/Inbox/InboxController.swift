@@ -44,23 +44,18 @@ struct InboxController: RouteCollection {
         let page = max(1, min(req.query[Int.self, at: "page"] ?? 1, 10_000))
         struct Row: Decodable { let id: UUID; let practice_name: String; let member_name: String; let title: String
                                 let last_message_at: Date; let patient_unread: Int }
-        let rows = try await req.db.sql.select()
-            .column(SQLColumn("id", table: "conversations"))
-            .column(SQLColumn("name", table: "practices"), as: "practice_name")
-            .column(SQLColumn("name", table: "staff_users"), as: "member_name")
-            .column(SQLColumn("title", table: "cases"))
-            .column(SQLColumn("last_message_at", table: "conversations"))
-            .column(SQLColumn("patient_unread", table: "conversations"))
-            .from(Conversation.schema)
-            .join(CasePatient.schema, on: SQLColumn("case_id", table: CasePatient.schema), .equal, SQLColumn("case_id", table: Conversation.schema))
-            .join(PatientCase.schema, on: SQLColumn("id", table: PatientCase.schema), .equal, SQLColumn("case_id", table: Conversation.schema))
-            .join(StaffUser.schema, on: SQLColumn("id", table: StaffUser.schema), .equal, SQLColumn("member_id", table: Conversation.schema))
-            .join(Practice.schema, on: SQLColumn("id", table: Practice.schema), .equal, SQLColumn("practice_id", table: StaffUser.schema))
-            .where(SQLColumn("patient_id", table: CasePatient.schema), .equal, SQLBind(patient.id))
-            .orderBy(SQLColumn("last_message_at", table: Conversation.schema), SQLDirection.descending)
-            .orderBy(SQLColumn("id", table: Conversation.schema), SQLDirection.ascending)
-            .limit(Self.pageSize + 1).offset((page - 1) * Self.pageSize)
-            .all(decoding: Row.self)
+        let rows = try await req.db.sql.raw("""
+            SELECT conversations.id, practices.name AS practice_name, staff_users.name AS member_name, cases.title,
+                   conversations.last_message_at, conversations.patient_unread
+            FROM conversations
+            JOIN case_patients ON case_patients.case_id = conversations.case_id
+            JOIN cases ON cases.id = conversations.case_id
+            JOIN staff_users ON staff_users.id = conversations.member_id
+            JOIN practices ON practices.id = staff_users.practice_id
+            WHERE case_patients.patient_id = \(bind: patient.id)
+            ORDER BY conversations.last_message_at DESC, conversations.id ASC
+            LIMIT \(literal: Self.pageSize + 1) OFFSET \(literal: (page - 1) * Self.pageSize)
+            """).all(decoding: Row.self)
         return try await req.view.render("inbox/index", ListPage(
             chrome: try req.patientChrome("Secure Inbox"),
             conversations: rows.prefix(Self.pageSize).map {
@@ -82,7 +77,7 @@ struct InboxController: RouteCollection {
         do {
             let text = try Conversations.body(form.body)
             try await req.rateLimit(.messageSend, account: "patient:\(patient.id)")
-            try await Conversations.send(text, by: .patient, caseID: conversation.caseID, memberID: conversation.memberID,
+            try await Conversations.send(text, by: .patient, caseID: conversation.case_id, memberID: conversation.member_id,
                                          idempotencyKey: Conversations.idempotencyKey(form.idempotency_key),
                                          actor: .patient(patient.id), req: req)
         } catch let error as ValidationError {
@@ -91,10 +86,10 @@ struct InboxController: RouteCollection {
             response.status = .unprocessableEntity
             return response
         }
-        return req.redirect(to: "/inbox/\(try conversation.requireID())?sent=1")
+        return req.redirect(to: "/inbox/\(conversation.id)?sent=1")
     }
 
-    private func scoped(_ req: Request) async throws -> (SignedInPatient, Conversation) {
+    private func scoped(_ req: Request) async throws -> (SignedInPatient, Conversations.PatientView) {
         let patient = try req.requirePatient()
         guard let id = req.parameters.get("conversationID", as: UUID.self),
               let conversation = try await Conversations.forPatient(id, patientID: patient.id, on: req.db) else {
@@ -103,16 +98,14 @@ struct InboxController: RouteCollection {
         return (patient, conversation)
     }
 
-    private func render(_ req: Request, _ patient: SignedInPatient, _ conversation: Conversation, draft: String,
+    private func render(_ req: Request, _ patient: SignedInPatient, _ conversation: Conversations.PatientView, draft: String,
                         error: String?) async throws -> View {
-        guard let member = try await StaffUser.query(on: req.db).filter(\.$id == conversation.memberID).with(\.$practice).first(),
-              let patientCase = try await PatientCase.find(conversation.caseID, on: req.db) else { throw PublicError.notFound }
-        let thread = try await Conversations.open(conversation, as: .patient, names: (member.name, patient.name),
+        let thread = try await Conversations.open(conversation.id, as: .patient, names: (conversation.member_name, patient.name),
                                                   page: req.query[Int.self, at: "page"] ?? 1, actor: .patient(patient.id), req: req)
         let notice = req.query[String.self, at: "sent"] == "1" ? "Your reply was sent." : nil
         return try await req.view.render("inbox/thread", ThreadPage(
-            chrome: try req.patientChrome("Secure Inbox · \(member.name)", notice: notice),
-            id: try conversation.requireID().uuidString, memberName: member.name, practiceName: member.practice.name,
-            caseTitle: patientCase.title, thread: thread, sendKey: SecureRandom.token(), draft: draft, error: error))
+            chrome: try req.patientChrome("Secure Inbox · \(conversation.member_name)", notice: notice),
+            id: conversation.id.uuidString, memberName: conversation.member_name, practiceName: conversation.practice_name,
+            caseTitle: conversation.case_title, thread: thread, sendKey: SecureRandom.token(), draft: draft, error: error))
     }
 }

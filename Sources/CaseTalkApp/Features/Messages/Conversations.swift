@@ -26,13 +26,29 @@ enum Conversations {
         try await Conversation.query(on: db).filter(\.$caseID == caseID).filter(\.$memberID == memberID).first()
     }
 
-    /// Conversation `id`, only if its case belongs to the patient's account.
-    static func forPatient(_ id: UUID, patientID: UUID, on db: any Database) async throws -> Conversation? {
-        try await Conversation.query(on: db)
-            .join(CasePatient.self, on: \Conversation.$caseID == \CasePatient.$id)
-            .filter(\.$id == id)
-            .filter(CasePatient.self, \.$patient.$id == patientID)
-            .first()
+    /// A conversation as the patient's pages show it.
+    struct PatientView: Decodable, Sendable {
+        let id: UUID
+        let case_id: UUID
+        let member_id: UUID
+        let member_name: String
+        let practice_name: String
+        let case_title: String
+    }
+
+    /// Conversation `id`, only if its case belongs to the patient's account; with what the thread
+    /// page shows of it, in one statement.
+    static func forPatient(_ id: UUID, patientID: UUID, on db: any Database) async throws -> PatientView? {
+        try await db.sql.raw("""
+            SELECT conversations.id, conversations.case_id, conversations.member_id, staff_users.name AS member_name,
+                   practices.name AS practice_name, cases.title AS case_title
+            FROM conversations
+            JOIN case_patients ON case_patients.case_id = conversations.case_id
+            JOIN cases ON cases.id = conversations.case_id
+            JOIN staff_users ON staff_users.id = conversations.member_id
+            JOIN practices ON practices.id = staff_users.practice_id
+            WHERE conversations.id = \(bind: id) AND case_patients.patient_id = \(bind: patientID)
+            """).first(decoding: PatientView.self)
     }
 
     /// The body the form sent, checked: plain text, 1 to 5,000 characters, line breaks kept.
@@ -78,33 +94,21 @@ enum Conversations {
     }
 
     /// Page `page` of the thread (1 = the newest messages) as `viewer` sees it; opening it marks
-    /// the other side's messages read (the one change a GET may make, SPEC §5) and is audited.
-    static func open(_ conversation: Conversation, as viewer: MessageAuthor, names: (member: String, patient: String),
+    /// the other side's messages read (the one change a GET may make, SPEC §5) and is audited
+    /// (see `ThreadViews`). Callers pass a conversation they found within the viewer's scope.
+    static func open(_ conversationID: UUID, as viewer: MessageAuthor, names: (member: String, patient: String),
                      page requested: Int, actor: AuditActor, req: Request) async throws -> Thread {
-        let conversationID = try conversation.requireID()
         let page = max(1, min(requested, 100_000))
         struct Row: Decodable { let id: UUID; let author_kind: String; let body_sealed: String; let created_at: Date; let read_at: Date? }
-        let newestFirst = try await req.db.sql.select()
-            .columns("id", "author_kind", "body_sealed", "created_at", "read_at")
-            .from(Message.schema)
-            .where("conversation_id", .equal, SQLBind(conversationID))
-            .orderBy("created_at", .descending).orderBy("id", .descending)
-            .limit(threadPageSize + 1).offset((page - 1) * threadPageSize)
-            .all(decoding: Row.self)
+        let newestFirst = try await req.db.sql.raw("""
+            SELECT id, author_kind, body_sealed, created_at, read_at FROM messages
+            WHERE conversation_id = \(bind: conversationID)
+            ORDER BY created_at DESC, id DESC LIMIT \(literal: threadPageSize + 1) OFFSET \(literal: (page - 1) * threadPageSize)
+            """).all(decoding: Row.self)
         let rows = Array(newestFirst.prefix(threadPageSize).reversed())
-        let now = req.now
-        let other = viewer == .member ? MessageAuthor.patient : .member
-        let unreadColumn = viewer == .member ? "member_unread" : "patient_unread"
-        try await req.db.transaction { tx in
-            try await tx.sql.update(Message.schema).set("read_at", to: SQLBind(now))
-                .where("conversation_id", .equal, SQLBind(conversationID))
-                .where("author_kind", .equal, SQLBind(other.rawValue))
-                .where("read_at", .is, SQLLiteral.null)
-                .run()
-            try await tx.sql.update(Conversation.schema).set(unreadColumn, to: SQLBind(0))
-                .where("id", .equal, SQLBind(conversationID)).run()
-            try await req.audit(.messagesViewed, actor: actor, subject: "conversation:\(conversationID) messages:\(rows.count)", on: tx)
-        }
+        try await req.caseTalk.views.write(ThreadViews.Record(conversationID: conversationID, viewer: viewer, shown: rows.count,
+                                                              actor: actor, clientAddress: req.clientAddress, at: req.now),
+                                           services: req.caseTalk, on: req.db)
         let sealer = req.caseTalk.sealer
         let entries = try rows.map { row in
             let mine = row.author_kind == viewer.rawValue
@@ -116,5 +120,44 @@ enum Conversations {
         }
         return Thread(entries: entries, earlierPage: newestFirst.count > threadPageSize ? page + 1 : nil,
                       laterPage: page > 1 ? page - 1 : nil)
+    }
+}
+
+/// Opening a thread: the other side's messages are marked read and the view goes into the audit
+/// trail (SPEC §5: every view of a message). Views arriving together are written together (see
+/// `WriteGroups`), in a fixed number of statements.
+enum ThreadViews {
+    struct Record: Sendable {
+        let conversationID: UUID
+        let viewer: MessageAuthor
+        /// How many messages the page showed.
+        let shown: Int
+        let actor: AuditActor
+        let clientAddress: String
+        let at: Date
+    }
+
+    static func groups() -> WriteGroups<Record, Void> { WriteGroups(store: store) }
+
+    @Sendable static func store(_ records: [Record], services: CaseTalkServices, on db: any Database) async throws -> [Result<Void, any Error>] {
+        let latest = records.map(\.at).max() ?? Date()
+        try await db.transaction { tx in
+            for viewer in [MessageAuthor.member, .patient] {
+                let ids = Array(Set(records.filter { $0.viewer == viewer }.map(\.conversationID)))
+                guard !ids.isEmpty else { continue }
+                let other = viewer == .member ? MessageAuthor.patient : .member
+                try await tx.sql.raw("""
+                    UPDATE messages SET read_at = \(bind: latest)
+                    WHERE conversation_id IN (\(binds: ids)) AND author_kind = \(bind: other.rawValue) AND read_at IS NULL
+                    """).run()
+                let unread: SQLQueryString = viewer == .member ? "member_unread" : "patient_unread"
+                try await tx.sql.raw("UPDATE conversations SET \(unread) = 0 WHERE id IN (\(binds: ids))").run()
+            }
+            try await Audit.record(records.map {
+                AuditDraft(action: .messagesViewed, actor: $0.actor, subject: "conversation:\($0.conversationID) messages:\($0.shown)",
+                           clientAddress: $0.clientAddress, at: $0.at)
+            }, on: tx)
+        }
+        return records.map { _ in .success(()) }
     }
 }

@@ -20,37 +20,35 @@ enum Notifications {
     static func claimAndQueue(to recipient: MessageAuthor, conversations ids: Set<UUID>, services: CaseTalkServices,
                               now: Date, on tx: any Database) async throws {
         guard !ids.isEmpty else { return }
-        let column = recipient == .patient ? "patient_notified_at" : "member_notified_at"
-        let claim = tx.sql.update(Conversation.schema)
-            .set(column, to: SQLBind(now))
-            .where("id", .in, SQLBind.group(Array(ids)))
-            .where { $0.where(column, .is, SQLLiteral.null).orWhere(column, .lessThanOrEqual, SQLBind(now.addingTimeInterval(-interval))) }
-        if recipient == .patient {
-            // Nobody to tell until the patient has an account; their first sign-in shows the message.
-            claim.where("case_id", .in, SQLSubquery.select { $0.column("case_id").from(CasePatient.schema) })
-        }
+        let notified: SQLQueryString = recipient == .patient ? "patient_notified_at" : "member_notified_at"
+        // Nobody to tell the patient until they have an account; their first sign-in shows the message.
+        let reachable: SQLQueryString = recipient == .patient ? "AND case_id IN (SELECT case_id FROM case_patients)" : ""
         struct Claimed: Decodable { let id: UUID }
-        let claimed = try await claim.returning("id").all(decoding: Claimed.self).map(\.id)
+        let claimed = try await tx.sql.raw("""
+            UPDATE conversations SET \(notified) = \(bind: now)
+            WHERE id IN (\(binds: Array(ids))) \(reachable)
+              AND (\(notified) IS NULL OR \(notified) <= \(bind: now.addingTimeInterval(-interval)))
+            RETURNING id
+            """).all(decoding: Claimed.self).map(\.id)
         guard !claimed.isEmpty else { return }
 
-        struct Address: Decodable { let id: UUID; let case_id: UUID; let email: String; let practice_name: String }
-        let conversation = { (name: String) in SQLColumn(name, table: Conversation.schema) }
-        let addresses = tx.sql.select()
-            .column(conversation("id")).column(conversation("case_id"))
-            .column(SQLColumn("name", table: Practice.schema), as: "practice_name")
-            .from(Conversation.schema)
-            .join(StaffUser.schema, on: SQLColumn("id", table: StaffUser.schema), .equal, conversation("member_id"))
-            .join(Practice.schema, on: SQLColumn("id", table: Practice.schema), .equal, SQLColumn("practice_id", table: StaffUser.schema))
-            .where(conversation("id"), .in, SQLBind.group(claimed))
-        if recipient == .patient {
-            addresses.column(SQLColumn("email", table: Patient.schema))
-                .join(CasePatient.schema, on: SQLColumn("case_id", table: CasePatient.schema), .equal, conversation("case_id"))
-                .join(Patient.schema, on: SQLColumn("id", table: Patient.schema), .equal, SQLColumn("patient_id", table: CasePatient.schema))
-        } else {
-            addresses.column(SQLColumn("email", table: StaffUser.schema))
-        }
+        // The address: the patient of the case, or the member; the member's practice names the sender.
+        let address: SQLQueryString = recipient == .patient
+            ? """
+              patients.email FROM conversations
+              JOIN case_patients ON case_patients.case_id = conversations.case_id
+              JOIN patients ON patients.id = case_patients.patient_id
+              """
+            : "staff_users.email FROM conversations"
+        struct Address: Decodable { let id: UUID; let case_id: UUID; let practice_name: String; let email: String }
+        let addresses = try await tx.sql.raw("""
+            SELECT conversations.id, conversations.case_id, practices.name AS practice_name, \(address)
+            JOIN staff_users ON staff_users.id = conversations.member_id
+            JOIN practices ON practices.id = staff_users.practice_id
+            WHERE conversations.id IN (\(binds: claimed))
+            """).all(decoding: Address.self)
         let base = services.config.publicBaseURL.absoluteString
-        for address in try await addresses.all(decoding: Address.self) {
+        for address in addresses {
             let email = recipient == .patient
                 ? StaffEmails.newMessage(to: address.email, from: services.config.mailFrom, practiceName: address.practice_name,
                                          link: "\(base)/inbox/\(address.id)")

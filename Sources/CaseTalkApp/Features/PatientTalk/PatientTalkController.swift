@@ -62,7 +62,9 @@ struct PatientTalkController: RouteCollection {
     /// **Send** in Patient Talk: a message from this member to the patient, who may not have
     /// registered yet (it waits for them).
     func write(req: Request) async throws -> Response {
-        let (staff, caseID) = try await req.memberCaseID()
+        let staff = try req.requireStaff()
+        // Not a member, or no such case: the write's own query refuses it (404).
+        guard let caseID = req.parameters.get("caseID", as: UUID.self) else { throw PublicError.notFound }
         let form = try req.content.decode(MessageForm.self)
         do {
             let text = try Conversations.body(form.body)
@@ -146,7 +148,7 @@ struct PatientTalkController: RouteCollection {
         let caseID = try patientCase.requireID()
         var thread = Conversations.Thread.empty
         if let conversation = try await Conversations.forMember(caseID: caseID, memberID: staff.id, on: req.db) {
-            thread = try await Conversations.open(conversation, as: .member, names: (staff.name, patientCase.patientName),
+            thread = try await Conversations.open(try conversation.requireID(), as: .member, names: (staff.name, patientCase.patientName),
                                                   page: req.query[Int.self, at: "page"] ?? 1, actor: .staff(staff.id), req: req)
         }
         return try await req.view.render("cases/talk", TalkPage(

@@ -1,6 +1,4 @@
 import CaseTalkCore
-import Fluent
-import SQLKit
 import Vapor
 
 /// The signed-in patient, as the portal pages need them.
@@ -12,11 +10,9 @@ struct SignedInPatient: Sendable {
 /// Admits signed-in patients only; anyone else is sent to sign in.
 struct RequirePatientMiddleware: AsyncMiddleware {
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        struct Row: Decodable { let name: String }
-        guard case .patient(let id)? = req.session?.principal,
-              let patient = try await req.db.sql.select().column("name").from(Patient.schema)
-                .where("id", .equal, SQLBind(id)).first(decoding: Row.self) else { return req.redirectToSignIn() }
-        req.storage[SignedInPatientKey.self] = SignedInPatient(id: id, name: patient.name)
+        // The session brought the patient along (see `SessionMiddleware`).
+        guard case .patient(let patient)? = req.session?.person else { return req.redirectToSignIn() }
+        req.storage[SignedInPatientKey.self] = patient
         return try await next.respond(to: req)
     }
 }
