@@ -93,6 +93,35 @@ struct TalkWorld {
         }
     }
 
+    /// SPEC §2: messages written before the patient registers wait for them, in the Secure Inbox
+    /// and in the thread, and in nobody else's.
+    @Test func messagesWrittenBeforeThePatientRegistersWaitInTheirSecureInbox() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await RegistrationWorld.make(app, clock)
+            let caseID = w.invitations.caseID, ben = w.invitations.ben
+            try await ben.get("/cases/\(caseID)/talk")
+            try await ben.post("/cases/\(caseID)/talk", [("body", "Waiting for you: unique-early-4410")])
+            let conversation = try #require(try await Conversation.query(on: app.db).filter(\.$caseID == caseID).first())
+            #expect(conversation.patientID == nil, "no patient yet")
+
+            try await w.verifyAndAccept()
+            try await w.setPassword()
+            let pat = Browser(app)
+            try await pat.signIn("pat@example.com", password: RegistrationWorld.password)
+            let id = try conversation.requireID()
+            let inbox = try await pat.get("/inbox").body.string
+            #expect(inbox.contains("Dr. Ben Stone") && inbox.contains("/inbox/\(id)"))
+            #expect(try await pat.get("/inbox/\(id)").body.string.contains("unique-early-4410"))
+
+            // Ben's next case has another patient, who has not registered: nothing of Pat's reaches it.
+            let (_, other) = try await w.invitations.world.caseByBen(title: "Implant")
+            try await ben.get("/cases/\(other)/talk")
+            try await ben.post("/cases/\(other)/talk", [("body", "For someone else: unique-other-5521")])
+            let after = try await pat.get("/inbox").body.string
+            #expect(!after.contains("Implant") && after.components(separatedBy: "/inbox/").count == inbox.components(separatedBy: "/inbox/").count)
+        }
+    }
+
     /// The privacy rule (SPEC §1) for the routes that read and write conversations: only Ben and
     /// Pat reach Ben's conversation; everyone else gets 404, or the sign-in page when signed out.
     @Test func onlyTheMemberAndThePatientReachAConversation() async throws {

@@ -227,6 +227,7 @@ import VaporTesting
             "018_UpdateMessageAddIdempotencyKey",
             "019_UpdateAuditEntryAppendOnly",
             "020_CreateMessageUnreadIndex",
+            "021_UpdateConversationAddPatient",
         ])
     }
 }

@@ -47,6 +47,7 @@ struct ReadWorld {
             let conversation = Conversation(id: UUID(), caseID: patientCase.id!, memberID: ada, now: now.addingTimeInterval(Double(n)))
             conversation.messageCount = messagesEach
             conversation.patientUnread = messagesEach
+            conversation.patientID = patient.id   // as the app writes it for a case that has its patient
             try await conversation.create(on: app.db)
             conversationIDs.append(conversation.id!)
             let messages = try (0..<messagesEach).map { m in

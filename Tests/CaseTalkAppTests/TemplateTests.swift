@@ -58,7 +58,7 @@ import VaporTesting
                                                  unread: 2),
         "inbox/index": InboxController.ListPage(chrome: chrome, conversations: [.init(id: "1", practiceName: "Riverside", memberName: "Dr. Cy",
                                                                                      caseTitle: "Crown", lastActivity: "today", unread: 1)],
-                                                previousPage: 1, nextPage: 3),
+                                                hasConversations: true, previousPage: 1, nextPage: 3),
         "inbox/thread": InboxController.ThreadPage(chrome: chrome, id: "1", memberName: "Dr. Cy", practiceName: "Riverside", caseTitle: "Crown",
                                                    thread: .init(entries: [entry], earlierPage: nil, laterPage: nil), sendKey: "k", draft: "",
                                                    error: "Enter the message."),

@@ -23,5 +23,6 @@ public enum Migrations {
         UpdateMessageAddIdempotencyKey(),
         UpdateAuditEntryAppendOnly(),
         CreateMessageUnreadIndex(),
+        UpdateConversationAddPatient(),
     ]
 }

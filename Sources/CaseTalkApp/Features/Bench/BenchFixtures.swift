@@ -92,8 +92,10 @@ enum BenchFixtures {
             joins.append(CasePatient(caseID: patientCase.id!, patientID: try people[patientIndex].requireID(), joinedAt: now))
             for member in [first, second] {
                 memberships.append(CaseMember(caseID: patientCase.id!, staffID: try staff[member].requireID(), addedByID: nil, addedAt: now))
-                talks.append(Conversation(id: UUID(), caseID: patientCase.id!, memberID: try staff[member].requireID(),
-                                          now: now.addingTimeInterval(-86_400)))
+                let talk = Conversation(id: UUID(), caseID: patientCase.id!, memberID: try staff[member].requireID(),
+                                        now: now.addingTimeInterval(-86_400))
+                talk.patientID = try people[patientIndex].requireID()
+                talks.append(talk)
                 memberCases[member].append(patientCase.id!)
                 owners.append(patientIndex)
             }

@@ -10,10 +10,20 @@ struct InboxController: RouteCollection {
     static let pageSize = 20
 
     struct ListPage: Encodable {
-        struct Row: Encodable { let id: String; let practiceName: String; let memberName: String; let caseTitle: String
-                                let lastActivity: String; let unread: Int }
+        struct Row: Encodable {
+            let id: String; let practiceName: String; let memberName: String; let caseTitle: String; let lastActivity: String
+            /// "2 unread", or nil. Conditions in templates are Bools and values are strings: LeafKit converts
+            /// anything else at every use, which was a tenth of a Secure Inbox page.
+            let unread: String?
+            let isUnread: Bool
+            init(id: String, practiceName: String, memberName: String, caseTitle: String, lastActivity: String, unread: Int) {
+                self.id = id; self.practiceName = practiceName; self.memberName = memberName; self.caseTitle = caseTitle
+                self.lastActivity = lastActivity; self.unread = unread > 0 ? "\(unread) unread" : nil; self.isUnread = unread > 0
+            }
+        }
         let chrome: PageChrome
         let conversations: [Row]
+        let hasConversations: Bool
         let previousPage: Int?
         let nextPage: Int?
     }
@@ -31,8 +41,6 @@ struct InboxController: RouteCollection {
         let error: String?
     }
 
-    struct ReplyForm: Content { var body: String?; var idempotency_key: String? }
-
     func boot(routes: any RoutesBuilder) throws {
         routes.get("inbox", use: list)
         routes.get("inbox", ":conversationID", use: thread)
@@ -48,11 +56,11 @@ struct InboxController: RouteCollection {
             SELECT conversations.id, practices.name AS practice_name, staff_users.name AS member_name, cases.title,
                    conversations.last_message_at, conversations.patient_unread
             FROM conversations
-            JOIN case_patients ON case_patients.case_id = conversations.case_id
+            JOIN case_patients ON case_patients.case_id = conversations.case_id AND case_patients.patient_id = conversations.patient_id
             JOIN cases ON cases.id = conversations.case_id
             JOIN staff_users ON staff_users.id = conversations.member_id
             JOIN practices ON practices.id = staff_users.practice_id
-            WHERE case_patients.patient_id = \(bind: patient.id)
+            WHERE conversations.patient_id = \(bind: patient.id)
             ORDER BY conversations.last_message_at DESC, conversations.id ASC
             LIMIT \(literal: Self.pageSize + 1) OFFSET \(literal: (page - 1) * Self.pageSize)
             """).all(decoding: Row.self)
@@ -62,6 +70,7 @@ struct InboxController: RouteCollection {
                 .init(id: $0.id.uuidString, practiceName: $0.practice_name, memberName: $0.member_name, caseTitle: $0.title,
                       lastActivity: CaseViews.display($0.last_message_at), unread: $0.patient_unread)
             },
+            hasConversations: !rows.isEmpty,
             previousPage: page > 1 ? page - 1 : nil, nextPage: rows.count > Self.pageSize ? page + 1 : nil))
     }
 
@@ -73,12 +82,12 @@ struct InboxController: RouteCollection {
     /// **Send**: the reply lands in this member's Patient Talk only.
     func reply(req: Request) async throws -> Response {
         let (patient, conversation) = try await scoped(req)
-        let form = try req.content.decode(ReplyForm.self)
+        let form = Conversations.SendForm(req)
         do {
             let text = try Conversations.body(form.body)
             try await req.rateLimit(.messageSend, account: "patient:\(patient.id)")
             try await Conversations.send(text, by: .patient, caseID: conversation.case_id, memberID: conversation.member_id,
-                                         idempotencyKey: Conversations.idempotencyKey(form.idempotency_key),
+                                         idempotencyKey: Conversations.idempotencyKey(form.idempotencyKey),
                                          actor: .patient(patient.id), req: req)
         } catch let error as ValidationError {
             let response = try await render(req, patient, conversation, draft: String((form.body ?? "").prefix(Conversations.maxLength)),

@@ -21,6 +21,8 @@ final class Conversation: Model, @unchecked Sendable {
     @Field(key: "patient_unread") var patientUnread: Int
     @OptionalField(key: "member_notified_at") var memberNotifiedAt: Date?
     @OptionalField(key: "patient_notified_at") var patientNotifiedAt: Date?
+    /// The case's patient once the case has one (a copy of `case_patients`, for the Secure Inbox's order).
+    @OptionalField(key: "patient_id") var patientID: UUID?
 
     init() {}
     init(id: UUID, caseID: UUID, memberID: UUID, now: Date) {

@@ -19,6 +19,12 @@ enum Conversations {
         let text: String
         /// For the viewer's own messages: when the other side first opened it.
         let read: String?
+        let isRead: Bool
+
+        init(id: String, mine: Bool, author: String, date: String, text: String, read: String?) {
+            self.id = id; self.mine = mine; self.author = author; self.date = date; self.text = text
+            self.read = read; self.isRead = read != nil
+        }
     }
 
     /// The member's own conversation on a case, if they have written in it.
@@ -49,6 +55,18 @@ enum Conversations {
             JOIN practices ON practices.id = staff_users.practice_id
             WHERE conversations.id = \(bind: id) AND case_patients.patient_id = \(bind: patientID)
             """).first(decoding: PatientView.self)
+    }
+
+    /// The send form of Patient Talk and of the Secure Inbox, read field by field: sends are the
+    /// busiest form post.
+    struct SendForm {
+        let body: String?
+        let idempotencyKey: String?
+
+        init(_ req: Request) {
+            body = req.formField("body")
+            idempotencyKey = req.formField("idempotency_key")
+        }
     }
 
     /// The body the form sent, checked: plain text, 1 to 5,000 characters, line breaks kept.
@@ -86,9 +104,15 @@ enum Conversations {
     /// One page of a thread, oldest first within the page.
     struct Thread: Encodable, Sendable {
         let entries: [Entry]
+        let hasEntries: Bool
         /// The page of older messages, if any; and of newer ones, when this is not the newest.
         let earlierPage: Int?
         let laterPage: Int?
+
+        init(entries: [Entry], earlierPage: Int?, laterPage: Int?) {
+            self.entries = entries; self.hasEntries = !entries.isEmpty
+            self.earlierPage = earlierPage; self.laterPage = laterPage
+        }
 
         static let empty = Thread(entries: [], earlierPage: nil, laterPage: nil)
     }

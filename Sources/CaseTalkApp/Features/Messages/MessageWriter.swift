@@ -53,10 +53,14 @@ enum MessageWriter {
             if !missing.isEmpty {
                 // A member's first message makes the conversation (another server may make it at the same moment).
                 let rows = missing.map { pair -> SQLQueryString in
-                    "(\(bind: UUID()), \(bind: pair.caseID), \(bind: pair.memberID), \(bind: latest), \(bind: latest), 0, 0, 0)"
+                    """
+                    (\(bind: UUID()), \(bind: pair.caseID), \(bind: pair.memberID), \(bind: latest), \(bind: latest), 0, 0, 0, \
+                    (SELECT patient_id FROM case_patients WHERE case_id = \(bind: pair.caseID)))
+                    """
                 }
                 try await sql.raw("""
-                    INSERT INTO conversations (id, case_id, member_id, created_at, last_message_at, message_count, member_unread, patient_unread)
+                    INSERT INTO conversations
+                      (id, case_id, member_id, created_at, last_message_at, message_count, member_unread, patient_unread, patient_id)
                     VALUES \(rows.joined(separator: ", ")) ON CONFLICT (case_id, member_id) DO NOTHING
                     """).run()
                 conversations.merge(try await lookUp(missing, on: sql).conversations) { old, _ in old }

@@ -30,8 +30,6 @@ struct PatientTalkController: RouteCollection {
         let messageError: String?
     }
 
-    struct MessageForm: Content { var body: String?; var idempotency_key: String? }
-
     struct InvitePage: Encodable {
         let chrome: PageChrome
         let header: CaseViews.Header
@@ -65,12 +63,12 @@ struct PatientTalkController: RouteCollection {
         let staff = try req.requireStaff()
         // Not a member, or no such case: the write's own query refuses it (404).
         guard let caseID = req.parameters.get("caseID", as: UUID.self) else { throw PublicError.notFound }
-        let form = try req.content.decode(MessageForm.self)
+        let form = Conversations.SendForm(req)
         do {
             let text = try Conversations.body(form.body)
             try await req.rateLimit(.messageSend, account: "staff:\(staff.id)")
             try await Conversations.send(text, by: .member, caseID: caseID, memberID: staff.id,
-                                         idempotencyKey: Conversations.idempotencyKey(form.idempotency_key),
+                                         idempotencyKey: Conversations.idempotencyKey(form.idempotencyKey),
                                          actor: .staff(staff.id), req: req)
         } catch let error as ValidationError {
             let (_, patientCase) = try await req.memberCase()

@@ -214,6 +214,8 @@ enum PatientRegistration {
     /// The case joins the patient's account, and every link of the invitation stops working.
     private static func join(caseID: UUID, invitationID: UUID, patientID: UUID, now: Date, on tx: any Database) async throws {
         try await CasePatient(caseID: caseID, patientID: patientID, joinedAt: now).create(on: tx)
+        // Conversations written before the patient joined now list in their Secure Inbox.
+        try await tx.sql.raw("UPDATE conversations SET patient_id = \(bind: patientID) WHERE case_id = \(bind: caseID)").run()
         try await InvitationToken.query(on: tx).filter(\.$invitation.$id == invitationID).delete()
     }
 
