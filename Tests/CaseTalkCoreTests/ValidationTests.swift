@@ -146,3 +146,19 @@ import Foundation
         #expect(field("_csrf", "_csrf=%FF%FE") == nil)
     }
 }
+
+@Suite struct DisplayDateTests {
+    static let foundation = Date.FormatStyle(date: .abbreviated, time: .shortened, locale: Locale(identifier: "en_US_POSIX"),
+                                             timeZone: TimeZone(identifier: "UTC")!)
+
+    @Test func matchesFoundationsStyleEverywhere() {
+        var generator = SystemRandomNumberGenerator()
+        var moments: [Double] = [0, -1, 59.999, 60, 43_199, 43_200, 86_399, 951_782_400 /* 2000-02-29 */, 4_107_542_400 /* 2100-03-01 */,
+                                 1_795_000_000, -2_208_988_800 /* 1900-01-01 */]
+        for _ in 0..<5_000 { moments.append(Double.random(in: -3_000_000_000...5_000_000_000, using: &generator)) }
+        for moment in moments {
+            let date = Date(timeIntervalSince1970: moment)
+            #expect(DisplayDate.utc(secondsSince1970: moment) == date.formatted(Self.foundation) + " UTC", "\(moment)")
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import CaseTalkCore
 import Foundation
 
 /// The typed contexts of the case pages; built by `CasesController`, never from models directly.
@@ -64,13 +65,8 @@ enum CaseViews {
                practiceName: row.practice_name)
     }
 
-    /// Dates are shown in UTC, labelled, until people can choose their time zone. One style,
-    /// made once (a list page formats a date per row).
-    private static let displayStyle = Date.FormatStyle(date: .abbreviated, time: .shortened,
-                                                       locale: Locale(identifier: "en_US_POSIX"),
-                                                       timeZone: TimeZone(identifier: "UTC")!)
-
+    /// Dates are shown in UTC, labelled, until people can choose their time zone.
     static func display(_ date: Date) -> String {
-        date.formatted(displayStyle) + " UTC"
+        DisplayDate.utc(secondsSince1970: date.timeIntervalSince1970)
     }
 }
