@@ -121,8 +121,9 @@ def run_engine(binary, engine, database_url, seconds, workroot):
         wrk(server.base, connections=16, seconds=3, path="/healthz")
         if engine == "sqlite":
             results["S0"] = server.measure("S0 /healthz, 64 connections", connections=64, seconds=seconds, path="/healthz")
-            hash_ms = float(re.search(r"hash_ms=([\d.]+)", server.command("bench", "hash", "--count", "5").stdout).group(1))
-            results["hash_ms"] = hash_ms
+            timed = server.command("bench", "hash", "--count", "5").stdout
+            results["hash_ms"] = float(re.search(r"\bhash_ms=([\d.]+)", timed).group(1))
+            results["busy_hash_ms"] = float(re.search(r"busy_hash_ms=([\d.]+)", timed).group(1))
             get = {**lua_env, "BENCH_WHO": "heavy", "BENCH_PATH": "/inbox"}
             results["inbox_idle"] = server.measure("Secure Inbox alone, 4 connections", connections=4, seconds=seconds,
                                             script="lua/get.lua", env=get, threads=1)
@@ -187,9 +188,10 @@ def targets(all_results, cores):
     row("S2: zero lost", f"{lost} lost of {s2['acknowledged']} acknowledged", lost == 0)
     row("S3: ≥ 2,500 pages/s", f"{sq['S3']['rps']:.0f}/s", sq["S3"]["rps"] >= 2500)
     row("S4 1,000-message thread: p99 ≤ 40 ms", f"{sq['S4_1000']['p99']} ms", sq["S4_1000"]["p99"] <= 40)
-    ceiling = cores * 1000 / sq["hash_ms"]
+    ceiling = cores * 1000 / sq["busy_hash_ms"]
     share = sq["S1"]["rps"] / ceiling
-    row("S1: ≥ 90 % of the hashing ceiling", f"{100 * share:.0f} % ({sq['S1']['rps']:.1f} of {ceiling:.1f}/s)", share >= 0.9)
+    row("S1: ≥ 90 % of the hashing ceiling (every core hashing)", f"{100 * share:.0f} % ({sq['S1']['rps']:.1f} of {ceiling:.1f}/s)",
+        share >= 0.9)
     storm = sq["inbox_storm"]["p99"] / sq["inbox_idle"]["p99"]
     row("Secure Inbox p99 during a sign-in storm ≤ 3× unloaded", f"{storm:.1f}×", storm <= 3)
     if "synapse_sqlite" in all_results:
@@ -228,10 +230,14 @@ def report(all_results, seconds, started_load, path):
         results = all_results[engine]
         lines += [f"## CaseTalk on {engine}", ""] + scenario_rows(results, s0)
         if "hash_ms" in results:
-            ceiling = cores * 1000 / results["hash_ms"]
-            lines += [f"S1: one password hash takes {results['hash_ms']:.1f} ms on one core, so the hashing ceiling is "
-                      f"{ceiling:.1f} sign-ins/s ({cores} cores); S1 reached {results['S1']['rps']:.1f} "
-                      f"({100 * results['S1']['rps'] / ceiling:.0f} %). Secure Inbox p99: {results['inbox_idle']['p99']} ms alone, "
+            alone = cores * 1000 / results["hash_ms"]
+            ceiling = cores * 1000 / results["busy_hash_ms"]
+            lines += [f"S1: one password hash takes {results['hash_ms']:.1f} ms on one core alone and "
+                      f"{results['busy_hash_ms']:.1f} ms with all {cores} cores hashing (scrypt is memory-hard: hashes side by "
+                      f"side share the memory bus), so the hashing ceiling is {ceiling:.1f} sign-ins/s ({alone:.1f} if each "
+                      f"hash ran as fast as one alone); S1 reached {results['S1']['rps']:.1f} "
+                      f"({100 * results['S1']['rps'] / ceiling:.0f} % of the ceiling, {100 * results['S1']['rps'] / alone:.0f} % of "
+                      f"the one-alone figure). Secure Inbox p99: {results['inbox_idle']['p99']} ms alone, "
                       f"{results['inbox_storm']['p99']} ms during the storm "
                       f"({results['inbox_storm']['p99'] / results['inbox_idle']['p99']:.1f}×).", ""]
         if f"synapse_{engine}" in all_results:

@@ -123,3 +123,28 @@ import VaporTesting
         }
     }
 }
+
+/// A group whose database never answers must not hold up the writes behind it.
+@Suite struct WriteGroupDeadlineTests {
+    @Test func aGroupThatNeverFinishesIsAnsweredAsFailedAndTheNextOneIsWritten() async throws {
+        try await withCaseTalk { app, _ in
+            let (gate, open) = AsyncStream<Void>.makeStream()
+            let (started, start) = AsyncStream<Void>.makeStream()
+            let groups = WriteGroups<String, String>(deadline: .milliseconds(300)) { items, _, _ in
+                if items.contains("hang") {
+                    start.yield()
+                    for await _ in gate { break }
+                }
+                return items.map { .success("stored " + $0) }
+            }
+            let services = app.caseTalk, db = app.db
+            let hung = Task { try await groups.write("hang", services: services, on: db) }
+            for await _ in started { break }   // the hung group is being written
+            let next = Task { try await groups.write("next", services: services, on: db) }
+            await #expect(throws: WriteGroups<String, String>.TookTooLong.self) { try await hung.value }
+            let written = try await next.value
+            #expect(written == "stored next", "written after the hung group was given up")
+            open.yield()
+        }
+    }
+}

@@ -3,24 +3,25 @@ import Vapor
 
 /// Rejects every state-changing request whose `_csrf` form field (or `X-CSRF-Token` header) does
 /// not match the session's token (SPEC §5).
-struct CSRFMiddleware: AsyncMiddleware {
+struct CSRFMiddleware: Middleware {
     static let fieldName = "_csrf"
     let maxBodySize: Int
 
-    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        guard ![.GET, .HEAD, .OPTIONS].contains(req.method) else { return try await next.respond(to: req) }
-        // A body that arrived whole is not measured by `collect`, so the size is checked here too.
-        let body: ByteBuffer?
-        do { body = try await req.body.collect(max: maxBodySize).get() } catch { throw PublicError.tooLarge }
-        guard (body?.readableBytes ?? 0) <= maxBodySize else { throw PublicError.tooLarge }
-        let sent = req.headers.first(name: "X-CSRF-Token") ?? req.formField(Self.fieldName)
-        guard let session = req.session, let sent, ConstantTime.equal(sent, session.csrfToken) else {
-            req.logger.notice("request rejected: missing or wrong CSRF token")
-            throw PublicError.csrfRejected
-        }
-        return try await next.respond(to: req)
+    func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        guard ![.GET, .HEAD, .OPTIONS].contains(req.method) else { return next.respond(to: req) }
+        return req.body.collect(max: maxBodySize)
+            .flatMapErrorThrowing { _ in throw PublicError.tooLarge }
+            .flatMap { body in
+                // A body that arrived whole is not measured by `collect`, so the size is checked here too.
+                guard (body?.readableBytes ?? 0) <= maxBodySize else { return req.eventLoop.makeFailedFuture(PublicError.tooLarge) }
+                let sent = req.headers.first(name: "X-CSRF-Token") ?? req.formField(Self.fieldName)
+                guard let session = req.session, let sent, ConstantTime.equal(sent, session.csrfToken) else {
+                    req.logger.notice("request rejected: missing or wrong CSRF token")
+                    return req.eventLoop.makeFailedFuture(PublicError.csrfRejected)
+                }
+                return next.respond(to: req)
+            }
     }
-
 }
 
 extension Request {

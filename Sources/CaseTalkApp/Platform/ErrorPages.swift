@@ -17,39 +17,41 @@ struct PublicError: AbortError {
 
 /// Turns every error into a plain page that says what went wrong in general terms. Details of
 /// the error never reach the response; the log gets its type, not its text (it may hold data).
-struct ErrorPagesMiddleware: AsyncMiddleware {
+struct ErrorPagesMiddleware: Middleware {
     struct Context: Encodable {
         let chrome: PageChrome
         let status: UInt
         let message: String
     }
 
-    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        do {
-            return try await next.respond(to: req)
-        } catch {
-            let (status, message) = Self.describe(error)
-            if status.code >= 500 {
-                req.logger.error("request failed", metadata: ["error": .string(String(reflecting: type(of: error))),
-                                                             "status": .stringConvertible(status.code)])
-            }
-            // A signed-in person keeps the navigation and Sign Out on an error page.
-            let chrome = (try? req.staffChrome(status.reasonPhrase)) ?? (try? req.patientChrome(status.reasonPhrase))
-                ?? PageChrome(title: status.reasonPhrase)
-            let context = Context(chrome: chrome, status: status.code, message: message)
-            let response: Response
-            if let view = try? await req.view.render("errors/error", context).encodeResponse(for: req) {
-                response = view
-            } else {
-                response = Response(body: .init(string: message))
-                response.headers.contentType = .plainText
-            }
-            response.status = status
-            if let seconds = (error as? PublicError)?.retryAfter {
-                response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds))
-            }
-            return response
+    func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        next.respond(to: req).flatMapError { error in
+            req.eventLoop.makeFutureWithTask { await Self.page(for: error, req) }
         }
+    }
+
+    private static func page(for error: any Error, _ req: Request) async -> Response {
+        let (status, message) = describe(error)
+        if status.code >= 500 {
+            req.logger.error("request failed", metadata: ["error": .string(String(reflecting: type(of: error))),
+                                                         "status": .stringConvertible(status.code)])
+        }
+        // A signed-in person keeps the navigation and Sign Out on an error page.
+        let chrome = (try? req.staffChrome(status.reasonPhrase)) ?? (try? req.patientChrome(status.reasonPhrase))
+            ?? PageChrome(title: status.reasonPhrase)
+        let context = Context(chrome: chrome, status: status.code, message: message)
+        let response: Response
+        if let view = try? await req.view.render("errors/error", context).encodeResponse(for: req) {
+            response = view
+        } else {
+            response = Response(body: .init(string: message))
+            response.headers.contentType = .plainText
+        }
+        response.status = status
+        if let seconds = (error as? PublicError)?.retryAfter {
+            response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds))
+        }
+        return response
     }
 
     static func describe(_ error: any Error) -> (HTTPResponseStatus, String) {

@@ -7,29 +7,24 @@ import Vapor
 /// the fault tests: a send in flight at the crash waited until its client gave up), and a person
 /// must learn that the request failed rather than watch it hang. The abandoned work ends on its
 /// own or with the process; its transaction, if any, was never committed.
-struct RequestDeadlineMiddleware: AsyncMiddleware {
+struct RequestDeadlineMiddleware: Middleware {
     let deadline: TimeAmount
 
     static let timedOut = PublicError(
         status: .serviceUnavailable, message: "CaseTalk took too long to answer. Please try again in a moment.", retryAfter: 5)
 
-    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        let pending = NIOLockedValueBox<CheckedContinuation<Response, any Error>?>(nil)
+    func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        let answer = req.eventLoop.makePromise(of: Response.self)
+        let answered = NIOLockedValueBox(false)
         @Sendable func finish(_ result: Result<Response, any Error>) {
-            pending.withLockedValue { continuation in
-                continuation?.resume(with: result)
-                continuation = nil
-            }
+            guard answered.withLockedValue({ done in defer { done = true }; return !done }) else { return }
+            answer.completeWith(result)
         }
-        return try await withCheckedThrowingContinuation { continuation in
-            pending.withLockedValue { $0 = continuation }
-            let timer = req.eventLoop.scheduleTask(in: deadline) { finish(.failure(Self.timedOut)) }
-            Task {
-                let result: Result<Response, any Error>
-                do { result = .success(try await next.respond(to: req)) } catch { result = .failure(error) }
-                timer.cancel()
-                finish(result)
-            }
+        let timer = req.eventLoop.scheduleTask(in: deadline) { finish(.failure(Self.timedOut)) }
+        next.respond(to: req).whenComplete { result in
+            timer.cancel()
+            finish(result)
         }
+        return answer.futureResult
     }
 }

@@ -1,28 +1,30 @@
 import Vapor
 
 /// The headers every response carries (SPEC §5).
-struct SecurityHeadersMiddleware: AsyncMiddleware {
+struct SecurityHeadersMiddleware: Middleware {
     static let contentSecurityPolicy = [
         "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
         "font-src 'self'", "connect-src 'self'", "form-action 'self'", "frame-ancestors 'none'",
         "base-uri 'none'",
     ].joined(separator: "; ")
 
-    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        let response = try await next.respond(to: req)
-        let headers = [
-            ("Content-Security-Policy", Self.contentSecurityPolicy),
-            ("X-Content-Type-Options", "nosniff"),
-            ("Referrer-Policy", "no-referrer"),
-            ("X-Frame-Options", "DENY"),
-            ("Cross-Origin-Opener-Policy", "same-origin"),
-            ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
-        ]
-        for (name, value) in headers { response.headers.replaceOrAdd(name: name, value: value) }
-        // Only style sheets, scripts and static data may be cached; every page may carry patient information.
-        if !(req.url.path.hasPrefix("/css/") || req.url.path.hasPrefix("/js/") || req.url.path.hasPrefix("/data/")) {
-            response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+    func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        next.respond(to: req).map { response in
+            for (name, value) in Self.headers { response.headers.replaceOrAdd(name: name, value: value) }
+            // Only style sheets, scripts and static data may be cached; every page may carry patient information.
+            if !(req.url.path.hasPrefix("/css/") || req.url.path.hasPrefix("/js/") || req.url.path.hasPrefix("/data/")) {
+                response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+            }
+            return response
         }
-        return response
     }
+
+    private static let headers = [
+        ("Content-Security-Policy", contentSecurityPolicy),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
 }

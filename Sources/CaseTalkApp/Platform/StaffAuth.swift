@@ -12,12 +12,12 @@ struct SignedInStaff: Sendable {
 
 /// Admits signed-in staff only. A visitor without a staff session is sent to sign in, with the
 /// page they asked for remembered as a relative path.
-struct RequireStaffMiddleware: AsyncMiddleware {
-    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+struct RequireStaffMiddleware: Middleware {
+    func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         // The session brought the staff user along (see `SessionMiddleware`).
-        guard case .staff(let staff)? = req.session?.person else { return req.redirectToSignIn() }
-        req.storage[SignedInStaffKey.self] = staff
-        return try await next.respond(to: req)
+        guard case .staff(let person)? = req.session?.person else { return req.eventLoop.makeSucceededFuture(req.redirectToSignIn()) }
+        req.storage[SignedInStaffKey.self] = person
+        return next.respond(to: req)
     }
 }
 

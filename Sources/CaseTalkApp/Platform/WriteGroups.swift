@@ -1,5 +1,6 @@
 import Fluent
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// Writes that arrive while a group is being written wait (without a thread) and go together in
 /// the next group: one transaction for all of them, whose statements the caller's `store` makes
@@ -23,11 +24,19 @@ final class WriteGroups<Item: Sendable, Output: Sendable>: Sendable {
     private let store: Store
     /// The most items in one group (their binds stay far below every engine's limit per statement).
     let maxGroup: Int
+    /// How long one group may take. A database that went away can leave a statement that never
+    /// hears back (seen when PostgreSQL restarts under load); its group is then answered as failed
+    /// and left behind, so the writes after it are not stuck behind it. Those items may still be
+    /// stored if it ever finishes: a send retried with its form key is then recognized.
+    let deadline: TimeAmount
 
-    init(maxGroup: Int = 128, store: @escaping Store) {
+    init(maxGroup: Int = 128, deadline: TimeAmount = .seconds(10), store: @escaping Store) {
         self.maxGroup = maxGroup
+        self.deadline = deadline
         self.store = store
     }
+
+    struct TookTooLong: Error {}
 
     /// Stores `item` with whatever else is waiting; its answer. The group is written on the
     /// database and with the services of the request that found nothing being written.
@@ -63,10 +72,31 @@ final class WriteGroups<Item: Sendable, Output: Sendable>: Sendable {
         }
     }
 
+    /// `store`, or `TookTooLong` once the deadline has passed (the store is left running).
+    private func storeInTime(_ items: [Item], services: CaseTalkServices, on db: any Database) async throws -> [Result<Output, any Error>] {
+        let outcome = await withCheckedContinuation { (answer: CheckedContinuation<Result<[Result<Output, any Error>], any Error>, Never>) in
+            let answered = NIOLockedValueBox(false)
+            @Sendable func finish(_ result: Result<[Result<Output, any Error>], any Error>) {
+                guard answered.withLockedValue({ done in defer { done = true }; return !done }) else { return }
+                answer.resume(returning: result)
+            }
+            let timer = db.eventLoop.scheduleTask(in: deadline) { finish(.failure(TookTooLong())) }
+            Task { [store] in
+                let result: Result<[Result<Output, any Error>], any Error>
+                do { result = .success(try await store(items, services, db)) } catch { result = .failure(error) }
+                timer.cancel()
+                finish(result)
+            }
+        }
+        return try outcome.get()
+    }
+
     private func write(_ group: [(item: Item, answer: Answer)], services: CaseTalkServices, on db: any Database) async {
         do {
-            let results = try await store(group.map(\.item), services, db)
+            let results = try await storeInTime(group.map(\.item), services: services, on: db)
             for (entry, result) in zip(group, results) { entry.answer.resume(returning: result) }
+        } catch let error as TookTooLong {
+            for entry in group { entry.answer.resume(returning: .failure(error)) }
         } catch where group.count > 1 {
             // Whatever failed is one item's doing: each again on its own.
             for entry in group { await write([entry], services: services, on: db) }
@@ -74,7 +104,7 @@ final class WriteGroups<Item: Sendable, Output: Sendable>: Sendable {
             // Another server stored the same thing at the same moment (a send's form key): once
             // more finds what it stored.
             let result: Result<Output, any Error>
-            do { result = try await store([group[0].item], services, db)[0] } catch { result = .failure(error) }
+            do { result = try await storeInTime([group[0].item], services: services, on: db)[0] } catch { result = .failure(error) }
             group[0].answer.resume(returning: result)
         } catch {
             group[0].answer.resume(returning: .failure(error))

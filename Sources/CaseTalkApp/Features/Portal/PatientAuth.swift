@@ -8,12 +8,12 @@ struct SignedInPatient: Sendable {
 }
 
 /// Admits signed-in patients only; anyone else is sent to sign in.
-struct RequirePatientMiddleware: AsyncMiddleware {
-    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+struct RequirePatientMiddleware: Middleware {
+    func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         // The session brought the patient along (see `SessionMiddleware`).
-        guard case .patient(let patient)? = req.session?.person else { return req.redirectToSignIn() }
-        req.storage[SignedInPatientKey.self] = patient
-        return try await next.respond(to: req)
+        guard case .patient(let person)? = req.session?.person else { return req.eventLoop.makeSucceededFuture(req.redirectToSignIn()) }
+        req.storage[SignedInPatientKey.self] = person
+        return next.respond(to: req)
     }
 }
 
