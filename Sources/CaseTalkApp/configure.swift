@@ -23,6 +23,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
 
     app.views.use(.leaf)
     app.routes.defaultMaxBodySize = "64kb"
+    // Browsers never compress what they post; a compressed body is refused rather than inflated.
+    app.http.server.configuration.requestDecompression = .disabled
     configureMiddleware(app, requestLogLevel: config.requestLogLevel)
     try routes(app)
 

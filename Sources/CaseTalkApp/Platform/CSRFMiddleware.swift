@@ -29,9 +29,19 @@ extension Request {
     /// `FormField`); bodies of any other kind go through Vapor's decoders. For the checks every post
     /// runs and the busiest forms; other forms decode into their `Content` types.
     func formField(_ name: String) -> String? {
-        if headers.contentType == .urlEncodedForm {
+        if hasURLEncodedBody {
             return body.data.flatMap { FormField.first(named: name, in: $0.readableBytesView) }
         }
         return try? content.get(String.self, at: name)
+    }
+
+    /// `Content-Type: application/x-www-form-urlencoded` (any parameters after it), read without
+    /// parsing the header into a media type (which showed in the cost of a send).
+    private var hasURLEncodedBody: Bool {
+        guard let value = headers.first(name: .contentType) else { return false }
+        let type = "application/x-www-form-urlencoded"
+        guard value.utf8.count >= type.utf8.count, value.prefix(type.count).lowercased() == type else { return false }
+        let rest = value.dropFirst(type.count).first
+        return rest == nil || rest == ";" || rest == " "
     }
 }
