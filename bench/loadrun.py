@@ -55,12 +55,36 @@ def wrk(base, connections, seconds, script=None, path="/", env=None, threads=2):
             "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0, "raw": out}
 
 
+def processes_named(name):
+    """Pids of the running processes whose command is `name` (the PostgreSQL server's processes)."""
+    pids = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().split(" (", 1)[1].split(")", 1)[0] == name:
+                pids.append(int(stat.parent.name))
+        except (OSError, IndexError):
+            pass
+    return pids
+
+
 def measure(base, pids, label, **kwargs):
-    """wrk against `base`, with the CPU time the processes `pids` spent during the run."""
-    before = sum(cpu_seconds(pid) for pid in pids)
+    """wrk against `base`, with the CPU time the processes `pids` (a list, or a function giving
+    one, called before and after) spent during the run."""
+    choose = pids if callable(pids) else (lambda: pids)
+
+    def cpu_by_pid():
+        seconds = {}
+        for pid in choose():
+            try:
+                seconds[pid] = cpu_seconds(pid)
+            except OSError:   # ended meanwhile
+                pass
+        return seconds
+    before = cpu_by_pid()
     load_before = os.getloadavg()[0]
     result = wrk(base, **kwargs)
-    spent = sum(cpu_seconds(pid) for pid in pids) - before
+    # A process started during the run counts from zero; one that ended during it is not counted.
+    spent = sum(now - before.get(pid, 0.0) for pid, now in cpu_by_pid().items())
     result["cpu_ms_per_request"] = spent * 1000 / max(result["requests"], 1)
     result["load"] = (load_before, os.getloadavg()[0])
     result["label"] = label

@@ -18,7 +18,7 @@ import urllib.parse
 import requests
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from loadrun import free_port, measure, stop, wait_ready, write_sessions, wrk  # noqa: E402
+from loadrun import free_port, measure, processes_named, stop, wait_ready, write_sessions, wrk  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -161,15 +161,17 @@ def run(engine, seconds, workdir, database_url=""):
         write_sessions(sessions, seed(synapse))
         env = {"BENCH_LUA": str(HERE.parent / "lua"), "BENCH_SESSIONS": str(sessions)}
         wrk(synapse.base, connections=16, seconds=3, script="synapse/read.lua", env=env)  # warm-up
+        # CPU: Synapse's process and, on PostgreSQL, the database server's processes.
+        pids = lambda: [synapse.proc.pid] + (processes_named("postgres") if engine == "postgresql" else [])  # noqa: E731
         for conns in (16, 64):
             before = count_messages(synapse, engine, database_url)
-            r = measure(synapse.base, [synapse.proc.pid], f"Synapse S2 sends into private rooms, {conns} connections",
+            r = measure(synapse.base, pids, f"Synapse S2 sends into private rooms, {conns} connections",
                         connections=conns, seconds=seconds, script="synapse/send.lua", env=env)
             time.sleep(1)
             r["stored"] = count_messages(synapse, engine, database_url) - before
             r["acknowledged"] = r["statuses"].get("200", 0)
             results[f"S2_{conns}"] = r
-        results["read50"] = measure(synapse.base, [synapse.proc.pid], "Synapse latest 50 messages of a room, 16 connections",
+        results["read50"] = measure(synapse.base, pids, "Synapse latest 50 messages of a room, 16 connections",
                                     connections=16, seconds=seconds, script="synapse/read.lua", env=env)
     finally:
         synapse.stop()

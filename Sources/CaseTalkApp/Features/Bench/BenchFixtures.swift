@@ -144,6 +144,9 @@ enum BenchFixtures {
         }
         if !batch.isEmpty { try await batch.create(on: db) }
         let total = counts.reduce(0, +)
+        // After a bulk load the planner needs fresh statistics (PostgreSQL otherwise plans the
+        // busy patient's Secure Inbox as if they had 6 cases, not 200, until autovacuum runs).
+        try await db.sql.raw("ANALYZE").run()
 
         return Manifest(password: password, members: (0..<members).map(memberEmail), patients: (0..<patients).map(patientEmail),
                         memberCases: memberCases, heavyPatient: patientEmail(0), longThread: longID!, pageThread: pageID!,

@@ -109,12 +109,13 @@ struct InboxController: RouteCollection {
 
     private func render(_ req: Request, _ patient: SignedInPatient, _ conversation: Conversations.PatientView, draft: String,
                         error: String?) async throws -> View {
-        let thread = try await Conversations.open(conversation.id, as: .patient, names: (conversation.member_name, patient.name),
-                                                  page: req.query[Int.self, at: "page"] ?? 1, actor: .patient(patient.id), req: req)
         let notice = req.query[String.self, at: "sent"] == "1" ? "Your reply was sent." : nil
-        return try await req.view.render("inbox/thread", ThreadPage(
-            chrome: try req.patientChrome("Secure Inbox · \(conversation.member_name)", notice: notice),
-            id: conversation.id.uuidString, memberName: conversation.member_name, practiceName: conversation.practice_name,
-            caseTitle: conversation.case_title, thread: thread, sendKey: SecureRandom.token(), draft: draft, error: error))
+        return try await Conversations.open(conversation.id, as: .patient, names: (conversation.member_name, patient.name),
+                                            page: req.query[Int.self, at: "page"] ?? 1, actor: .patient(patient.id), req: req) { thread in
+            try await req.view.render("inbox/thread", ThreadPage(
+                chrome: try req.patientChrome("Secure Inbox · \(conversation.member_name)", notice: notice),
+                id: conversation.id.uuidString, memberName: conversation.member_name, practiceName: conversation.practice_name,
+                caseTitle: conversation.case_title, thread: thread, sendKey: SecureRandom.token(), draft: draft, error: error))
+        }
     }
 }

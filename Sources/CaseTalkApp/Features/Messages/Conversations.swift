@@ -117,11 +117,12 @@ enum Conversations {
         static let empty = Thread(entries: [], earlierPage: nil, laterPage: nil)
     }
 
-    /// Page `page` of the thread (1 = the newest messages) as `viewer` sees it; opening it marks
-    /// the other side's messages read (the one change a GET may make, SPEC §5) and is audited
-    /// (see `ThreadViews`). Callers pass a conversation they found within the viewer's scope.
+    /// Page `page` of the thread (1 = the newest messages) as `viewer` sees it, shown by `show`;
+    /// opening it marks the other side's messages read (the one change a GET may make, SPEC §5)
+    /// and is audited (see `ThreadViews`), while the page is being made: it is answered once both
+    /// are done. Callers pass a conversation they found within the viewer's scope.
     static func open(_ conversationID: UUID, as viewer: MessageAuthor, names: (member: String, patient: String),
-                     page requested: Int, actor: AuditActor, req: Request) async throws -> Thread {
+                     page requested: Int, actor: AuditActor, req: Request, show: (Thread) async throws -> View) async throws -> View {
         let page = max(1, min(requested, 100_000))
         struct Row: Decodable { let id: UUID; let author_kind: String; let body_sealed: String; let created_at: Date; let read_at: Date? }
         let newestFirst = try await req.db.sql.raw("""
@@ -130,9 +131,9 @@ enum Conversations {
             ORDER BY created_at DESC, id DESC LIMIT \(literal: threadPageSize + 1) OFFSET \(literal: (page - 1) * threadPageSize)
             """).all(decoding: Row.self)
         let rows = Array(newestFirst.prefix(threadPageSize).reversed())
-        try await req.caseTalk.views.write(ThreadViews.Record(conversationID: conversationID, viewer: viewer, shown: rows.count,
-                                                              actor: actor, clientAddress: req.clientAddress, at: req.now),
-                                           services: req.caseTalk, on: req.db)
+        let record = ThreadViews.Record(conversationID: conversationID, viewer: viewer, shown: rows.count,
+                                        actor: actor, clientAddress: req.clientAddress, at: req.now)
+        async let viewed: Void = req.caseTalk.views.write(record, services: req.caseTalk, on: req.db)
         let sealer = req.caseTalk.sealer
         let entries = try rows.map { row in
             let mine = row.author_kind == viewer.rawValue
@@ -142,8 +143,10 @@ enum Conversations {
                          date: CaseViews.display(row.created_at), text: text,
                          read: mine ? row.read_at.map(CaseViews.display) : nil)
         }
-        return Thread(entries: entries, earlierPage: newestFirst.count > threadPageSize ? page + 1 : nil,
-                      laterPage: page > 1 ? page - 1 : nil)
+        let shown = try await show(Thread(entries: entries, earlierPage: newestFirst.count > threadPageSize ? page + 1 : nil,
+                                          laterPage: page > 1 ? page - 1 : nil))
+        try await viewed
+        return shown
     }
 }
 

@@ -144,16 +144,18 @@ struct PatientTalkController: RouteCollection {
                             notice: String?, draft: String = "", messageError: String? = nil) async throws -> View {
         let staff = try req.requireStaff()
         let caseID = try patientCase.requireID()
-        var thread = Conversations.Thread.empty
-        if let conversation = try await Conversations.forMember(caseID: caseID, memberID: staff.id, on: req.db) {
-            thread = try await Conversations.open(try conversation.requireID(), as: .member, names: (staff.name, patientCase.patientName),
-                                                  page: req.query[Int.self, at: "page"] ?? 1, actor: .staff(staff.id), req: req)
+        let invitation = try await invitationView(req, caseID: caseID)
+        let show = { (thread: Conversations.Thread) in
+            try await req.view.render("cases/talk", TalkPage(
+                chrome: try req.staffChrome("Patient Talk · \(patientCase.patientName)", notice: notice),
+                header: CaseViews.header(patientCase, tab: "talk"), invitation: invitation,
+                values: values, errors: errors, thread: thread, sendKey: SecureRandom.token(), draft: draft, messageError: messageError))
         }
-        return try await req.view.render("cases/talk", TalkPage(
-            chrome: try req.staffChrome("Patient Talk · \(patientCase.patientName)", notice: notice),
-            header: CaseViews.header(patientCase, tab: "talk"),
-            invitation: try await invitationView(req, caseID: caseID),
-            values: values, errors: errors, thread: thread, sendKey: SecureRandom.token(), draft: draft, messageError: messageError))
+        guard let conversation = try await Conversations.forMember(caseID: caseID, memberID: staff.id, on: req.db) else {
+            return try await show(.empty)
+        }
+        return try await Conversations.open(try conversation.requireID(), as: .member, names: (staff.name, patientCase.patientName),
+                                            page: req.query[Int.self, at: "page"] ?? 1, actor: .staff(staff.id), req: req, show: show)
     }
 
     private func renderInvite(_ req: Request, _ patientCase: PatientCase, values: InviteValues, errors: FieldErrors) async throws -> View {
