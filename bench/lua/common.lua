@@ -11,15 +11,23 @@ function common.setup(thread)
 end
 
 local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
--- A 43-character base64url key, unique per thread and request (the shape of the form's own keys).
+local tails = {}
+-- A 43-character base64url key, unique per thread and request (the shape of the form's own keys):
+-- the thread and request numbers, then random characters drawn once per thread, so the load
+-- generator spends its time on requests rather than on random numbers.
 function common.key(tid, n)
   local head = string.format("k%02d%012d", tid, n)
-  local tail = {}
-  for i = 1, 43 - #head do
-    local r = math.random(1, 64)
-    tail[i] = alphabet:sub(r, r)
+  local tail = tails[tid]
+  if not tail then
+    local chars = {}
+    for i = 1, 43 - #head do
+      local r = math.random(1, 64)
+      chars[i] = alphabet:sub(r, r)
+    end
+    tail = table.concat(chars)
+    tails[tid] = tail
   end
-  return head .. table.concat(tail)
+  return head .. tail
 end
 
 function common.count(status)

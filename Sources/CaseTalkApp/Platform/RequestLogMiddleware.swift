@@ -10,8 +10,8 @@ struct RequestLogMiddleware: Middleware {
 
     func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         next.respond(to: req).map { [level] response in
-            let pattern = req.route.map { "/" + $0.path.map(\.description).joined(separator: "/") } ?? "(no route)"
-            req.logger.log(level: level, "\(req.method) \(pattern) \(response.status.code)")
+            // The message is only made when the level is logged.
+            req.logger.log(level: level, "\(req.method) \(req.route.map { "/" + $0.path.map(\.description).joined(separator: "/") } ?? "(no route)") \(response.status.code)")
             return response
         }
     }

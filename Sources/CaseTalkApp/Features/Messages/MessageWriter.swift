@@ -1,7 +1,6 @@
 import CaseTalkCore
 import Fluent
 import Foundation
-import NIOConcurrencyHelpers
 import SQLKit
 import Vapor
 

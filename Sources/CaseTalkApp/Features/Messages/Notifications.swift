@@ -32,27 +32,30 @@ enum Notifications {
             """).all(decoding: Claimed.self).map(\.id)
         guard !claimed.isEmpty else { return }
 
-        // The address: the patient of the case, or the member; the member's practice names the sender.
-        let address: SQLQueryString = recipient == .patient
-            ? """
-              patients.email FROM conversations
-              JOIN case_patients ON case_patients.case_id = conversations.case_id
-              JOIN patients ON patients.id = case_patients.patient_id
-              """
-            : "staff_users.email FROM conversations"
-        struct Address: Decodable { let id: UUID; let case_id: UUID; let practice_name: String; let email: String }
+        // The member's practice names the sender; the address is the patient's or the member's.
+        struct Address: Decodable {
+            let id: UUID; let case_id: UUID; let practice_name: String; let member_email: String; let patient_email: String?
+        }
         let addresses = try await tx.sql.raw("""
-            SELECT conversations.id, conversations.case_id, practices.name AS practice_name, \(address)
+            SELECT conversations.id, conversations.case_id, practices.name AS practice_name,
+                   staff_users.email AS member_email, patients.email AS patient_email
+            FROM conversations
             JOIN staff_users ON staff_users.id = conversations.member_id
             JOIN practices ON practices.id = staff_users.practice_id
+            LEFT JOIN case_patients ON case_patients.case_id = conversations.case_id
+            LEFT JOIN patients ON patients.id = case_patients.patient_id
             WHERE conversations.id IN (\(binds: claimed))
             """).all(decoding: Address.self)
-        let base = services.config.publicBaseURL.absoluteString
+        let base = services.config.publicBaseURL.absoluteString, from = services.config.mailFrom
         for address in addresses {
-            let email = recipient == .patient
-                ? StaffEmails.newMessage(to: address.email, from: services.config.mailFrom, practiceName: address.practice_name,
-                                         link: "\(base)/inbox/\(address.id)")
-                : StaffEmails.patientReplied(to: address.email, from: services.config.mailFrom, link: "\(base)/cases/\(address.case_id)/talk")
+            let email: EmailMessage
+            switch recipient {
+            case .patient:
+                guard let to = address.patient_email else { continue }
+                email = StaffEmails.newMessage(to: to, from: from, practiceName: address.practice_name, link: "\(base)/inbox/\(address.id)")
+            case .member:
+                email = StaffEmails.patientReplied(to: address.member_email, from: from, link: "\(base)/cases/\(address.case_id)/talk")
+            }
             try await Outbox.enqueue(email, kind: kind(to: recipient), relatedID: address.id, sealer: services.sealer, at: now, on: tx)
         }
     }
