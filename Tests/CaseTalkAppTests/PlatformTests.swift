@@ -287,21 +287,4 @@ import VaporTesting
             #expect(answered, "both reads answered while the writer held its turn")
         }
     }
-
-    @Test func everyConnectionToAFileReadsThroughAMemoryMap() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("casetalk-mmap-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try await withCaseTalk(database: .sqliteFile(path: folder + "/casetalk.sqlite")) { app, _ in
-            struct Setting: Decodable { let mmap_size: Int }
-            for loop in app.eventLoopGroup.makeIterator() {
-                let database = try #require(app.databases.database(logger: app.logger, on: loop))
-                let setting = try await database.withConnection { connection in
-                    connection.sql.raw("PRAGMA mmap_size").first(decoding: Setting.self)
-                }.get()
-                #expect(setting?.mmap_size == 268_435_456, "the reading connection of each event loop")
-            }
-            let writer = try await app.db.transaction { tx in try await tx.sql.raw("PRAGMA mmap_size").first(decoding: Setting.self) }
-            #expect(writer?.mmap_size == 268_435_456, "the writing connection")
-        }
-    }
 }

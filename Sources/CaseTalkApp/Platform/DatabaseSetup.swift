@@ -47,24 +47,6 @@ enum DatabaseSetup {
     static func prepare(_ app: Application, _ target: AppConfig.DatabaseTarget) async throws {
         if case .sqliteFile = target, let sql = app.db as? any SQLDatabase {
             try await sql.raw("PRAGMA journal_mode=WAL").run()
-            try await tuneConnections(app)
-        }
-    }
-
-    /// Per connection, for a file: pages read through a memory map rather than a system call each,
-    /// and a larger page cache (measured in bench/: about a tenth off a send and a Secure Inbox
-    /// page). Set on the writing connection and on each event loop's reading connection as the
-    /// server starts; the pool keeps them open, and one opened later only runs with SQLite's defaults.
-    private static func tuneConnections(_ app: Application) async throws {
-        let pragmas: [SQLQueryString] = ["PRAGMA mmap_size = 268435456", "PRAGMA cache_size = -32768"]
-        for pragma in pragmas { try await app.db.sql.raw(pragma).run() }   // not a read: the writer's connection
-        for loop in app.eventLoopGroup.makeIterator() {
-            guard let database = app.databases.database(logger: app.logger, on: loop) else { continue }
-            try await database.withConnection { connection in
-                pragmas.reduce(connection.eventLoop.makeSucceededVoidFuture()) { done, pragma in
-                    done.flatMap { connection.sql.raw(pragma).run() }
-                }
-            }.get()
         }
     }
 }
