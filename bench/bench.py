@@ -19,7 +19,7 @@ import time
 
 import requests
 
-from loadrun import free_port, measure, processes_named, stop, wait_ready, write_sessions, wrk
+from loadrun import ROUNDS, free_port, measure, processes_named, stop, wait_ready, write_sessions, wrk
 import synapse.synapse_bench as synapse_bench
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -129,13 +129,14 @@ def run_engine(binary, engine, database_url, seconds, workroot):
             get = {**lua_env, "BENCH_WHO": "heavy", "BENCH_PATH": "/inbox"}
             results["inbox_idle"] = server.measure("Secure Inbox alone, 4 connections", connections=4, seconds=seconds,
                                             script="lua/get.lua", env=get, threads=1)
-            storm = subprocess.Popen(["wrk", "-t1", "-c8", f"-d{seconds + 4}s", "--latency", "--timeout", "30s",
+            storm_seconds = ROUNDS * (seconds + 1) + 4   # outlasts every round of the measurement beside it
+            storm = subprocess.Popen(["wrk", "-t1", "-c8", f"-d{storm_seconds}s", "--latency", "--timeout", "30s",
                                       "-s", str(HERE / "lua" / "signin.lua"), server.base + "/login"],
                                      stdout=subprocess.PIPE, text=True, env={**os.environ, **lua_env})
             time.sleep(2)
             results["inbox_storm"] = server.measure("Secure Inbox during a sign-in storm, 4 connections", connections=4,
                                              seconds=seconds, script="lua/get.lua", env=get, threads=1)
-            storm.wait(timeout=seconds + 60)
+            storm.wait(timeout=storm_seconds + 60)
             results["S1"] = server.measure("S1 sign-in, 8 connections", connections=8, seconds=seconds, script="lua/signin.lua",
                                     env=lua_env, threads=2)
         for conns in (16, 64):
@@ -160,8 +161,8 @@ def run_engine(binary, engine, database_url, seconds, workroot):
 
 
 def scenario_rows(results, s0):
-    lines = ["| scenario | req/s | ÷ S0 | p50 ms | p99 ms | server CPU ms/req | load (before → after) | answers |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| scenario | req/s (median) | each run | ÷ S0 | p50 ms | p99 ms | server CPU ms/req | load (before → after) | answers |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results.values():
         if not isinstance(r, dict):
             continue
@@ -171,7 +172,8 @@ def scenario_rows(results, s0):
         if "stored" in r:
             answers += (f"; rows added {r['stored']} for {r['acknowledged']} acknowledged, lost "
                         f"{max(0, r['acknowledged'] - r['stored'])} (sends still in flight when wrk stops are stored, not counted)")
-        lines.append(f"| {r['label']} | {r['rps']:.0f} | {r['rps'] / s0:.3f} | {r['p50']} | {r['p99']} | "
+        lines.append(f"| {r['label']} | {r['rps']:.0f} | {' / '.join(str(x) for x in r.get('rounds_rps', []))} | {r['rps'] / s0:.3f} | "
+                     f"{r['p50']} | {r['p99']} | "
                      f"{r['cpu_ms_per_request']:.3f} | {r['load'][0]:.2f} → {r['load'][1]:.2f} | {answers} |")
     return lines + [""]
 
@@ -243,8 +245,10 @@ def report(all_results, seconds, started_load, path, before_path=None):
     cores = os.cpu_count()
     lines = [f"# CaseTalk benchmark, {datetime.date.today().isoformat()}", "",
              f"Machine: {cores} cores, load average {started_load:.2f} at the start; client (wrk) and server share it.",
-             f"Each scenario runs {seconds} s on loopback, release build, production environment, log level notice, "
-             "rate limits off. Ratios are to S0 (the same binary answering /healthz) in the same run.", ""]
+             f"Each scenario runs {ROUNDS} times for {seconds} s on loopback (the table gives the median run and every "
+             "run's req/s: the same build varies by about a quarter from run to run here), release build, production "
+             "environment, log level notice, rate limits off. Ratios are to S0 (the same binary answering /healthz) "
+             "in the same run.", ""]
     s0 = all_results["sqlite"]["S0"]["rps"]
     lines += targets(all_results, cores)
     if before_path:
@@ -277,7 +281,7 @@ def report(all_results, seconds, started_load, path, before_path=None):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True, type=lambda p: str(pathlib.Path(p).resolve()))
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5, help="per run; each scenario runs three times")
     parser.add_argument("--postgres-url", default="")
     parser.add_argument("--no-synapse", action="store_true", help="leave out Matrix Synapse")
     parser.add_argument("--before", default=str(HERE / "results" / "2026-11-25.json"),

@@ -67,9 +67,14 @@ def processes_named(name):
     return pids
 
 
-def measure(base, pids, label, **kwargs):
-    """wrk against `base`, with the CPU time the processes `pids` (a list, or a function giving
-    one, called before and after) spent during the run."""
+ROUNDS = 3
+
+
+def measure(base, pids, label, rounds=None, **kwargs):
+    """wrk against `base` `rounds` times, with the CPU time the processes `pids` (a list, or a
+    function giving one, called around each round) spent in each. The same build varies by a
+    quarter from run to run on a shared 2-core machine, so the figures are the median round's
+    (by req/s), every round's req/s is kept, and answers are counted over all rounds."""
     choose = pids if callable(pids) else (lambda: pids)
 
     def cpu_by_pid():
@@ -80,17 +85,26 @@ def measure(base, pids, label, **kwargs):
             except OSError:   # ended meanwhile
                 pass
         return seconds
-    before = cpu_by_pid()
+    results = []
     load_before = os.getloadavg()[0]
-    result = wrk(base, **kwargs)
-    # A process started during the run counts from zero; one that ended during it is not counted.
-    spent = sum(now - before.get(pid, 0.0) for pid, now in cpu_by_pid().items())
-    result["cpu_ms_per_request"] = spent * 1000 / max(result["requests"], 1)
-    result["load"] = (load_before, os.getloadavg()[0])
-    result["label"] = label
-    print(f"  {label}: {result['rps']:.0f} req/s, p50 {result['p50']} ms, p99 {result['p99']} ms, "
-          f"{result['cpu_ms_per_request']:.3f} ms CPU/req, statuses {result['statuses']}", flush=True)
-    return result
+    for _ in range(rounds or ROUNDS):
+        before = cpu_by_pid()
+        result = wrk(base, **kwargs)
+        # A process started during the round counts from zero; one that ended during it is not counted.
+        spent = sum(now - before.get(pid, 0.0) for pid, now in cpu_by_pid().items())
+        result["cpu_ms_per_request"] = spent * 1000 / max(result["requests"], 1)
+        results.append(result)
+    median = sorted(results, key=lambda r: r["rps"])[len(results) // 2]
+    total = {}
+    for r in results:
+        for status, n in r["statuses"].items():
+            total[status] = total.get(status, 0) + n
+    median = {**median, "statuses": total, "requests": sum(r["requests"] for r in results),
+              "socket_errors": sum(r["socket_errors"] for r in results), "rounds_rps": [round(r["rps"]) for r in results],
+              "load": (load_before, os.getloadavg()[0]), "label": label}
+    print(f"  {label}: {median['rps']:.0f} req/s (rounds {median['rounds_rps']}), p50 {median['p50']} ms, p99 {median['p99']} ms, "
+          f"{median['cpu_ms_per_request']:.3f} ms CPU/req, statuses {median['statuses']}", flush=True)
+    return median
 
 
 def wait_ready(proc, url, seconds, log):
