@@ -18,17 +18,6 @@ final class AuditEntry: Model, @unchecked Sendable {
     @Field(key: "hash") var hash: String
 
     init() {}
-    init(_ record: AuditRecord, previousHash: String) {
-        self.id = record.sequence
-        self.occurredAtMillis = record.occurredAtMillis
-        self.actorKind = record.actorKind
-        self.actorID = record.actorID
-        self.action = record.action
-        self.subject = record.subject
-        self.clientAddress = record.clientAddress
-        self.previousHash = previousHash
-        self.hash = record.chainHash(previous: previousHash)
-    }
 
     var record: AuditRecord {
         AuditRecord(sequence: id ?? 0, occurredAtMillis: occurredAtMillis, actorKind: actorKind, actorID: actorID,

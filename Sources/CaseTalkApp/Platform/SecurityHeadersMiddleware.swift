@@ -12,7 +12,7 @@ struct SecurityHeadersMiddleware: Middleware {
         next.respond(to: req).map { response in
             for (name, value) in Self.headers { response.headers.replaceOrAdd(name: name, value: value) }
             // Only style sheets, scripts and static data may be cached; every page may carry patient information.
-            if !(req.url.path.hasPrefix("/css/") || req.url.path.hasPrefix("/js/") || req.url.path.hasPrefix("/data/")) {
+            if !PublicFilesMiddleware.folders.contains(where: { req.url.path.hasPrefix($0) }) {
                 response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
             }
             return response

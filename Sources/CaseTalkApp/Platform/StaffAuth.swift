@@ -15,13 +15,11 @@ struct SignedInStaff: Sendable {
 struct RequireStaffMiddleware: Middleware {
     func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         // The session brought the staff user along (see `SessionMiddleware`).
-        guard case .staff(let person)? = req.session?.person else { return req.eventLoop.makeSucceededFuture(req.redirectToSignIn()) }
-        req.storage[SignedInStaffKey.self] = person
+        guard case .staff? = req.session?.person else { return req.eventLoop.makeSucceededFuture(req.redirectToSignIn()) }
         return next.respond(to: req)
     }
 }
 
-private struct SignedInStaffKey: StorageKey { typealias Value = SignedInStaff }
 
 extension Request {
     /// To the sign-in page, with the page asked for remembered as a relative path.
@@ -34,7 +32,7 @@ extension Request {
     }
 
     func requireStaff() throws -> SignedInStaff {
-        guard let staff = storage[SignedInStaffKey.self] else { throw Abort(.unauthorized) }
+        guard case .staff(let staff)? = session?.person else { throw Abort(.unauthorized) }
         return staff
     }
 }

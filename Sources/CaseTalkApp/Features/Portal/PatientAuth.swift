@@ -11,17 +11,15 @@ struct SignedInPatient: Sendable {
 struct RequirePatientMiddleware: Middleware {
     func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         // The session brought the patient along (see `SessionMiddleware`).
-        guard case .patient(let person)? = req.session?.person else { return req.eventLoop.makeSucceededFuture(req.redirectToSignIn()) }
-        req.storage[SignedInPatientKey.self] = person
+        guard case .patient? = req.session?.person else { return req.eventLoop.makeSucceededFuture(req.redirectToSignIn()) }
         return next.respond(to: req)
     }
 }
 
-private struct SignedInPatientKey: StorageKey { typealias Value = SignedInPatient }
 
 extension Request {
     func requirePatient() throws -> SignedInPatient {
-        guard let patient = storage[SignedInPatientKey.self] else { throw Abort(.unauthorized) }
+        guard case .patient(let patient)? = session?.person else { throw Abort(.unauthorized) }
         return patient
     }
 
