@@ -11,8 +11,14 @@ struct RequestLogMiddleware: Middleware {
     func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         next.respond(to: req).map { [level] response in
             // The message is only made when the level is logged.
-            req.logger.log(level: level, "\(req.method) \(req.route.map { "/" + $0.path.map(\.description).joined(separator: "/") } ?? "(no route)") \(response.status.code)")
+            req.logger.log(level: level, "\(req.method) \(Self.pattern(of: req)) \(response.status.code)")
             return response
         }
+    }
+
+    /// The route as registered (`/inbox/:conversationID`), never the values in the path.
+    private static func pattern(of req: Request) -> String {
+        guard let route = req.route else { return "(no route)" }
+        return "/" + route.path.map(\.description).joined(separator: "/")
     }
 }

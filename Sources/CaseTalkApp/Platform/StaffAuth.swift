@@ -20,7 +20,6 @@ struct RequireStaffMiddleware: Middleware {
     }
 }
 
-
 extension Request {
     /// To the sign-in page, with the page asked for remembered as a relative path.
     func redirectToSignIn() -> Response {

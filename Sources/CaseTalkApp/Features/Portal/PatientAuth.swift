@@ -16,7 +16,6 @@ struct RequirePatientMiddleware: Middleware {
     }
 }
 
-
 extension Request {
     func requirePatient() throws -> SignedInPatient {
         guard case .patient(let patient)? = session?.person else { throw Abort(.unauthorized) }
