@@ -60,6 +60,18 @@ public struct CalendarDate: Comparable, Hashable, Sendable, CustomStringConverti
         self.init(year: y, month: m, day: d)
     }
 
+    /// A date as a person types it: YYYY-MM-DD (what a date field sends) or MM/DD/YYYY (the US
+    /// order, which the field shows), with or without leading zeros in the month and day.
+    public init?(typed text: String) {
+        let text = text.trimmingWhitespace()
+        if let iso = CalendarDate(iso: text) { self = iso; return }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[2].count == 4, (1...2).contains(parts[0].count), (1...2).contains(parts[1].count),
+              parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }),
+              let m = Int(parts[0]), let d = Int(parts[1]), let y = Int(parts[2]) else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+
     public var description: String {
         func pad(_ n: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(n).count)) + String(n) }
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"

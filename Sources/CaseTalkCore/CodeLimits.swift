@@ -22,8 +22,11 @@ public enum CodeLimits {
         return max(0, Int((resendInterval - now.timeIntervalSince(lastSentAt)).rounded(.up)))
     }
 
+    /// The lock stops doubling after this many locks (15 minutes × 2^10, about 10 days).
+    public static let maxLockDoublings = 10
+
     public static func lockDuration(previousLocks: Int) -> TimeInterval {
-        firstLock * pow(2, Double(min(previousLocks, 10)))
+        firstLock * pow(2, Double(min(previousLocks, maxLockDoublings)))
     }
 }
 

@@ -24,6 +24,16 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { value }
 
+    /// The address as colleagues see it (SPEC §3): the first character, then the domain, as in
+    /// `j•••@patient.test`.
+    public var masked: String { Self.masked(value) }
+
+    /// `masked` for stored text; a value without an `@` shows nothing of itself.
+    public static func masked(_ stored: String) -> String {
+        guard let at = stored.firstIndex(of: "@"), at > stored.startIndex else { return "•••" }
+        return String(stored[stored.startIndex]) + "•••" + stored[at...]
+    }
+
     private static let localAllowed = Set("abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~-.".utf8)
 
     private static func isValidLocal(_ local: Substring) -> Bool {

@@ -20,6 +20,38 @@ public enum InviteForm {
     }
 }
 
+/// SPEC §3, "Who controls the invitation": the address that receives the link decides who
+/// becomes the case's patient. When the case has no Patient email any member may send the
+/// first invitation (its address becomes the case's); after that only members of the practice
+/// that owns the case may send to another address or revoke. Resending to the address on file
+/// is open to every member.
+public enum InvitationControl {
+    public enum Change: Sendable { case send(EmailAddress), resend, revoke }
+
+    public enum Decision: Equatable, Sendable {
+        case allowed
+        case refused(String)
+    }
+
+    public static func decide(_ change: Change, addressOnFile: String?, ownsCase: Bool, owningPractice: String) -> Decision {
+        if ownsCase { return .allowed }
+        switch change {
+        case .resend:
+            return .allowed
+        case .send(let address):
+            guard let addressOnFile, addressOnFile != address.value else { return .allowed }
+            return .refused(otherAddressMessage(owningPractice))
+        case .revoke:
+            return .refused("Only \(owningPractice), whose case this is, can revoke the invitation.")
+        }
+    }
+
+    /// Why a member of another practice is offered only the address on file.
+    public static func otherAddressMessage(_ owningPractice: String) -> String {
+        "Only \(owningPractice), whose case this is, can send the invitation to another address. You can resend it to the address on file."
+    }
+}
+
 /// SPEC §3: invitation links live 14 days; reminders go out on day 3 and day 10.
 public enum InvitationPolicy {
     public static let lifetime: TimeInterval = 14 * 24 * 3600

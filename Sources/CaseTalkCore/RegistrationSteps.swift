@@ -1,13 +1,13 @@
 import Foundation
 
-/// The registration steps of SPEC §3, in order. Each is a page with **Continue**.
+/// The registration steps of SPEC §3, in order. Each is a page with **Continue**. The date of
+/// birth is asked only when the case has one.
 public enum RegistrationStep: String, CaseIterable, Sendable, Comparable {
-    case phones, method, code, terms, password
-
-    public var number: Int { Self.allCases.firstIndex(of: self)! + 1 }
+    case birthDate = "birth-date", phones, method, code, terms, password
 
     public var title: String {
         switch self {
+        case .birthDate: "Date of birth"
         case .phones: "Phone numbers"
         case .method: "Delivery method"
         case .code: "Enter code"
@@ -18,43 +18,76 @@ public enum RegistrationStep: String, CaseIterable, Sendable, Comparable {
 
     public var path: String { "/register/" + rawValue }
 
-    public static func < (a: Self, b: Self) -> Bool { a.number < b.number }
+    private var order: Int { Self.allCases.firstIndex(of: self)! }
+    public static func < (a: Self, b: Self) -> Bool { a.order < b.order }
 }
 
-/// How far a registration has come, and which pages it may show. The server keeps the order:
-/// a page that is not open yet sends the patient to the first unfinished step.
+/// How far a registration has come in this browser session, and which pages it may show. The
+/// server keeps the order: a page that is not open yet sends the patient to the first
+/// unfinished step. Everything after the code belongs to the session that verified it (SPEC §3):
+/// another browser with the same link starts again at the date of birth (when asked) and a new
+/// code to the numbers already saved, which only the session that typed them may change.
 public struct RegistrationProgress: Equatable, Sendable {
+    /// The case has a date of birth, so registration asks for it first.
+    public var birthDateAsked: Bool
+    /// This session answered it rightly.
+    public var birthDateConfirmed: Bool
     public var phonesSaved: Bool
+    /// The numbers were typed in this session.
+    public var phonesOwned: Bool
     /// A code has been sent (to the number and by the method last chosen).
     public var codeSent: Bool
+    /// The code was verified in this session.
     public var codeVerified: Bool
     public var termsAccepted: Bool
 
-    public init(phonesSaved: Bool, codeSent: Bool, codeVerified: Bool, termsAccepted: Bool) {
+    public init(birthDateAsked: Bool = false, birthDateConfirmed: Bool = false, phonesSaved: Bool, phonesOwned: Bool = true,
+                codeSent: Bool, codeVerified: Bool, termsAccepted: Bool) {
+        self.birthDateAsked = birthDateAsked
+        self.birthDateConfirmed = birthDateConfirmed
         self.phonesSaved = phonesSaved
+        self.phonesOwned = phonesOwned
         self.codeSent = codeSent
         self.codeVerified = codeVerified
         self.termsAccepted = termsAccepted
     }
 
+    /// The steps this registration has, in order.
+    public var steps: [RegistrationStep] {
+        birthDateAsked ? RegistrationStep.allCases : RegistrationStep.allCases.filter { $0 != .birthDate }
+    }
+
+    /// "Step n of m" for `step` in this registration.
+    public func number(of step: RegistrationStep) -> Int { (steps.firstIndex(of: step) ?? 0) + 1 }
+
+    private var birthDateDone: Bool { !birthDateAsked || birthDateConfirmed || codeVerified }
+
     public var firstUnfinished: RegistrationStep {
+        if !birthDateDone { return .birthDate }
         if !phonesSaved { return .phones }
         if !codeVerified { return codeSent ? .code : .method }
         if !termsAccepted { return .terms }
         return .password
     }
 
-    /// Steps already done may be revisited until the phone is verified (to correct a number or
-    /// change the delivery method); after that the verified number is fixed.
+    /// Steps already done may be revisited until the phone is verified (to correct a number —
+    /// only in the session that typed it — or change the delivery method); after that the
+    /// verified number is fixed.
     public func allows(_ step: RegistrationStep) -> Bool {
         switch step {
-        case .phones: !codeVerified
-        case .method: phonesSaved && !codeVerified
-        case .code: phonesSaved && codeSent && !codeVerified
+        case .birthDate: birthDateAsked && !birthDateDone
+        case .phones: birthDateDone && !codeVerified && (!phonesSaved || phonesOwned)
+        case .method: birthDateDone && phonesSaved && !codeVerified
+        case .code: birthDateDone && phonesSaved && codeSent && !codeVerified
         case .terms: codeVerified
         case .password: codeVerified && termsAccepted
         }
     }
+}
+
+/// SPEC §3: three wrong answers to the date of birth end the invitation's link.
+public enum BirthDateCheck {
+    public static let allowedMisses = 3
 }
 
 /// The Phone numbers step: Mobile, Home and Work, at least one, each normalised to E.164.

@@ -36,6 +36,7 @@ struct TalkWorld {
         let quinnRegistration = Browser(app)
         try await w.invitations.open(try #require(w.invitations.mailer.tokens.last), in: quinnRegistration)
         let q = RegistrationWorld(invitations: w.invitations, clock: clock, phones: w.phones, patient: quinnRegistration, email: "quinn@example.com")
+        try await q.answerBirthDate()
         try await q.savePhones(mobile: "(212) 555-0144")
         clock.advance(by: 31)
         try await q.sendCode()

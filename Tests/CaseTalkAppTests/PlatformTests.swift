@@ -227,7 +227,7 @@ import VaporTesting
             "018_UpdateMessageAddIdempotencyKey",
             "019_UpdateAuditEntryAppendOnly",
             "020_CreateMessageUnreadIndex",
-            "021_UpdateConversationAddPatient",
+            "021_UpdateConversationAddPatient", "022_UpdateCodeHoldersAddSessionBinding",
         ])
     }
 }

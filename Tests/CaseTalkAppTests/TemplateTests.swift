@@ -1,4 +1,5 @@
 @testable import CaseTalkApp
+import CaseTalkCore
 import Foundation
 import Testing
 import VaporTesting
@@ -11,8 +12,10 @@ import VaporTesting
     static let member = CaseViews.Member(id: UUID().uuidString, name: "Dr. Cy", role: "Doctor", practiceName: "Northside")
 
     static let invitation = PatientTalkController.InvitationView(
-        email: "ana@example.com", state: "Sent", events: [.init(label: "Sent", date: "today")],
-        delivery: "Delivery failed, retrying: could not reach the mail server.", deliveryProblem: true, canResend: true, canRevoke: true)
+        email: "a•••@example.com", state: "Sent", sentBy: "Dr. Sample (Sample Practice)", events: [.init(label: "Sent", date: "today")],
+        delivery: "Delivery failed, retrying: could not reach the mail server.", deliveryProblem: true, canResend: true, canRevoke: true,
+        canChangeAddress: false, controlNote: "Only Riverside, whose case this is, can send the invitation to another address.",
+        registeredAs: "Registered as a•••@example.com, phone ••44, on today", canRemoveAccess: true)
     static let entry = Conversations.Entry(id: UUID().uuidString, mine: true, author: "Dr. Sample", date: "today",
                                            text: "Line one\n<b>not bold</b>", read: "today")
     static let mailItem = DevMailboxController.Item(id: UUID().uuidString, kind: "email", recipient: "ana@example.com",
@@ -37,19 +40,22 @@ import VaporTesting
         "register/stopped": RegistrationPages.StoppedPage(chrome: chrome, heading: "Invitation no longer valid",
                                                           message: RegistrationController.invalidMessage),
         "register/existing": RegistrationPages.ExistingPage(chrome: chrome, memberName: "Dr. Sample", practiceName: "Sample Practice", signedIn: true),
-        "register/phones": RegistrationPages.PhonesPage(chrome: chrome, steps: .init(.phones), memberName: "Dr. Sample",
+        "register/birth-date": RegistrationPages.BirthDatePage(chrome: chrome, steps: .init(.birthDate, of: RegistrationStep.allCases),
+                                                               memberName: "Dr. Sample", practiceName: "Sample Practice", value: "13/45/1990",
+                                                               error: "Enter your date of birth as month, day and year, for example 04/27/1986."),
+        "register/phones": RegistrationPages.PhonesPage(chrome: chrome, steps: .init(.phones, of: RegistrationStep.allCases), memberName: "Dr. Sample",
                                                         practiceName: "Sample Practice", values: .init(mobile: "+14155550123"),
                                                         errors: ["home": "Home: Enter a 10-digit US number."],
                                                         errorList: ["Home: Enter a 10-digit US number."]),
-        "register/method": RegistrationPages.MethodPage(chrome: chrome, path: "/register", steps: .init(.method),
+        "register/method": RegistrationPages.MethodPage(chrome: chrome, path: "/register", steps: .init(.method, of: RegistrationStep.allCases),
                                                         options: [.init(value: "sms-mobile", label: "Text message (SMS) to your mobile number",
                                                                         number: "+14155550123", checked: true)],
                                                         error: RegistrationController.providerFailedMessage),
         "register/code": RegistrationPages.CodePage(chrome: chrome, path: "/password/reset", steps: nil, sentTo: "by text message to your mobile number ending in 23",
                                                     waitSeconds: 12, error: "That code is not right."),
-        "register/terms": RegistrationPages.TermsPage(chrome: chrome, steps: .init(.terms), version: "2026-11-01",
+        "register/terms": RegistrationPages.TermsPage(chrome: chrome, steps: .init(.terms, of: RegistrationStep.allCases), version: "2026-11-01",
                                                       sections: [.init(heading: "1. Sample", paragraphs: ["One.", "Two."])], error: nil),
-        "register/password": RegistrationPages.PasswordPage(chrome: chrome, path: "/register", steps: .init(.password),
+        "register/password": RegistrationPages.PasswordPage(chrome: chrome, path: "/register", steps: .init(.password, of: RegistrationStep.allCases),
                                                             heading: "Set password", email: "ana@example.com", emailName: "ana",
                                                             rules: [.init(key: "length", label: "At least 12 characters", unmet: true)],
                                                             errorList: ["The two passwords do not match."], minLength: 12, maxLength: 128),

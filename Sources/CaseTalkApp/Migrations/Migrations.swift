@@ -24,5 +24,6 @@ public enum Migrations {
         UpdateAuditEntryAppendOnly(),
         CreateMessageUnreadIndex(),
         UpdateConversationAddPatient(),
+        UpdateCodeHoldersAddSessionBinding(),
     ]
 }

@@ -120,6 +120,13 @@ enum SessionHousekeeping {
     }
 }
 
+/// A new session's cookie value, drawn before the session is made when something must name the
+/// session it will be (its row id, `idHash`).
+struct SessionToken: Sendable {
+    let value = SecureRandom.token()
+    var idHash: String { Digest.sha256Hex(value) }
+}
+
 private struct CurrentSessionKey: StorageKey { typealias Value = CurrentSession }
 private enum PendingCookie { case set(String), clear }
 private struct PendingCookieKey: StorageKey { typealias Value = PendingCookie }
@@ -137,11 +144,14 @@ extension Request {
     /// Ends the current session and starts a new one for `principal`, with a new id and a new CSRF
     /// token (SPEC §5: a new session id at sign-in and at every step-up). Nothing carries over
     /// unless passed: a registration or password reset in progress, or the email for the sign-in page.
+    /// `token` is the new cookie value when the caller drew it first (`SessionToken`), to bind a
+    /// verified code to the session it will be.
     @discardableResult
     func replaceSession(with principal: Principal?, registrationTokenHash: String? = nil,
-                        signInEmail: String? = nil, passwordResetTokenHash: String? = nil) async throws -> CurrentSession {
+                        signInEmail: String? = nil, passwordResetTokenHash: String? = nil,
+                        token: SessionToken = SessionToken()) async throws -> CurrentSession {
         let now = self.now
-        let token = SecureRandom.token()
+        let token = token.value
         let record = SessionRecord(idHash: Digest.sha256Hex(token), principal: principal,
                                    csrfToken: SecureRandom.token(), now: now)
         record.registrationTokenHash = registrationTokenHash

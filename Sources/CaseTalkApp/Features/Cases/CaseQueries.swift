@@ -10,33 +10,29 @@ enum CaseQueries {
         let patient_first_name: String
         let patient_last_name: String
         let title: String
-        let last_activity_at: Date
+        /// What this member may see move: the case's own changes and their own Patient Talk.
+        let activity_at: Date
         /// The patient's replies in this member's own Patient Talk not yet opened (theirs only).
         let unread: Int
     }
 
     /// The member's cases, newest activity first, one page at a time (one statement per page).
+    /// Only the member's own conversation is joined, so a colleague's Patient Talk moves neither
+    /// the order nor the date (SPEC §1).
     static func casesOf(member staffID: UUID, page: Int, pageSize: Int, on db: any Database) async throws -> [ListRow] {
-        let columns: [any SQLExpression] = ["id", "patient_first_name", "patient_last_name", "title", "last_activity_at"]
-            .map { SQLColumn($0, table: "cases") }
-        let memberCase = SQLColumn("case_id", table: "case_members")
-        let caseID = SQLColumn("id", table: "cases")
         let offset: Int = max(0, page - 1) * pageSize
-        let member = SQLBind(staffID)
-        // Only the member's own conversation is joined, so no one learns of a colleague's.
-        let ownConversation = SQLBinaryExpression(
-            SQLBinaryExpression(SQLColumn("case_id", table: "conversations"), .equal, caseID), .and,
-            SQLBinaryExpression(SQLColumn("member_id", table: "conversations"), .equal, member))
-        let query = db.sql.select()
-            .columns(columns)
-            .column(SQLFunction("COALESCE", args: SQLColumn("member_unread", table: "conversations"), SQLLiteral.numeric("0")), as: "unread")
-            .from("cases")
-            .join("case_members", on: memberCase, .equal, caseID)
-            .join("conversations", method: SQLJoinMethod.left, on: ownConversation)
-            .where(SQLColumn("staff_id", table: "case_members"), .equal, member)
-        query.orderBy(SQLColumn("last_activity_at", table: "cases"), SQLDirection.descending).orderBy(caseID, SQLDirection.ascending)
-        query.limit(pageSize + 1).offset(offset)
-        return try await query.all(decoding: ListRow.self)
+        return try await db.sql.raw("""
+            SELECT cases.id, cases.patient_first_name, cases.patient_last_name, cases.title,
+                   CASE WHEN conversations.last_message_at > cases.last_activity_at THEN conversations.last_message_at
+                        ELSE cases.last_activity_at END AS activity_at,
+                   COALESCE(conversations.member_unread, 0) AS unread
+            FROM cases
+            JOIN case_members ON case_members.case_id = cases.id
+            LEFT JOIN conversations ON conversations.case_id = cases.id AND conversations.member_id = \(bind: staffID)
+            WHERE case_members.staff_id = \(bind: staffID)
+            ORDER BY activity_at DESC, cases.id ASC
+            LIMIT \(literal: pageSize + 1) OFFSET \(literal: offset)
+            """).all(decoding: ListRow.self)
     }
 
     /// The case, only if `staffID` is one of its members.
@@ -71,6 +67,33 @@ enum CaseQueries {
             .where(SQLColumn("case_id", table: "case_members"), .equal, SQLBind(caseID))
             .orderBy(SQLColumn("name", table: "staff_users"))
             .all(decoding: MemberRow.self)
+    }
+
+    /// The email addresses of the case's members other than `staffID` (for content-free notices).
+    static func memberAddresses(of caseID: UUID, except staffID: UUID, on db: any Database) async throws -> [String] {
+        struct Row: Decodable { let email: String }
+        return try await db.sql.raw("""
+            SELECT staff_users.email FROM case_members JOIN staff_users ON staff_users.id = case_members.staff_id
+            WHERE case_members.case_id = \(bind: caseID) AND case_members.staff_id <> \(bind: staffID)
+            ORDER BY staff_users.email
+            """).all(decoding: Row.self).map(\.email)
+    }
+
+    /// The account that answered the case's invitation, as members are shown it (SPEC §3).
+    struct RegisteredPatient: Sendable {
+        let email: String
+        let verifiedNumber: String
+        let joinedAt: Date
+    }
+
+    /// The patient account joined to the case, if any. Callers pass a case they already found for the member.
+    static func registeredPatient(of caseID: UUID, on db: any Database) async throws -> RegisteredPatient? {
+        struct Row: Decodable { let email: String; let verified_number: String; let joined_at: Date }
+        return try await db.sql.raw("""
+            SELECT patients.email, patients.verified_number, case_patients.joined_at
+            FROM case_patients JOIN patients ON patients.id = case_patients.patient_id
+            WHERE case_patients.case_id = \(bind: caseID)
+            """).first(decoding: Row.self).map { RegisteredPatient(email: $0.email, verifiedNumber: $0.verified_number, joinedAt: $0.joined_at) }
     }
 
     /// Registered staff whose name or practice contains `text`, who are not members yet (for

@@ -24,7 +24,7 @@ struct CasesController: RouteCollection {
         let rows = try await CaseQueries.casesOf(member: staff.id, page: page, pageSize: Self.pageSize, on: req.db)
         let items = rows.prefix(Self.pageSize).map {
             CaseViews.ListItem(id: $0.id.uuidString, patientName: "\($0.patient_first_name) \($0.patient_last_name)",
-                               title: $0.title, lastActivity: CaseViews.display($0.last_activity_at), unread: $0.unread)
+                               title: $0.title, lastActivity: CaseViews.display($0.activity_at), unread: $0.unread)
         }
         return try await req.view.render("cases/index", CaseViews.ListPage(
             chrome: try req.staffChrome("View Cases"), cases: Array(items), page: page,
@@ -94,9 +94,12 @@ struct CasesController: RouteCollection {
     // MARK: Case page
 
     func overview(req: Request) async throws -> View {
-        let (_, patientCase) = try await req.memberCase()
+        let (staff, patientCase) = try await req.memberCase()
         let caseID = try patientCase.requireID()
         let members = try await CaseQueries.members(of: caseID, on: req.db)
+        // The owning practice sees the Patient email whole; other practices' members masked (SPEC §3).
+        let patientEmail = patientCase.$practice.id == staff.practiceID ? patientCase.patientEmail
+            : patientCase.patientEmail.map(EmailAddress.masked)
 
         let rawSearch = req.query[String.self, at: "q"]
         var search = "", searchError: String?, results: [CaseQueries.MemberRow] = []
@@ -113,7 +116,7 @@ struct CasesController: RouteCollection {
         return try await req.view.render("cases/overview", CaseViews.OverviewPage(
             chrome: try req.staffChrome(patientCase.patientName, notice: Self.notice(req)),
             header: CaseViews.header(patientCase, tab: "overview"), practiceName: patientCase.practice.name,
-            dateOfBirth: patientCase.patientDateOfBirth, patientEmail: patientCase.patientEmail, notes: patientCase.notes,
+            dateOfBirth: patientCase.patientDateOfBirth, patientEmail: patientEmail, notes: patientCase.notes,
             createdAt: CaseViews.display(patientCase.createdAt), members: members.map(CaseViews.member),
             search: search, searched: rawSearch != nil && searchError == nil,
             results: results.map(CaseViews.member), searchError: searchError))

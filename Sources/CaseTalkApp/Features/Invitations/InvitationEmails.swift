@@ -87,6 +87,48 @@ enum StaffEmails {
         return EmailMessage(from: from, to: address, subject: "A patient replied on CaseTalk", text: text, html: html)
     }
 
+    /// SPEC §3: every member is told when the invitation of a case they are on goes to a new
+    /// address, by whom, with a link to the case; neither the address nor the patient is named.
+    static func invitationAddressChanged(to address: String, from: String, changerName: String, practiceName: String,
+                                         link: String) -> EmailMessage {
+        let text = """
+        Hello,
+
+        \(changerName) at \(practiceName) sent the patient invitation of a case you are on to a new email address. \
+        The case's Patient Talk shows which address, and who registers from it.
+
+        Open the case:
+        \(link)
+
+        Please do not reply to this message.
+        """
+        let html = page(paragraphs: ["Hello,", "\(HTMLText.escape(changerName)) at \(HTMLText.escape(practiceName)) sent the patient "
+                                        + "invitation of a case you are on to a new email address. The case's Patient Talk shows which "
+                                        + "address, and who registers from it."],
+                        link: link, linkText: "Open the case", after: ["Please do not reply to this message."])
+        return EmailMessage(from: from, to: address, subject: "A patient invitation went to a new address on CaseTalk", text: text, html: html)
+    }
+
+    /// SPEC §3: the date of birth was answered wrongly 3 times, so the invitation's link ended.
+    /// The inviting member is told, with a link to the case; nothing about the patient.
+    static func invitationEnded(to address: String, from: String, link: String) -> EmailMessage {
+        let text = """
+        Hello,
+
+        A patient invitation you sent on CaseTalk no longer works: the date of birth was answered \
+        wrongly 3 times. If the address was right, send a new invitation from the case.
+
+        Open the case:
+        \(link)
+
+        Please do not reply to this message.
+        """
+        let html = page(paragraphs: ["Hello,", "A patient invitation you sent on CaseTalk no longer works: the date of birth was "
+                                        + "answered wrongly 3 times. If the address was right, send a new invitation from the case."],
+                        link: link, linkText: "Open the case", after: ["Please do not reply to this message."])
+        return EmailMessage(from: from, to: address, subject: "A patient invitation was stopped on CaseTalk", text: text, html: html)
+    }
+
     /// The HTML part: the paragraphs, at most one link, and the closing paragraphs (already escaped).
     static func page(paragraphs: [String], link: String?, linkText: String = "", after: [String] = []) -> String {
         let body = paragraphs.map { "<p>\($0)</p>" }.joined()

@@ -6,17 +6,28 @@ import Vapor
 /// Sending, resending, correcting and revoking a case's invitation, and opening its link.
 /// Every change replaces the live links and writes its email to the outbox in one transaction.
 enum Invitations {
-    enum Change: Sendable { case send(EmailAddress), resend, revoke }
+    typealias Change = InvitationControl.Change
 
     struct NotPossible: Error { let message: String }
 
-    /// Applies `change` to the invitation of `caseID` (the caller has checked membership).
-    static func apply(_ change: Change, caseID: UUID, by staff: SignedInStaff, req: Request) async throws {
+    /// Applies `change` to the invitation of `patientCase` (the caller found it for the member,
+    /// with its practice). SPEC §3's control is kept twice: `InvitationControl` decides and names
+    /// the reason, and the case's Patient email is written by one conditional statement that only
+    /// a member of the owning practice, or the first invitation, can pass, so a race cannot
+    /// redirect the link either. Every other member is emailed (content-free) when the address
+    /// is new.
+    static func apply(_ change: Change, to patientCase: PatientCase, by staff: SignedInStaff, req: Request) async throws {
         let now = req.now
         let services = req.caseTalk
+        let caseID = try patientCase.requireID()
+        let owns = patientCase.$practice.id == staff.practiceID
         let existing = try await Invitation.query(on: req.db).filter(\.$patientCase.$id == caseID).first()
         if existing?.status == .registered {
             throw NotPossible(message: "The patient has already registered for this case; no invitation is needed.")
+        }
+        if case .refused(let why) = InvitationControl.decide(change, addressOnFile: patientCase.patientEmail ?? existing?.email,
+                                                             ownsCase: owns, owningPractice: patientCase.practice.name) {
+            throw NotPossible(message: why)
         }
 
         let invitation = existing ?? Invitation()
@@ -43,9 +54,19 @@ enum Invitations {
             address = existing.email
             action = .invitationRevoked
         }
+        let newAddress = address != existing?.email
+        let others = newAddress ? try await CaseQueries.memberAddresses(of: caseID, except: staff.id, on: req.db) : []
 
         let token = SecureRandom.token()
         try await req.db.transaction { tx in
+            // The address becomes the case's Patient email, unless someone outside the owning
+            // practice tries to change one already on file.
+            let kept = try await tx.sql.raw("""
+                UPDATE cases SET patient_email = \(bind: address), last_activity_at = \(bind: now)
+                WHERE id = \(bind: caseID) AND (\(owns) OR patient_email IS NULL OR patient_email = \(bind: address))
+                RETURNING id
+                """).all()
+            guard !kept.isEmpty else { throw NotPossible(message: InvitationControl.otherAddressMessage(patientCase.practice.name)) }
             if existing == nil {
                 invitation.id = UUID()
                 invitation.$patientCase.id = caseID
@@ -75,7 +96,40 @@ enum Invitations {
                 try await issueLink(token: token, for: invitation, memberName: staff.name, practiceName: staff.practiceName,
                                     reminder: false, services: services, now: now, on: tx)
             }
+            let link = "\(services.config.publicBaseURL.absoluteString)/cases/\(caseID)/talk"
+            for member in others {
+                let message = StaffEmails.invitationAddressChanged(to: member, from: services.config.mailFrom, changerName: staff.name,
+                                                                   practiceName: staff.practiceName, link: link)
+                try await Outbox.enqueue(message, kind: "invitation-address", relatedID: invitation.id, sealer: services.sealer,
+                                         at: now, on: tx)
+            }
             try await req.audit(action, actor: .staff(staff.id), subject: "case:\(caseID) invitation:\(invitation.id!)", on: tx)
+        }
+    }
+
+    /// **Remove patient access** (SPEC §3), for the owning practice: the account loses the case
+    /// and its conversations at once (every patient query joins `case_patients`), the invitation
+    /// is revoked so a new one can be sent, and it is audited. False when no account is joined.
+    static func removePatientAccess(from patientCase: PatientCase, by staff: SignedInStaff, now: Date, clientAddress: String,
+                                    on db: any Database) async throws -> Bool {
+        let caseID = try patientCase.requireID()
+        guard patientCase.$practice.id == staff.practiceID else {
+            throw NotPossible(message: "Only \(patientCase.practice.name), whose case this is, can remove the patient's access.")
+        }
+        return try await db.transaction { tx in
+            struct Row: Decodable { let patient_id: UUID }
+            guard let removed = try await tx.sql.raw("""
+                DELETE FROM case_patients WHERE case_id = \(bind: caseID) RETURNING patient_id
+                """).first(decoding: Row.self) else { return false }
+            try await tx.sql.raw("UPDATE conversations SET patient_id = NULL WHERE case_id = \(bind: caseID)").run()
+            try await tx.sql.raw("""
+                UPDATE invitations SET status = \(bind: Invitation.Status.revoked.rawValue), revoked_at = \(bind: now)
+                WHERE case_id = \(bind: caseID)
+                """).run()
+            try await tx.sql.raw("UPDATE cases SET last_activity_at = \(bind: now) WHERE id = \(bind: caseID)").run()
+            try await Audit.record(.patientAccessRemoved, actor: .staff(staff.id),
+                                   subject: "case:\(caseID) patient:\(removed.patient_id)", clientAddress: clientAddress, at: now, on: tx)
+            return true
         }
     }
 

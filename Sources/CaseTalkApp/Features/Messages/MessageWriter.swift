@@ -39,10 +39,13 @@ enum MessageWriter {
             let pairs = Set(drafts.map { Pair(caseID: $0.caseID, memberID: $0.memberID) })
             // A write first: on SQLite the transaction then takes the write lock at once and waits
             // for it, where a read first would have to upgrade its lock later and could fail as busy.
-            // Only the cases the senders are members of.
+            // It touches only the senders' own conversations: the case's activity, which every
+            // member sees, is not moved by a Patient Talk (SPEC §1: a colleague must not learn of it).
             try await sql.raw("""
-                UPDATE cases SET last_activity_at = \(bind: latest)
-                WHERE id IN (SELECT case_id FROM case_members WHERE \(membership(pairs)))
+                UPDATE conversations SET last_message_at = \(bind: latest)
+                WHERE id IN (SELECT conversations.id FROM conversations JOIN case_members
+                             ON case_members.case_id = conversations.case_id AND case_members.staff_id = conversations.member_id
+                             WHERE \(membership(pairs)))
                 """).run()
 
             // Only a case's members write in it, and a patient answers only a conversation a member started.

@@ -25,6 +25,8 @@ final class PasswordReset: Model, @unchecked Sendable {
     @Field(key: "lock_count") var lockCount: Int
     @OptionalField(key: "last_sent_at") var lastSentAt: Date?
     @OptionalField(key: "verified_at") var verifiedAt: Date?
+    /// The session (its row id) that verified the code: only it may set the new password.
+    @OptionalField(key: "verified_session") var verifiedSession: String?
 
     init() {}
 }

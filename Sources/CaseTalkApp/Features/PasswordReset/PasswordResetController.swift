@@ -127,10 +127,11 @@ struct PasswordResetController: RouteCollection {
         try await step(.code, req) { state in
             let form = try req.content.decode(CodeForm.self)
             try await req.rateLimit(.codeCheck, account: "password-reset:\(state.patientID)")
-            let outcome = try await VerificationCodes.check(String((form.code ?? "").prefix(64)), state.codes(req))
+            // A step-up: a new session id, drawn first so that the code binds the new password to it.
+            let next = SessionToken()
+            let outcome = try await VerificationCodes.check(String((form.code ?? "").prefix(64)), state.codes(req, binding: next.idHash))
             guard let problem = RegistrationController.problem(outcome, req: req) else {
-                // A step-up: a new session id, keeping the reset.
-                try await req.replaceSession(with: nil, passwordResetTokenHash: req.session?.passwordResetTokenHash)
+                try await req.replaceSession(with: nil, passwordResetTokenHash: req.session?.passwordResetTokenHash, token: next)
                 return req.redirect(to: Step.password.path)
             }
             return try await RegistrationPages.code(req, state.codeSubject, flow: .passwordReset, notice: nil, problem: problem)

@@ -76,9 +76,12 @@ enum PasswordResets {
         let email: EmailAddress
         /// Only the verified number, under the kind it was registered as.
         let numbers: PhoneNumbers
+        /// The session this request came with (its row id).
+        let sessionID: String
 
         var codeSent: Bool { reset.codeNumber != nil }
-        var codeVerified: Bool { reset.verifiedAt != nil }
+        /// Verified in this session: the new password belongs to the browser that proved the phone.
+        var codeVerified: Bool { reset.verifiedAt != nil && reset.verifiedSession == sessionID }
 
         var lastRoute: CodeRoute? { CodeRoute.last(sentTo: reset.codeNumber, channel: reset.codeChannel, in: numbers) }
 
@@ -86,15 +89,15 @@ enum PasswordResets {
             .init(numbers: numbers, lastRoute: lastRoute, lastSentAt: reset.lastSentAt, lockedUntil: reset.lockedUntil)
         }
 
-        func codes(_ req: Request) -> VerificationCodes.Context {
+        func codes(_ req: Request, binding: String? = nil) -> VerificationCodes.Context {
             VerificationCodes.Context(holder: .passwordReset(resetID, patientID: patientID), services: req.caseTalk, now: req.now,
-                                      clientAddress: req.clientAddress, db: req.db)
+                                      clientAddress: req.clientAddress, db: req.db, binding: binding)
         }
     }
 
     /// The live reset whose link was opened in this session: not used, not replaced, not expired.
     static func load(_ req: Request) async throws -> State? {
-        guard let hash = req.session?.passwordResetTokenHash,
+        guard let session = req.session, let hash = session.passwordResetTokenHash,
               let reset = try await PasswordReset.query(on: req.db).filter(\.$tokenHash == hash).filter(\.$closedAt == nil)
                 .filter(\.$expiresAt > req.now).first(),
               let patient = try await Patient.find(reset.$patient.id, on: req.db),
@@ -105,7 +108,8 @@ enum PasswordResets {
             // Not among the saved numbers (it always is today): a call reaches any kind of phone.
             numbers = PhoneNumbers(home: verified)
         }
-        return State(reset: reset, resetID: try reset.requireID(), patientID: patient.id!, email: email, numbers: numbers)
+        return State(reset: reset, resetID: try reset.requireID(), patientID: patient.id!, email: email, numbers: numbers,
+                     sessionID: session.idHash)
     }
 
     /// Saves the new password, once: the reset closes, every session of the account ends, the
@@ -121,6 +125,7 @@ enum PasswordResets {
                 .where("id", .equal, SQLBind(state.resetID))
                 .where("closed_at", .is, SQLLiteral.null)
                 .where("verified_at", .isNot, SQLLiteral.null)
+                .where("verified_session", .equal, SQLBind(state.sessionID))
                 .returning("id")
                 .all()
             guard !closed.isEmpty else { return false }

@@ -12,6 +12,7 @@ struct PatientTalkController: RouteCollection {
         talk.post("invite", use: invite)
         talk.post("invitation", "resend", use: resend)
         talk.post("invitation", "revoke", use: revoke)
+        talk.post("patient", "remove", use: removePatientAccess)
     }
 
     struct InviteValues: Encodable { var email = "", confirmEmail = "" }
@@ -39,15 +40,26 @@ struct PatientTalkController: RouteCollection {
         let errorList: [String]
     }
 
+    /// What every member sees of the invitation (SPEC §3): the address masked, who sent or
+    /// changed it and when, which account answered; and what this member may do with it.
     struct InvitationView: Encodable {
         struct Event: Encodable { let label: String; let date: String }
+        /// Masked, as in `j•••@patient.test`.
         let email: String
         let state: String
+        /// "Dr. Maya Chen (Riverside Dental Care)": whoever last sent or changed it.
+        let sentBy: String
         let events: [Event]
         let delivery: String?
         let deliveryProblem: Bool
         let canResend: Bool
         let canRevoke: Bool
+        /// Only the owning practice may send to another address; others are told why.
+        let canChangeAddress: Bool
+        let controlNote: String?
+        /// "Registered as j•••@patient.test, phone ••44, on {date}".
+        let registeredAs: String?
+        let canRemoveAccess: Bool
     }
 
     // MARK: Pages
@@ -123,12 +135,25 @@ struct PatientTalkController: RouteCollection {
         return try await change(.revoke, req, staff, patientCase, done: "revoked")
     }
 
+    /// **Remove patient access**, for the owning practice (others get the reason, 403).
+    func removePatientAccess(req: Request) async throws -> Response {
+        let (staff, patientCase) = try await req.memberCase()
+        let caseID = try patientCase.requireID()
+        do {
+            _ = try await Invitations.removePatientAccess(from: patientCase, by: staff, now: req.now, clientAddress: req.clientAddress,
+                                                          on: req.db)
+        } catch let error as Invitations.NotPossible {
+            throw PublicError(status: .forbidden, message: error.message)
+        }
+        return req.redirect(to: "/cases/\(caseID)/talk?done=removed")
+    }
+
     private func change(_ change: Invitations.Change, _ req: Request, _ staff: SignedInStaff, _ patientCase: PatientCase,
                         done: String) async throws -> Response {
         let caseID = try patientCase.requireID()
         try await req.rateLimit(.invitation, account: "staff:\(staff.id)")
         do {
-            try await Invitations.apply(change, caseID: caseID, by: staff, req: req)
+            try await Invitations.apply(change, to: patientCase, by: staff, req: req)
         } catch let error as Invitations.NotPossible {
             throw PublicError(status: .conflict, message: error.message)
         } catch let error as any DatabaseError where error.isConstraintFailure {
@@ -144,7 +169,7 @@ struct PatientTalkController: RouteCollection {
                             notice: String?, draft: String = "", messageError: String? = nil) async throws -> View {
         let staff = try req.requireStaff()
         let caseID = try patientCase.requireID()
-        let invitation = try await invitationView(req, caseID: caseID)
+        let invitation = try await invitationView(req, patientCase, staff: staff)
         let show = { (thread: Conversations.Thread) in
             try await req.view.render("cases/talk", TalkPage(
                 chrome: try req.staffChrome("Patient Talk · \(patientCase.patientName)", notice: notice),
@@ -162,13 +187,16 @@ struct PatientTalkController: RouteCollection {
         try await req.view.render("cases/invite", InvitePage(
             chrome: try req.staffChrome("Invite Patient · \(patientCase.patientName)"),
             header: CaseViews.header(patientCase, tab: "talk"),
-            current: try await invitationView(req, caseID: try patientCase.requireID()),
+            current: try await invitationView(req, patientCase, staff: try req.requireStaff()),
             values: values, errors: errors.byField, errorList: errors.messages.map(\.message)))
     }
 
     /// The invitation's state for staff, with the delivery of its latest email.
-    private func invitationView(_ req: Request, caseID: UUID) async throws -> InvitationView? {
-        guard let invitation = try await Invitation.query(on: req.db).filter(\.$patientCase.$id == caseID).first() else { return nil }
+    private func invitationView(_ req: Request, _ patientCase: PatientCase, staff: SignedInStaff) async throws -> InvitationView? {
+        let caseID = try patientCase.requireID()
+        guard let invitation = try await Invitation.query(on: req.db).filter(\.$patientCase.$id == caseID)
+            .with(\.$invitedBy) { $0.with(\.$practice) }.first() else { return nil }
+        let owns = patientCase.$practice.id == staff.practiceID
         let now = req.now
         let latest = try await OutboxEmail.query(on: req.db).filter(\.$relatedID == invitation.id)
             .sort(\.$createdAt, .descending).first()
@@ -202,9 +230,18 @@ struct PatientTalkController: RouteCollection {
                 delivery = nil
             }
         }
-        return InvitationView(email: invitation.email, state: Self.label(state), events: events, delivery: delivery,
+        let registered = try await CaseQueries.registeredPatient(of: caseID, on: req.db)
+        let registeredAs = registered.map { account in
+            "Registered as \(EmailAddress.masked(account.email)), phone ••\(account.verifiedNumber.suffix(2)), on \(CaseViews.display(account.joinedAt))"
+        }
+        let sender = invitation.invitedBy
+        return InvitationView(email: EmailAddress.masked(invitation.email), state: Self.label(state),
+                              sentBy: "\(sender.name) (\(sender.practice.name))", events: events, delivery: delivery,
                               deliveryProblem: problem, canResend: state != .registered && state != .revoked,
-                              canRevoke: state == .sent || state == .opened || state == .codeVerified)
+                              canRevoke: owns && (state == .sent || state == .opened || state == .codeVerified),
+                              canChangeAddress: owns,
+                              controlNote: owns ? nil : InvitationControl.otherAddressMessage(patientCase.practice.name),
+                              registeredAs: registeredAs, canRemoveAccess: owns && registered != nil)
     }
 
     static func label(_ state: Invitation.State) -> String {
@@ -223,6 +260,7 @@ struct PatientTalkController: RouteCollection {
         case "invited": "Invitation sent. The patient will get an email with a link to register."
         case "resent": "Invitation sent again. The earlier link no longer works."
         case "revoked": "Invitation revoked. Its link no longer works."
+        case "removed": "The patient's access to this case was removed. You can send a new invitation."
         case "message": "Message sent."
         default: nil
         }

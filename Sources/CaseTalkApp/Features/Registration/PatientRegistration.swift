@@ -16,24 +16,33 @@ enum PatientRegistration {
         let memberName: String
         let practiceName: String
         let patientName: String
+        /// The case's date of birth, asked before the phone step when there is one (SPEC §3).
+        let birthDate: CalendarDate?
+        /// The session this request came with (its row id): the steps after the code are its own.
+        let sessionID: String
         /// Nil until the first step is saved: opening pages stores nothing.
         let registration: Registration?
         /// The numbers saved in step 1, read once from the row.
         let numbers: PhoneNumbers
 
         init(invitation: Invitation, invitationID: UUID, caseID: UUID, email: EmailAddress, memberName: String,
-             practiceName: String, patientName: String, registration: Registration?) {
+             practiceName: String, patientName: String, birthDate: CalendarDate?, sessionID: String, registration: Registration?) {
             self.invitation = invitation; self.invitationID = invitationID; self.caseID = caseID; self.email = email
             self.memberName = memberName; self.practiceName = practiceName; self.patientName = patientName
+            self.birthDate = birthDate; self.sessionID = sessionID
             self.registration = registration
             numbers = PhoneNumbers(storedMobile: registration?.mobileNumber, home: registration?.homeNumber,
                                    work: registration?.workNumber)
         }
 
         var progress: RegistrationProgress {
-            RegistrationProgress(phonesSaved: registration?.phonesSavedAt != nil,
+            RegistrationProgress(birthDateAsked: birthDate != nil,
+                                 birthDateConfirmed: registration?.birthDateSession == sessionID,
+                                 phonesSaved: registration?.phonesSavedAt != nil,
+                                 phonesOwned: registration?.phonesSession == sessionID,
                                  codeSent: registration?.codeNumber != nil,
-                                 codeVerified: registration?.verifiedAt != nil && invitation.status == .codeVerified,
+                                 codeVerified: registration?.verifiedAt != nil && registration?.verifiedSession == sessionID
+                                     && invitation.status == .codeVerified,
                                  termsAccepted: registration?.termsAcceptedAt != nil)
         }
 
@@ -65,7 +74,7 @@ enum PatientRegistration {
 
     /// The registration the session's invitation link stands for.
     static func load(_ req: Request) async throws -> Loaded {
-        guard let hash = req.session?.registrationTokenHash,
+        guard let session = req.session, let hash = session.registrationTokenHash,
               let invitation = try await Invitations.live(tokenHash: hash, now: req.now, on: req.db),
               let email = try? EmailAddress(invitation.email) else { return .stopped(.invalid) }
         let invitationID = try invitation.requireID()
@@ -80,30 +89,84 @@ enum PatientRegistration {
         return .going(State(invitation: invitation, invitationID: invitationID, caseID: patientCase.id!, email: email,
                             memberName: member.name, practiceName: member.practice.name,
                             patientName: patientCase.patientName,
+                            birthDate: patientCase.patientDateOfBirth.flatMap(CalendarDate.init(iso:)), sessionID: session.idHash,
                             registration: try await Registration.find(invitationID, on: req.db)))
     }
 
     // MARK: Steps
 
-    /// Step 1. A change of numbers before verification also retires the code sent to the old ones
-    /// (the wrong-code count and any lock stay).
-    static func savePhones(_ numbers: PhoneNumbers, _ state: State, req: Request) async throws {
+    enum BirthDateOutcome: Sendable {
+        case confirmed
+        /// Wrong; `ended` once it was the third wrong answer and the link no longer works.
+        case wrong(ended: Bool)
+    }
+
+    /// The date of birth step: the answer is compared with the case's, and counted in one
+    /// statement that only passes while fewer than 3 wrong answers were given, so parallel
+    /// answers cannot win more tries. The third wrong answer ends every link of the invitation
+    /// and tells the inviting member by email (content-free).
+    static func checkBirthDate(_ answer: CalendarDate, _ state: State, services: CaseTalkServices, now: Date,
+                               clientAddress: String, on db: any Database) async throws -> BirthDateOutcome {
+        guard let birthDate = state.birthDate else { return .confirmed }
+        _ = try await row(invitationID: state.invitationID, now: now, on: db)
+        let right = answer == birthDate
+        return try await db.transaction { tx in
+            let audit = { (action: AuditAction) in
+                try await Audit.record(action, actor: .anonymous, subject: "invitation:\(state.invitationID)",
+                                       clientAddress: clientAddress, at: now, on: tx)
+            }
+            struct Row: Decodable { let birth_date_misses: Int? }
+            let counted = try await tx.sql.raw("""
+                UPDATE registrations SET
+                  birth_date_session = CASE WHEN \(right) THEN \(bind: state.sessionID) ELSE birth_date_session END,
+                  birth_date_misses = CASE WHEN \(right) THEN birth_date_misses ELSE COALESCE(birth_date_misses, 0) + 1 END
+                WHERE invitation_id = \(bind: state.invitationID) AND COALESCE(birth_date_misses, 0) < \(literal: BirthDateCheck.allowedMisses)
+                RETURNING birth_date_misses
+                """).first(decoding: Row.self)
+            guard let counted else { return .wrong(ended: true) }
+            if right {
+                try await audit(.birthDateConfirmed)
+                return .confirmed
+            }
+            guard (counted.birth_date_misses ?? 0) >= BirthDateCheck.allowedMisses else {
+                try await audit(.birthDateRejected)
+                return .wrong(ended: false)
+            }
+            try await InvitationToken.query(on: tx).filter(\.$invitation.$id == state.invitationID).delete()
+            if let member = try await StaffUser.find(state.invitation.$invitedBy.id, on: tx) {
+                let message = StaffEmails.invitationEnded(to: member.email, from: services.config.mailFrom,
+                                                          link: "\(services.config.publicBaseURL.absoluteString)/cases/\(state.caseID)/talk")
+                try await Outbox.enqueue(message, kind: "invitation-ended", relatedID: state.invitationID, sealer: services.sealer,
+                                         at: now, on: tx)
+            }
+            try await audit(.invitationEndedByBirthDate)
+            return .wrong(ended: true)
+        }
+    }
+
+    /// Step 1. Only the session that typed the numbers may change them, and only before a code
+    /// is verified (one conditional statement). A change of numbers also retires the code sent
+    /// to the old ones (the wrong-code count and any lock stay). False when the numbers are
+    /// fixed by now.
+    static func savePhones(_ numbers: PhoneNumbers, _ state: State, req: Request) async throws -> Bool {
         let now = req.now
         let registration = try await row(invitationID: state.invitationID, now: now, on: req.db)
-        let changed = state.numbers != numbers
-        try await req.db.transaction { tx in
-            var update = Registration.query(on: tx).filter(\.$id == state.invitationID)
-                .filter(\.$verifiedAt == nil)
-                .set(\.$mobileNumber, to: numbers.mobile?.e164)
-                .set(\.$homeNumber, to: numbers.home?.e164)
-                .set(\.$workNumber, to: numbers.work?.e164)
-                .set(\.$phonesSavedAt, to: now)
-            if changed, registration.codeNumber != nil {
-                update = update.set(\.$codeHMAC, to: nil).set(\.$codeNumber, to: nil)
-                    .set(\.$codeChannel, to: nil).set(\.$codeExpiresAt, to: nil)
-            }
-            try await update.update()
+        let retireCode = state.numbers != numbers && registration.codeNumber != nil
+        return try await req.db.transaction { tx in
+            let saved = try await tx.sql.raw("""
+                UPDATE registrations SET mobile_number = \(bind: numbers.mobile?.e164), home_number = \(bind: numbers.home?.e164),
+                  work_number = \(bind: numbers.work?.e164), phones_saved_at = \(bind: now), phones_session = \(bind: state.sessionID),
+                  code_hmac = CASE WHEN \(retireCode) THEN NULL ELSE code_hmac END,
+                  code_number = CASE WHEN \(retireCode) THEN NULL ELSE code_number END,
+                  code_channel = CASE WHEN \(retireCode) THEN NULL ELSE code_channel END,
+                  code_expires_at = CASE WHEN \(retireCode) THEN NULL ELSE code_expires_at END
+                WHERE invitation_id = \(bind: state.invitationID) AND verified_at IS NULL
+                  AND (phones_session IS NULL OR phones_session = \(bind: state.sessionID))
+                RETURNING invitation_id
+                """).all()
+            guard !saved.isEmpty else { return false }
             try await req.audit(.phonesSaved, actor: .anonymous, subject: "invitation:\(state.invitationID) numbers:\(numbers.all.count)", on: tx)
+            return true
         }
     }
 
@@ -113,7 +176,7 @@ enum PatientRegistration {
         let agent = printable(req.headers.first(name: .userAgent) ?? "", max: 300)
         try await req.db.transaction { tx in
             try await Registration.query(on: tx).filter(\.$id == state.invitationID)
-                .filter(\.$verifiedAt != nil)
+                .filter(\.$verifiedAt != nil).filter(\.$verifiedSession == state.sessionID)
                 .set(\.$termsVersion, to: terms.version)
                 .set(\.$termsAcceptedAt, to: now)
                 .set(\.$termsClientAddress, to: req.clientAddress)
@@ -153,7 +216,15 @@ enum PatientRegistration {
         patient.createdAt = now
         do {
             return try await req.db.transaction { tx in
-                guard try await markRegistered(state.invitationID, from: [.codeVerified], now: now, on: tx) else { return .alreadyDone }
+                // Only the session that verified the code finishes, once: its binding is used up here.
+                let bound = try await tx.sql.raw("""
+                    UPDATE registrations SET verified_session = NULL
+                    WHERE invitation_id = \(bind: state.invitationID) AND verified_session = \(bind: state.sessionID)
+                      AND terms_accepted_at IS NOT NULL
+                    RETURNING invitation_id
+                    """).all()
+                guard !bound.isEmpty,
+                      try await markRegistered(state.invitationID, from: [.codeVerified], now: now, on: tx) else { return .alreadyDone }
                 try await patient.create(on: tx)
                 try await join(caseID: state.caseID, invitationID: state.invitationID, patientID: patient.id!, now: now, on: tx)
                 try await req.audit(.patientRegistered, actor: .patient(patient.id!),
@@ -191,7 +262,8 @@ enum PatientRegistration {
             .set(\.$mobileNumber, to: nil).set(\.$homeNumber, to: nil).set(\.$workNumber, to: nil)
             .set(\.$phonesSavedAt, to: nil)
             .set(\.$codeHMAC, to: nil).set(\.$codeNumber, to: nil).set(\.$codeChannel, to: nil).set(\.$codeExpiresAt, to: nil)
-            .set(\.$verifiedAt, to: nil)
+            .set(\.$verifiedAt, to: nil).set(\.$verifiedSession, to: nil).set(\.$phonesSession, to: nil)
+            .set(\.$birthDateSession, to: nil).set(\.$birthDateMisses, to: nil)
             .set(\.$termsVersion, to: nil).set(\.$termsAcceptedAt, to: nil)
             .set(\.$termsClientAddress, to: nil).set(\.$termsUserAgent, to: nil)
             .update()

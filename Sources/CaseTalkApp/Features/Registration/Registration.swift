@@ -22,6 +22,14 @@ final class Registration: Model, @unchecked Sendable {
     @Field(key: "lock_count") var lockCount: Int
     @OptionalField(key: "last_sent_at") var lastSentAt: Date?
     @OptionalField(key: "verified_at") var verifiedAt: Date?
+    /// The session (its row id) that verified the code: the later steps are only its own.
+    @OptionalField(key: "verified_session") var verifiedSession: String?
+    /// The session that typed the phone numbers: only it may change them before verification;
+    /// any other browser sends its code to these numbers.
+    @OptionalField(key: "phones_session") var phonesSession: String?
+    /// The session that answered the case's date of birth, and the wrong answers so far.
+    @OptionalField(key: "birth_date_session") var birthDateSession: String?
+    @OptionalField(key: "birth_date_misses") var birthDateMisses: Int?
     @Field(key: "created_at") var createdAt: Date
     /// E.164 numbers from the Phone numbers step.
     @OptionalField(key: "mobile_number") var mobileNumber: String?
@@ -40,22 +48,5 @@ final class Registration: Model, @unchecked Sendable {
         self.wrongStreak = 0
         self.lockCount = 0
         self.createdAt = now
-    }
-}
-
-/// One code sent to a number (for a registration or a password reset), for the limit of 5 sends
-/// per number per 10 minutes.
-final class CodeSend: Model, @unchecked Sendable {
-    static let schema = "phone_code_sends"
-
-    @ID(key: .id) var id: UUID?
-    @Field(key: "number") var number: String
-    @Field(key: "sent_at") var sentAt: Date
-
-    init() {}
-    init(number: String, sentAt: Date) {
-        self.id = UUID()
-        self.number = number
-        self.sentAt = sentAt
     }
 }

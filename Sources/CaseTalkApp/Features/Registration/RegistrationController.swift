@@ -15,6 +15,8 @@ struct RegistrationController: RouteCollection {
         routes.get("register", ":token", use: openLink)
         let register = routes.grouped("register")
         register.get(use: start)
+        register.get("birth-date", use: birthDatePage)
+        register.post("birth-date", use: checkBirthDate)
         register.get("phones", use: phonesPage)
         register.post("phones", use: savePhones)
         register.get("method", use: methodPage)
@@ -57,6 +59,40 @@ struct RegistrationController: RouteCollection {
         }
     }
 
+    // MARK: 0. Date of birth (when the case has one)
+
+    struct BirthDateForm: Content { var birth_date: String? }
+
+    func birthDatePage(req: Request) async throws -> Response {
+        try await step(.birthDate, req) { state in
+            try await RegistrationPages.birthDate(req, state, value: "", problem: nil)
+        }
+    }
+
+    /// A wrong answer is counted (3 end the link); a malformed one is not.
+    func checkBirthDate(req: Request) async throws -> Response {
+        try await step(.birthDate, req) { state in
+            let form = try req.content.decode(BirthDateForm.self)
+            let typed = Self.echo(form.birth_date)
+            guard let answer = CalendarDate(typed: typed) else {
+                return try await RegistrationPages.birthDate(req, state, value: typed, problem: .init(
+                    "Enter your date of birth as month, day and year, for example 04/27/1986.", status: .unprocessableEntity))
+            }
+            try await req.rateLimit(.codeCheck, account: "invitation:\(state.invitationID)")
+            switch try await PatientRegistration.checkBirthDate(answer, state, services: req.caseTalk, now: req.now,
+                                                                clientAddress: req.clientAddress, on: req.db) {
+            case .confirmed:
+                return req.redirect(to: RegistrationStep.phones.path)
+            case .wrong(ended: false):
+                return try await RegistrationPages.birthDate(req, state, value: "", problem: .init(
+                    "That date of birth does not match what your practice has on file. Check it and try again.",
+                    status: .unprocessableEntity))
+            case .wrong(ended: true):
+                return try await stopped(req, .invalid)
+            }
+        }
+    }
+
     // MARK: 1. Phone numbers
 
     struct PhoneForm: Content { var mobile: String?; var home: String?; var work: String? }
@@ -79,7 +115,10 @@ struct RegistrationController: RouteCollection {
                 let values = RegistrationPages.PhoneValues(mobile: Self.echo(form.mobile), home: Self.echo(form.home), work: Self.echo(form.work))
                 return try await RegistrationPages.phones(req, state, values: values, errors: errors, status: .unprocessableEntity)
             case .success(let numbers):
-                try await PatientRegistration.savePhones(numbers, state, req: req)
+                // Numbers another browser typed, or already verified, stay as they are.
+                guard try await PatientRegistration.savePhones(numbers, state, req: req) else {
+                    return req.redirect(to: "/register")
+                }
                 return req.redirect(to: RegistrationStep.method.path)
             }
         }
@@ -91,7 +130,7 @@ struct RegistrationController: RouteCollection {
 
     func methodPage(req: Request) async throws -> Response {
         try await step(.method, req) { state in
-            try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method), chosen: state.lastRoute, problem: nil)
+            try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method, state.progress), chosen: state.lastRoute, problem: nil)
         }
     }
 
@@ -102,13 +141,13 @@ struct RegistrationController: RouteCollection {
             let available = CodeRoute.available(for: state.numbers)
             guard let route = form.route.flatMap(CodeRoute.init(value:)), available.contains(route),
                   let number = state.numbers[route.kind] else {
-                return try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method), chosen: nil,
+                return try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method, state.progress), chosen: nil,
                                                           problem: Self.noMethodChosen)
             }
             try await req.rateLimit(.codeSend, account: "invitation:\(state.invitationID)")
             let outcome = try await VerificationCodes.send(to: number, by: route.method, context(req, state))
             if outcome == .sent { return req.redirect(to: RegistrationStep.code.path) }
-            return try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method), chosen: route,
+            return try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method, state.progress), chosen: route,
                                                       problem: Self.problem(outcome, req: req))
         }
     }
@@ -121,7 +160,7 @@ struct RegistrationController: RouteCollection {
         try await step(.code, req) { state in
             let notice = req.query[String.self, at: "sent"] == "again"
                 ? "We sent a new code. The previous code no longer works." : nil
-            return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code), notice: notice, problem: nil)
+            return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code, state.progress), notice: notice, problem: nil)
         }
     }
 
@@ -130,13 +169,15 @@ struct RegistrationController: RouteCollection {
             let form = try req.content.decode(CodeForm.self)
             let entered = String((form.code ?? "").prefix(64))
             try await req.rateLimit(.codeCheck, account: "invitation:\(state.invitationID)")
-            let outcome = try await VerificationCodes.check(entered, context(req, state))
+            // A step-up: the session gets a new id (SPEC §5), drawn first so that the code binds
+            // the later steps to the session it becomes.
+            let next = SessionToken()
+            let outcome = try await VerificationCodes.check(entered, context(req, state, binding: next.idHash))
             guard let problem = Self.problem(outcome, req: req) else {
-                // A step-up: the session gets a new id (SPEC §5), keeping the registration.
-                try await req.replaceSession(with: nil, registrationTokenHash: req.session?.registrationTokenHash)
+                try await req.replaceSession(with: nil, registrationTokenHash: req.session?.registrationTokenHash, token: next)
                 return req.redirect(to: RegistrationStep.terms.path)
             }
-            return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code), notice: nil, problem: problem)
+            return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code, state.progress), notice: nil, problem: problem)
         }
     }
 
@@ -149,7 +190,7 @@ struct RegistrationController: RouteCollection {
             try await req.rateLimit(.codeSend, account: "invitation:\(state.invitationID)")
             let outcome = try await VerificationCodes.send(to: number, by: route.method, context(req, state))
             if outcome == .sent { return req.redirect(to: RegistrationStep.code.path + "?sent=again") }
-            return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code), notice: nil,
+            return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code, state.progress), notice: nil,
                                                     problem: Self.problem(outcome, req: req))
         }
     }
@@ -184,7 +225,7 @@ struct RegistrationController: RouteCollection {
 
     func passwordPage(req: Request) async throws -> Response {
         try await step(.password, req) { state in
-            try await RegistrationPages.password(req, email: state.email, flow: .registration(.password), broken: nil)
+            try await RegistrationPages.password(req, email: state.email, flow: .registration(.password, state.progress), broken: nil)
         }
     }
 
@@ -197,7 +238,7 @@ struct RegistrationController: RouteCollection {
             let broken = PasswordPolicy.unmet(password, confirmation: form.confirmation ?? "", email: state.email,
                                               common: req.caseTalk.commonPasswords)
             guard broken.isEmpty else {
-                return try await RegistrationPages.password(req, email: state.email, flow: .registration(.password), broken: broken)
+                return try await RegistrationPages.password(req, email: state.email, flow: .registration(.password, state.progress), broken: broken)
             }
             let hash = try await req.caseTalk.passwords.hash(password)
             switch try await PatientRegistration.complete(state, passwordHash: hash, req: req) {
@@ -250,8 +291,9 @@ struct RegistrationController: RouteCollection {
         }
     }
 
-    private func context(_ req: Request, _ state: PatientRegistration.State) -> VerificationCodes.Context {
-        .registration(invitationID: state.invitationID, services: req.caseTalk, now: req.now, clientAddress: req.clientAddress, db: req.db)
+    private func context(_ req: Request, _ state: PatientRegistration.State, binding: String? = nil) -> VerificationCodes.Context {
+        .registration(invitationID: state.invitationID, services: req.caseTalk, now: req.now, clientAddress: req.clientAddress,
+                      db: req.db, binding: binding)
     }
 
     /// What a code that was not accepted tells the patient; nil when it was.

@@ -11,10 +11,12 @@ enum RegistrationPages {
         let total: Int
         let title: String
 
-        init(_ step: RegistrationStep) {
-            items = RegistrationStep.allCases.map { Item(number: $0.number, title: $0.title, current: $0 == step, done: $0 < step) }
-            current = step.number
-            total = RegistrationStep.allCases.count
+        init(_ step: RegistrationStep, of list: [RegistrationStep]) {
+            items = list.enumerated().map { index, each in
+                Item(number: index + 1, title: each.title, current: each == step, done: each < step)
+            }
+            current = (list.firstIndex(of: step) ?? 0) + 1
+            total = list.count
             title = step.title
         }
     }
@@ -25,14 +27,18 @@ enum RegistrationPages {
         /// `/register` or `/password/reset`.
         let path: String
         let step: RegistrationStep?
+        /// The registration's steps (the date of birth only when the case has one).
+        let list: [RegistrationStep]
 
-        static func registration(_ step: RegistrationStep) -> Flow { Flow(path: "/register", step: step) }
-        static let passwordReset = Flow(path: "/password/reset", step: nil)
+        static func registration(_ step: RegistrationStep, _ progress: RegistrationProgress) -> Flow {
+            Flow(path: "/register", step: step, list: progress.steps)
+        }
+        static let passwordReset = Flow(path: "/password/reset", step: nil, list: [])
 
-        var steps: Steps? { step.map(Steps.init) }
+        var steps: Steps? { step.map { Steps($0, of: list) } }
 
         func chrome(_ req: Request, heading: String, notice: String? = nil) -> PageChrome {
-            let title = step.map { "\($0.title) · Step \($0.number) of \(RegistrationStep.allCases.count)" } ?? "Reset password · \(heading)"
+            let title = steps.map { "\($0.title) · Step \($0.current) of \($0.total)" } ?? "Reset password · \(heading)"
             return PageChrome(title: title, csrf: req.session?.csrfToken, notice: notice)
         }
     }
@@ -56,6 +62,15 @@ enum RegistrationPages {
     }
 
     struct PhoneValues: Encodable { var mobile = "", home = "", work = "" }
+
+    struct BirthDatePage: Encodable {
+        let chrome: PageChrome
+        let steps: Steps
+        let memberName: String
+        let practiceName: String
+        let value: String
+        let error: String?
+    }
 
     struct PhonesPage: Encodable {
         let chrome: PageChrome
@@ -127,10 +142,18 @@ enum RegistrationPages {
 
     // MARK: Rendering
 
+    static func birthDate(_ req: Request, _ state: PatientRegistration.State, value: String, problem: Problem?) async throws -> Response {
+        let flow = Flow.registration(.birthDate, state.progress)
+        return try await render(req, "register/birth-date", BirthDatePage(
+            chrome: flow.chrome(req, heading: RegistrationStep.birthDate.title), steps: Steps(.birthDate, of: flow.list),
+            memberName: state.memberName, practiceName: state.practiceName, value: value, error: problem?.message), problem: problem)
+    }
+
     static func phones(_ req: Request, _ state: PatientRegistration.State, values: PhoneValues, errors: FieldErrors,
                        status: HTTPResponseStatus = .ok) async throws -> Response {
-        try await render(req, "register/phones", PhonesPage(
-            chrome: chrome(req, .phones), steps: Steps(.phones), memberName: state.memberName, practiceName: state.practiceName,
+        let flow = Flow.registration(.phones, state.progress)
+        return try await render(req, "register/phones", PhonesPage(
+            chrome: flow.chrome(req, heading: RegistrationStep.phones.title), steps: Steps(.phones, of: flow.list), memberName: state.memberName, practiceName: state.practiceName,
             values: values, errors: errors.byField, errorList: errors.messages.map(\.message)), status: status)
     }
 
@@ -139,10 +162,11 @@ enum RegistrationPages {
         let routes = CodeRoute.available(for: numbers)
         let selected = chosen ?? routes.first
         let options = routes.map { route in
-            // A registration shows the numbers just typed; a reset, opened from an email, only their end.
+            // Only a number's end: after the first step the numbers are shown masked (SPEC §3), so
+            // a second browser with the same link learns nothing of them.
             let e164 = numbers[route.kind]?.e164 ?? ""
-            return MethodPage.Option(value: route.value, label: route.label,
-                                     number: flow.step == nil ? "ending in \(e164.suffix(2))" : e164, checked: route == selected)
+            return MethodPage.Option(value: route.value, label: route.label, number: "ending in \(e164.suffix(2))",
+                                     checked: route == selected)
         }
         return try await render(req, "register/method", MethodPage(chrome: flow.chrome(req, heading: "Delivery method"), path: flow.path,
                                                                    steps: flow.steps, options: options, error: problem?.message),
@@ -168,7 +192,9 @@ enum RegistrationPages {
 
     static func terms(_ req: Request, _ state: PatientRegistration.State, error: String?) async throws -> Response {
         let terms = req.caseTalk.termsOfUse
-        return try await render(req, "register/terms", TermsPage(chrome: chrome(req, .terms), steps: Steps(.terms),
+        let flow = Flow.registration(.terms, state.progress)
+        return try await render(req, "register/terms", TermsPage(chrome: flow.chrome(req, heading: RegistrationStep.terms.title),
+                                                                 steps: Steps(.terms, of: flow.list),
                                                                  version: terms.version, sections: terms.sections, error: error),
                                 status: error == nil ? .ok : .unprocessableEntity)
     }
@@ -203,10 +229,6 @@ enum RegistrationPages {
         return try await render(req, "register/existing", ExistingPage(
             chrome: PageChrome(title: "Sign In to accept", csrf: req.session?.csrfToken),
             memberName: memberName, practiceName: practiceName, signedIn: signedIn))
-    }
-
-    private static func chrome(_ req: Request, _ step: RegistrationStep) -> PageChrome {
-        Flow.registration(step).chrome(req, heading: step.title)
     }
 
     private static func render(_ req: Request, _ template: String, _ context: some Encodable & Sendable,
