@@ -160,3 +160,14 @@ def invite(driver, address, confirm=None):
     field(driver, "Confirm Email Address").send_keys(confirm or address)
     # The Send of the invitation form (Patient Talk has another Send, for messages).
     field(driver, "Email Address").find_element(By.XPATH, "./ancestor::form//button[normalize-space()='Send']").click()
+
+
+def answer_birth_date(driver, iso):
+    """Types a date of birth (YYYY-MM-DD) into the Date of birth step, as a person would with the
+    keyboard (month, day, year in the date field), and continues."""
+    wait_for_heading(driver, "Date of birth")
+    element = field(driver, "Date of birth")
+    year, month, day = iso.split("-")
+    element.send_keys(month + day + year)
+    assert element.get_attribute("value") == iso, element.get_attribute("value")
+    button(driver, "Continue").click()

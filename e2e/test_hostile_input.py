@@ -194,7 +194,7 @@ def registration_row(app):
 
 class PatientWalk:
     """A registration in progress, moved forward one good step at a time."""
-    STEPS = ["phones", "method", "code", "terms", "password", "done"]
+    STEPS = ["birth-date", "phones", "method", "code", "terms", "password", "done"]
 
     def __init__(self, app, doctor_session):
         self.app, self.doctor = app, doctor_session
@@ -206,8 +206,8 @@ class PatientWalk:
         assert answer.status_code == 303, answer.status_code
         link = mailbox_text(app, doctor_session, PATIENT, r'(http://127\.0\.0\.1:\d+/register/[A-Za-z0-9_-]+)').group(1)
         self.session = requests.Session()
-        assert self.session.get(link, timeout=10).url.endswith("/register/phones")
-        self.step = "phones"
+        assert self.session.get(link, timeout=10).url.endswith("/register/birth-date")
+        self.step = "birth-date"
 
     def post(self, step, data):
         url = f"{self.app.base}/register/{step}"
@@ -216,6 +216,7 @@ class PatientWalk:
     def at(self, step):
         """Moves forward with good input until `step` is the current one."""
         good = {
+            "birth-date": lambda: self.post("birth-date", {"birth_date": "1993-09-30"}),
             "phones": lambda: self.post("phones", {"mobile": MOBILE, "home": "", "work": ""}),
             "method": lambda: self.post("method", {"route": "sms-mobile"}),
             "code": lambda: self.post("code", {"code": mailbox_text(
@@ -240,6 +241,14 @@ def refused_and_unchanged(app, walk, step, data, what):
     check(answer, what)
     assert answer.status_code != 303, f"{what}: hostile input moved the registration on"
     assert (registration_row(app), count(app, "patients")) == before, f"{what}: a refusal changed the registration"
+
+
+@RUN
+@given(birth_date=TEXT)
+def test_registration_birth_date(app, walk, birth_date):
+    """Hostile text is no date: refused without counting a wrong answer (3 would end the link)."""
+    walk.at("birth-date")
+    refused_and_unchanged(app, walk, "birth-date", {"birth_date": birth_date}, "date of birth")
 
 
 @RUN

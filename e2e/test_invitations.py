@@ -58,8 +58,8 @@ def test_doctor_invites_patient_by_email_and_reinvite_replaces_the_link(mail_app
 
     # The patient opens the link: the token leaves the URL at once.
     other_browser.get(first_link)
-    wait_for_heading(other_browser, "Phone numbers")
-    assert other_browser.current_url == base + "/register/phones", "the token has left the address bar"
+    wait_for_heading(other_browser, "Date of birth")
+    assert other_browser.current_url == base + "/register/birth-date", "the token has left the address bar"
     assert "Dr. Maya Chen" in other_browser.page_source
     shot(other_browser, "22-patient-opens-invitation")
     browser.refresh()
@@ -77,7 +77,7 @@ def test_doctor_invites_patient_by_email_and_reinvite_replaces_the_link(mail_app
     wait_for_text(other_browser, "This invitation is no longer valid. Ask your practice to send a new one.")
     shot(other_browser, "24-old-link-invalid")
     other_browser.get(second_link)
-    wait_for_heading(other_browser, "Phone numbers")
+    wait_for_heading(other_browser, "Date of birth")
 
     log = mail_app.log_text()
     assert "GET /register/:token" in log, "requests are logged by route"

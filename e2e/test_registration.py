@@ -12,7 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from conftest import CaseTalkServer
 from fake_twilio import FROM, FakeTwilio, code_from
 from mailserver import parts
-from pages import LINK, button, field, invite, open_case, shot, wait_for_heading, wait_for_text
+from pages import LINK, answer_birth_date, button, field, invite, open_case, shot, wait_for_heading, wait_for_text
 
 NEW_PASSWORD = "plum-harbor-quietly-93"
 RESET_PASSWORD = "copper-meadow-lantern-48"
@@ -88,12 +88,17 @@ def test_patient_registers_by_text_message(app, mail, twilio, browser, other_bro
     link = invitation_link(browser, base, mail, "Priya Patel", "priya@patients.example")
 
     p.get(link)
-    wait_for_heading(p, "Phone numbers")
-    assert p.current_url == base + "/register/phones", "the token has left the address bar"
-    shot(p, "30-register-phones")
-    for path in ("/register/code", "/register/terms", "/register/password"):
+    wait_for_heading(p, "Date of birth")
+    assert p.current_url == base + "/register/birth-date", "the token has left the address bar"
+    shot(p, "29-register-birth-date")
+    for path in ("/register/phones", "/register/code", "/register/terms", "/register/password"):
         p.get(base + path)
-        wait_for_heading(p, "Phone numbers")   # no skipping ahead by URL
+        wait_for_heading(p, "Date of birth")   # no skipping ahead by URL
+    answer_birth_date(p, "1993-09-03")
+    wait_for_text(p, "That date of birth does not match what your practice has on file.")
+    answer_birth_date(p, "1993-09-30")
+    wait_for_heading(p, "Phone numbers")
+    shot(p, "30-register-phones")
     field(p, "Mobile").send_keys("415 555 01")
     button(p, "Continue").click()
     wait_for_text(p, "Mobile: Enter a 10-digit US number")
@@ -238,6 +243,7 @@ def test_registration_on_the_embedded_default_uses_the_development_mailbox(serve
 
     link_text = LINK.search(newest_item_to("jordan@patients.example", "email")).group(1)
     p.get(link_text)
+    answer_birth_date(p, "1987-04-12")
     wait_for_heading(p, "Phone numbers")
     field(p, "Mobile").send_keys("(212) 555-0123")
     button(p, "Continue").click()
@@ -278,9 +284,12 @@ def test_registration_on_the_embedded_default_uses_the_development_mailbox(serve
     wait_for_text(browser, "Thanks, embedded reply 6262.")
 
 
-def register_quickly(p, link, twilio, mobile_e164, mobile_typed, email):
-    """The shortest registration: mobile, SMS, code, Terms by checkbox, password."""
+def register_quickly(p, link, twilio, mobile_e164, mobile_typed, email, birth_date=None):
+    """The shortest registration: date of birth (when the case has one), mobile, SMS, code,
+    Terms by checkbox, password."""
     p.get(link)
+    if birth_date:
+        answer_birth_date(p, birth_date)
     wait_for_heading(p, "Phone numbers")
     field(p, "Mobile").send_keys(mobile_typed)
     button(p, "Continue").click()
@@ -315,7 +324,7 @@ def test_the_whole_story_private_patient_talk(app, mail, twilio, browser, other_
     from pages import sign_in, sign_out
     base, p = app.base, other_browser
     link = invitation_link(browser, base, mail, "Jordan Miles", "jordan@patients.example")
-    register_quickly(p, link, twilio, "+13125550177", "312-555-0177", "jordan@patients.example")
+    register_quickly(p, link, twilio, "+13125550177", "312-555-0177", "jordan@patients.example", "1987-04-12")
     p.delete_all_cookies()
 
     secret = "Your implant scan looks good; unique-e2e-7731."
