@@ -319,4 +319,30 @@ import VaporTesting
             #expect(phones.count == CodeLimits.sendsPerNumber)
         }
     }
+
+    @Test func parallelWrongPasswordsLockOnceAndCountNoMore() async throws {
+        try await withCaseTalk { app, _ in
+            let id = try await Fixtures(app: app).ada()
+            let first = Browser(app)
+            try await first.get("/login")
+            let cookie = first.sessionCookie, csrf = first.csrf
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
+                for n in 0..<15 {
+                    group.addTask {
+                        let tab = Browser(app)
+                        tab.useCookie(cookie)
+                        return try await tab.post("/login", [("email", "ada@example.com"), ("password", "wrong-\(n)")], csrf: csrf).status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(!statuses.contains(.seeOther))
+            let actions = try await AuditEntry.query(on: app.db).all()
+            #expect(actions.filter { $0.action == AuditAction.accountLocked.rawValue }.count == 1, "one lock, not one per five guesses")
+            #expect(actions.filter { $0.action == AuditAction.signInFailed.rawValue && $0.subject == "wrong-password" }.count
+                    == SignInLockout.maxConsecutiveFailures, "guesses after the lock are not counted toward another")
+            #expect(try await StaffUser.find(id, on: app.db)?.lockedUntil != nil)
+            #expect(try await Browser(app).signIn("ada@example.com").status != .seeOther, "the right password waits for the lock")
+        }
+    }
 }

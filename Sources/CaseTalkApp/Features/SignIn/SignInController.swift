@@ -79,23 +79,23 @@ struct SignInController: RouteCollection {
             try await req.audit(.signInFailed, actor: .anonymous, subject: "unknown-account")
             return try await failed(req, email: form.email, next: next)
         }
-        if let lockedUntil = account.lockedUntil, lockedUntil > now {
-            try await req.audit(.signInFailed, actor: AuditActor(account.principal), subject: "locked")
-            return try await failed(req, email: form.email, next: next)
-        }
         guard matches else {
             try await recordFailure(req, account: account, now: now)
             return try await failed(req, email: form.email, next: next)
         }
 
+        // The lock is checked by the statement that clears the count, so a right password racing
+        // the wrong one that locks the account cannot slip through.
         let rehash = req.caseTalk.passwords.needsRehash(account.passwordHash)
-        if account.failedLogins > 0 || account.lockedUntil != nil || rehash {
-            let newHash = rehash ? try await req.caseTalk.passwords.hash(password) : account.passwordHash
-            try await req.db.sql.update(account.table)
-                .set("failed_logins", to: SQLBind(0)).set("locked_until", to: SQLLiteral.null)
-                .set("password_hash", to: SQLBind(newHash))
-                .where("id", .equal, SQLBind(account.principal.id))
-                .run()
+        let newHash = rehash ? try await req.caseTalk.passwords.hash(password) : account.passwordHash
+        let admitted = try await req.db.sql.raw("""
+            UPDATE \(ident: account.table) SET failed_logins = 0, locked_until = NULL, password_hash = \(bind: newHash)
+            WHERE id = \(bind: account.principal.id) AND (locked_until IS NULL OR locked_until <= \(bind: now))
+            RETURNING id
+            """).all()
+        guard !admitted.isEmpty else {
+            try await req.audit(.signInFailed, actor: AuditActor(account.principal), subject: "locked")
+            return try await failed(req, email: form.email, next: next)
         }
         // An invitation opened before signing in is accepted into the account it was sent to.
         let pendingInvitation = req.session?.registrationTokenHash
@@ -122,29 +122,29 @@ struct SignInController: RouteCollection {
         return req.redirect(to: "/login")
     }
 
-    /// Counts a wrong password in one statement (two servers cannot lose a count), and locks the
-    /// account on the fifth in a row.
+    /// Counts a wrong password and locks the account on the fifth in a row, in one statement
+    /// that only counts while the account is not locked (two servers or parallel guesses cannot
+    /// lose a count or pass the limit).
     private func recordFailure(_ req: Request, account: SignInAccount, now: Date) async throws {
-        struct Count: Decodable { let failed_logins: Int }
-        let accountID = SQLBind(account.principal.id)
+        struct Row: Decodable { let locked_until: Date? }
         let actor = AuditActor(account.principal)
+        let limit = SignInLockout.maxConsecutiveFailures
+        let reaches: SQLQueryString = "failed_logins + 1 >= \(literal: limit)"
         try await req.db.transaction { tx in
-            let count = try await tx.sql.update(account.table)
-                .set(SQLIdentifier("failed_logins"),
-                     to: SQLBinaryExpression(SQLIdentifier("failed_logins"), .add, SQLLiteral.numeric("1")))
-                .where("id", .equal, accountID)
-                .returning("failed_logins")
-                .first(decoding: Count.self)?.failed_logins ?? 0
-            try await Audit.record(.signInFailed, actor: actor, subject: "wrong-password",
-                                   clientAddress: req.clientAddress, at: now, on: tx)
-            if count >= SignInLockout.maxConsecutiveFailures {
-                try await tx.sql.update(account.table)
-                    .set("failed_logins", to: SQLBind(0))
-                    .set("locked_until", to: SQLBind(now.addingTimeInterval(SignInLockout.lockDuration)))
-                    .where("id", .equal, accountID)
-                    .run()
-                try await Audit.record(.accountLocked, actor: actor, subject: "",
-                                       clientAddress: req.clientAddress, at: now, on: tx)
+            let row = try await tx.sql.raw("""
+                UPDATE \(ident: account.table) SET
+                  failed_logins = CASE WHEN \(reaches) THEN 0 ELSE failed_logins + 1 END,
+                  locked_until = CASE WHEN \(reaches) THEN \(bind: now.addingTimeInterval(SignInLockout.lockDuration)) ELSE locked_until END
+                WHERE id = \(bind: account.principal.id) AND (locked_until IS NULL OR locked_until <= \(bind: now))
+                RETURNING locked_until
+                """).first(decoding: Row.self)
+            guard let row else {
+                try await Audit.record(.signInFailed, actor: actor, subject: "locked", clientAddress: req.clientAddress, at: now, on: tx)
+                return
+            }
+            try await Audit.record(.signInFailed, actor: actor, subject: "wrong-password", clientAddress: req.clientAddress, at: now, on: tx)
+            if let until = row.locked_until, until > now {
+                try await Audit.record(.accountLocked, actor: actor, subject: "", clientAddress: req.clientAddress, at: now, on: tx)
             }
         }
     }
