@@ -113,6 +113,15 @@ def mail():
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def twilio():
+    """The fake Twilio (`e2e/fake_twilio.py`) for a module's servers: codes are read from it."""
+    from fake_twilio import FakeTwilio
+    fake = FakeTwilio()
+    yield fake
+    fake.stop()
+
+
 @pytest.fixture
 def casetalk():
     """Runs casetalk commands in a folder of their own (a fresh SQLite database), laid out like

@@ -144,8 +144,9 @@ def http_status(driver, url):
     return session.get(url, allow_redirects=False, timeout=10).status_code
 
 
-def open_case(driver, base, patient):
-    sign_in(driver, base, MAYA)
+def open_case(driver, base, patient, as_email=MAYA):
+    """Signs in (Dr. Maya Chen unless `as_email` says who) and opens `patient`'s Patient Talk."""
+    sign_in(driver, base, as_email)
     wait_for_heading(driver, "View Cases")
     driver.find_element(By.CSS_SELECTOR, f"a[aria-label='View case of {patient}']").click()
     wait_for_heading(driver, patient)

@@ -8,19 +8,11 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from conftest import CaseTalkServer
-from fake_twilio import FakeTwilio, code_from
+from fake_twilio import code_from
 from mailserver import parts
-from pages import (LINK, answer_birth_date, button, field, invite, open_case, shot, sign_in, sign_out, wait_for_heading,
-                   wait_for_text)
+from pages import LINK, answer_birth_date, button, field, invite, open_case, shot, sign_out, wait_for_heading, wait_for_text
 
 FELIX = "felix.grant@northside.example"
-
-
-@pytest.fixture(scope="module")
-def twilio():
-    fake = FakeTwilio()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +20,6 @@ def app(mail, twilio):
     server = CaseTalkServer({"SMTP_URL": f"smtp://localhost:{mail.port}", **twilio.env()}, name="privacy-server")
     yield server
     server.stop()
-
-
-def open_patient_talk(driver, base, email, patient):
-    sign_in(driver, base, email)
-    wait_for_heading(driver, "View Cases")
-    driver.find_element(By.CSS_SELECTOR, f"a[aria-label='View case of {patient}']").click()
-    wait_for_heading(driver, patient)
-    driver.find_element(By.LINK_TEXT, "Patient Talk").click()
-    wait_for_heading(driver, "Patient Talk")
 
 
 def test_a_colleague_of_another_practice_cannot_take_the_invitation(app, mail, browser, other_browser):
@@ -52,7 +35,7 @@ def test_a_colleague_of_another_practice_cannot_take_the_invitation(app, mail, b
         assert secret not in parts(told)[0], secret
 
     f = other_browser
-    open_patient_talk(f, base, FELIX, "Jordan Miles")
+    open_case(f, base, "Jordan Miles", as_email=FELIX)
     wait_for_text(f, "j•••@patients.example")
     assert "jordan.m@patients.example" not in f.page_source, "masked for another practice"
     assert "by Dr. Maya Chen (Riverside Dental Care)" in f.page_source

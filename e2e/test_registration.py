@@ -10,19 +10,12 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import CaseTalkServer
-from fake_twilio import FROM, FakeTwilio, code_from
+from fake_twilio import FROM, code_from
 from mailserver import parts
 from pages import LINK, answer_birth_date, button, field, invite, open_case, shot, wait_for_heading, wait_for_text
 
 NEW_PASSWORD = "plum-harbor-quietly-93"
 RESET_PASSWORD = "copper-meadow-lantern-48"
-
-
-@pytest.fixture(scope="module")
-def twilio():
-    fake = FakeTwilio()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")

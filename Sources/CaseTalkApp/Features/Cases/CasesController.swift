@@ -1,5 +1,6 @@
 import CaseTalkCore
 import Fluent
+import SQLKit
 import Vapor
 
 /// View Cases, New Case, and the case page's Overview tab (SPEC §2).
@@ -140,6 +141,8 @@ struct CasesController: RouteCollection {
         let now = req.now
         try await req.db.transaction { tx in
             try await CaseMember(caseID: caseID, staffID: newID, addedByID: staff.id, addedAt: now).create(on: tx)
+            // A change every member sees, so it may move the case in everyone's View Cases.
+            try await tx.sql.raw("UPDATE cases SET last_activity_at = \(bind: now) WHERE id = \(bind: caseID)").run()
             // The added person hears of it by email: a link to the case, no patient details.
             let services = req.caseTalk
             let email = StaffEmails.addedToCase(to: added.email, from: services.config.mailFrom, adderName: staff.name,
