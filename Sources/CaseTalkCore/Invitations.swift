@@ -42,13 +42,19 @@ public enum InvitationControl {
             guard let addressOnFile, addressOnFile != address.value else { return .allowed }
             return .refused(otherAddressMessage(owningPractice))
         case .revoke:
-            return .refused("Only \(owningPractice), whose case this is, can revoke the invitation.")
+            return .refused(onlyOwners(owningPractice, can: "revoke the invitation."))
         }
     }
 
     /// Why a member of another practice is offered only the address on file.
     public static func otherAddressMessage(_ owningPractice: String) -> String {
-        "Only \(owningPractice), whose case this is, can send the invitation to another address. You can resend it to the address on file."
+        onlyOwners(owningPractice, can: "send the invitation to another address. You can resend it to the address on file.")
+    }
+
+    /// "Only {practice}, whose case this is, can {action}": the one wording for what only the
+    /// owning practice may do.
+    public static func onlyOwners(_ owningPractice: String, can action: String) -> String {
+        "Only \(owningPractice), whose case this is, can \(action)"
     }
 }
 

@@ -99,7 +99,7 @@ struct CasesController: RouteCollection {
         let caseID = try patientCase.requireID()
         let members = try await CaseQueries.members(of: caseID, on: req.db)
         // The owning practice sees the Patient email whole; other practices' members masked (SPEC §3).
-        let patientEmail = patientCase.$practice.id == staff.practiceID ? patientCase.patientEmail
+        let patientEmail = patientCase.isOwned(by: staff) ? patientCase.patientEmail
             : patientCase.patientEmail.map(EmailAddress.masked)
 
         let rawSearch = req.query[String.self, at: "q"]

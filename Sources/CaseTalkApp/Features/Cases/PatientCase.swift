@@ -21,6 +21,9 @@ final class PatientCase: Model, @unchecked Sendable {
     init() {}
 
     var patientName: String { "\(patientFirstName) \(patientLastName)" }
+
+    /// SPEC §3: the practice that created the case controls its invitation and patient access.
+    func isOwned(by staff: SignedInStaff) -> Bool { $practice.id == staff.practiceID }
 }
 
 /// A staff user associated with a case (SPEC §1): the only people who can open it.

@@ -20,7 +20,7 @@ enum Invitations {
         let now = req.now
         let services = req.caseTalk
         let caseID = try patientCase.requireID()
-        let owns = patientCase.$practice.id == staff.practiceID
+        let owns = patientCase.isOwned(by: staff)
         let existing = try await Invitation.query(on: req.db).filter(\.$patientCase.$id == caseID).first()
         if existing?.status == .registered {
             throw NotPossible(message: "The patient has already registered for this case; no invitation is needed.")
@@ -109,18 +109,18 @@ enum Invitations {
 
     /// **Remove patient access** (SPEC §3), for the owning practice: the account loses the case
     /// and its conversations at once (every patient query joins `case_patients`), the invitation
-    /// is revoked so a new one can be sent, and it is audited. False when no account is joined.
+    /// is revoked so a new one can be sent, and it is audited. Nothing happens when no account is joined.
     static func removePatientAccess(from patientCase: PatientCase, by staff: SignedInStaff, now: Date, clientAddress: String,
-                                    on db: any Database) async throws -> Bool {
+                                    on db: any Database) async throws {
         let caseID = try patientCase.requireID()
-        guard patientCase.$practice.id == staff.practiceID else {
-            throw NotPossible(message: "Only \(patientCase.practice.name), whose case this is, can remove the patient's access.")
+        guard patientCase.isOwned(by: staff) else {
+            throw NotPossible(message: InvitationControl.onlyOwners(patientCase.practice.name, can: "remove the patient's access."))
         }
-        return try await db.transaction { tx in
+        try await db.transaction { tx in
             struct Row: Decodable { let patient_id: UUID }
             guard let removed = try await tx.sql.raw("""
                 DELETE FROM case_patients WHERE case_id = \(bind: caseID) RETURNING patient_id
-                """).first(decoding: Row.self) else { return false }
+                """).first(decoding: Row.self) else { return }
             try await tx.sql.raw("UPDATE conversations SET patient_id = NULL WHERE case_id = \(bind: caseID)").run()
             try await tx.sql.raw("""
                 UPDATE invitations SET status = \(bind: Invitation.Status.revoked.rawValue), revoked_at = \(bind: now)
@@ -129,7 +129,6 @@ enum Invitations {
             try await tx.sql.raw("UPDATE cases SET last_activity_at = \(bind: now) WHERE id = \(bind: caseID)").run()
             try await Audit.record(.patientAccessRemoved, actor: .staff(staff.id),
                                    subject: "case:\(caseID) patient:\(removed.patient_id)", clientAddress: clientAddress, at: now, on: tx)
-            return true
         }
     }
 

@@ -140,7 +140,7 @@ struct PatientTalkController: RouteCollection {
         let (staff, patientCase) = try await req.memberCase()
         let caseID = try patientCase.requireID()
         do {
-            _ = try await Invitations.removePatientAccess(from: patientCase, by: staff, now: req.now, clientAddress: req.clientAddress,
+            try await Invitations.removePatientAccess(from: patientCase, by: staff, now: req.now, clientAddress: req.clientAddress,
                                                           on: req.db)
         } catch let error as Invitations.NotPossible {
             throw PublicError(status: .forbidden, message: error.message)
@@ -196,7 +196,7 @@ struct PatientTalkController: RouteCollection {
         let caseID = try patientCase.requireID()
         guard let invitation = try await Invitation.query(on: req.db).filter(\.$patientCase.$id == caseID)
             .with(\.$invitedBy) { $0.with(\.$practice) }.first() else { return nil }
-        let owns = patientCase.$practice.id == staff.practiceID
+        let owns = patientCase.isOwned(by: staff)
         let now = req.now
         let latest = try await OutboxEmail.query(on: req.db).filter(\.$relatedID == invitation.id)
             .sort(\.$createdAt, .descending).first()

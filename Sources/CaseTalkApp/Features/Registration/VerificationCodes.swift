@@ -261,7 +261,8 @@ enum PhoneSendWindows {
             """).run()
     }
 
-    /// Sends to `number` inside the window (for tests and the audit of limits).
+    /// How many sends to `number` are inside the window at `now` (the table's own read, kept
+    /// here with its other statements; the tests count sends with it).
     static func recentSends(_ number: String, now: Date, on sql: any SQLDatabase) async throws -> Int {
         struct Row: Decodable { let sent_1: Date?; let sent_2: Date?; let sent_3: Date?; let sent_4: Date?; let sent_5: Date? }
         guard let row = try await sql.raw("""
