@@ -61,23 +61,36 @@ def session_cookie(answer):
     return match and "casetalk_session=" + match.group(1)
 
 
-def sign_in(base, email, password):
+def sign_in(base, email, password, totp_key=None, device=None):
+    """Signs in as a person does: the password, then the second step (a code from the member's
+    TOTP key, by pyotp; a patient brings a remembered browser's device cookie)."""
     page = requests.get(base + "/login", timeout=30)
     cookie = session_cookie(page)
+    headers = {"Cookie": cookie + (f"; casetalk_device={device}" if device else "")}
     answer = requests.post(base + "/login", data={"_csrf": CSRF.search(page.text).group(1), "email": email, "password": password},
-                           headers={"Cookie": cookie}, allow_redirects=False, timeout=60)
+                           headers=headers, allow_redirects=False, timeout=60)
     assert answer.status_code == 303, f"sign-in of {email}: {answer.status_code}"
-    return session_cookie(answer) or cookie
+    cookie = session_cookie(answer) or cookie
+    if answer.headers["Location"].startswith("/login/two-step"):
+        import pyotp
+        step = requests.get(base + "/login/two-step", headers={"Cookie": cookie}, timeout=30)
+        # The code of the next step: one step of drift is accepted, and it is never one used already.
+        code = pyotp.TOTP(totp_key).at(time.time() + 30)
+        answer = requests.post(base + "/login/two-step", data={"_csrf": CSRF.search(step.text).group(1), "code": code},
+                               headers={"Cookie": cookie}, allow_redirects=False, timeout=60)
+        assert answer.status_code == 303 and not answer.headers["Location"].startswith("/login"), f"two-step of {email}: {answer.status_code}"
+        cookie = session_cookie(answer) or cookie
+    return cookie
 
 
 def prepare_sessions(base, manifest, path):
     """Signs in every member and the three patients the scenarios read as; writes a Lua table."""
     members = []
-    for email, cases in zip(manifest["members"], manifest["memberCases"]):
-        cookie = sign_in(base, email, manifest["password"])
+    for email, cases, key in zip(manifest["members"], manifest["memberCases"], manifest["totpKeys"]):
+        cookie = sign_in(base, email, manifest["password"], totp_key=key)
         page = requests.get(f"{base}/cases/{cases[0]}/talk", headers={"Cookie": cookie}, timeout=30).text
         members.append({"cookie": cookie, "csrf": CSRF.search(page).group(1), "cases": cases})
-    patients = {name: {"cookie": sign_in(base, manifest["patients"][i], manifest["password"])}
+    patients = {name: {"cookie": sign_in(base, manifest["patients"][i], manifest["password"], device=manifest["deviceTokens"][i])}
                 for name, i in (("heavy", 0), ("long", 1), ("page", 2))}
     login = requests.get(base + "/login", timeout=30)
     anonymous = {"cookie": session_cookie(login), "csrf": CSRF.search(login.text).group(1)}

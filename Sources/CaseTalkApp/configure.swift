@@ -98,6 +98,7 @@ func configureMiddleware(_ app: Application, requestLogLevel: Logger.Level) {
 func routes(_ app: Application) throws {
     try app.register(collection: HealthController())
     try app.register(collection: SignInController())
+    try app.register(collection: TwoStepController())
     try app.register(collection: RegistrationController())
     try app.register(collection: PasswordResetController())
     let patients = app.grouped(RequirePatientMiddleware())

@@ -1,7 +1,7 @@
 /// A QR code (ISO/IEC 18004, model 2) for the two-step set-up page: byte mode, error correction
 /// level M, versions 1 to 19 (up to 336 bytes, more than any `otpauth://` URI needs), with the
-/// mask chosen by the standard's penalty rules. Drawn by the server as SVG, so no script and no
-/// third party sees the key.
+/// mask chosen by the standard's penalty rules. Drawn by the server as SVG (`svgPath`), so no
+/// script and no third party sees the key.
 public struct QRCode: Sendable {
     /// Modules per side.
     public let size: Int
@@ -41,18 +41,17 @@ public struct QRCode: Sendable {
 
     public init(_ text: String) throws { try self.init(bytes: Array(text.utf8)) }
 
-    /// The symbol as SVG with a four-module quiet zone, one path of unit squares.
-    public func svg(label: String) -> String {
+    /// The side of the drawing in modules, with the four-module quiet zone on every side.
+    public var sideWithQuietZone: Int { size + 8 }
+
+    /// The dark modules as one SVG path of unit squares, inside the quiet zone: with
+    /// `sideWithQuietZone`, everything a page needs to draw the symbol (no raw HTML).
+    public var svgPath: String {
         var path = ""
         for y in 0..<size {
             for x in 0..<size where isDark(x: x, y: y) { path += "M\(x + 4) \(y + 4)h1v1h-1z" }
         }
-        let side = size + 8
-        return """
-            <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(side) \(side)" shape-rendering="crispEdges" role="img" \
-            aria-label="\(HTMLText.escape(label))"><rect width="\(side)" height="\(side)" fill="#fff"/>\
-            <path d="\(path)" fill="#000"/></svg>
-            """
+        return path
     }
 
     // MARK: Data

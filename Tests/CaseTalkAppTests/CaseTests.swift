@@ -21,10 +21,11 @@ struct CaseWorld {
             dee: try await fx.staff("dee@riverside.example", name: "Dee Nolan", practice: riverside, role: .staff))
     }
 
-    /// Ben creates a case through the form and returns its id.
-    func caseByBen(title: String = "Crown on 14") async throws -> (Browser, UUID) {
-        let ben = Browser(app)
-        try await ben.signIn("ben@riverside.example")
+    /// Ben creates a case through the form and returns its id: in a browser of his own that
+    /// signs in, or in `browser`, where he is signed in already.
+    func caseByBen(title: String = "Crown on 14", in browser: Browser? = nil) async throws -> (Browser, UUID) {
+        let ben = browser ?? Browser(app)
+        if browser == nil { try await ben.signIn("ben@riverside.example") }
         try await ben.get("/cases/new")
         let response = try await ben.post("/cases", [("first_name", "Ana"), ("last_name", "Silva"), ("title", title),
                                                      ("date_of_birth", "1990-02-28"), ("notes", "Upper right")])

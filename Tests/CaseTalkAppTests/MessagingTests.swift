@@ -26,7 +26,8 @@ struct TalkWorld {
         try await w.verifyAndAccept()
         try await w.setPassword()
         let pat = Browser(app)
-        try await pat.signIn("pat@example.com", password: RegistrationWorld.password)
+        // Pat's own phone: the code once, and the browser remembered (SPEC §5).
+        try await pat.signIn("pat@example.com", password: RegistrationWorld.password, remember: true)
 
         // Quinn: a patient of Ben's second case.
         let (_, secondCase) = try await w.invitations.world.caseByBen(title: "Whitening")
@@ -467,11 +468,14 @@ struct TalkWorld {
             let bounced = try await browser.get("/inbox/\(id)")
             #expect(bounced.location == "/login?next=/inbox/\(id)")
             try await browser.get(try #require(bounced.location))
-            let signedIn = try await browser.post("/login", [("email", "pat@example.com"), ("password", RegistrationWorld.password),
+            let password = try await browser.post("/login", [("email", "pat@example.com"), ("password", RegistrationWorld.password),
                                                              ("next", "/inbox/\(id)")])
+            #expect(password.location == "/login/verify/method?next=/inbox/\(id)", "the page asked for goes through the code step")
+            let signedIn = try await browser.secondStep(after: password, email: "pat@example.com", remember: true)
             #expect(signedIn.location == "/inbox/\(id)")
             for hostile in ["//evil.example/inbox", "https://evil.example", "/\\evil.example", "/%2F%2Fevil.example", "javascript:alert(1)"] {
                 let other = Browser(app)
+                other.useDeviceCookie(browser.deviceCookie)   // a remembered browser: the password is the last step
                 try await other.get("/login")
                 let response = try await other.post("/login", [("email", "pat@example.com"), ("password", RegistrationWorld.password),
                                                                ("next", hostile)])

@@ -56,16 +56,16 @@ import VaporTesting
             guard case .intact(let entries) = try await Audit.verify(on: app.db) else {
                 Issue.record("a fresh chain must verify"); return
             }
-            #expect(entries == 4, "practice, staff, failed sign-in, sign-in")
+            #expect(entries == 7, "practice, staff, two-step on, failed sign-in, password, two-step code, sign-in")
 
             // The database refuses the edit; someone who can drop its guard can make it.
             await #expect(throws: (any Error).self) {
                 try await app.db.sql.update("audit_entries").set("action", to: "signin.succeeded").where("seq", .equal, 3).run()
             }
             await #expect(throws: (any Error).self) {
-                try await app.db.sql.delete(from: "audit_entries").where("seq", .equal, 4).run()
+                try await app.db.sql.delete(from: "audit_entries").where("seq", .equal, 7).run()
             }
-            #expect(try await Audit.verify(on: app.db) == .intact(entries: 4), "nothing changed")
+            #expect(try await Audit.verify(on: app.db) == .intact(entries: 7), "nothing changed")
             try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
             try await app.db.sql.update("audit_entries").set("action", to: "signin.succeeded").where("seq", .equal, 3).run()
             #expect(try await Audit.verify(on: app.db) == .broken(atSequence: 3))
@@ -75,7 +75,7 @@ import VaporTesting
     @Test func verifyDetectsEntriesCutFromTheEnd() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
-            try await fx.ada()
+            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice(), twoStep: false)
             try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
             try await app.db.sql.delete(from: "audit_entries").where("seq", .equal, 2).run()
             #expect(try await Audit.verify(on: app.db) == .broken(atSequence: 2))
@@ -173,7 +173,7 @@ import VaporTesting
             try await app.autoMigrate()
             #expect(try await Browser(app).get("/readyz").status == .ok)
             let fx = Fixtures(app: app)
-            try await fx.ada()
+            try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice(), twoStep: false)
             #expect(try await Audit.verify(on: app.db) == .intact(entries: 2))
         }
     }
@@ -227,7 +227,7 @@ import VaporTesting
             "018_UpdateMessageAddIdempotencyKey",
             "019_UpdateAuditEntryAppendOnly",
             "020_CreateMessageUnreadIndex",
-            "021_UpdateConversationAddPatient", "022_UpdateCodeHoldersAddSessionBinding",
+            "021_UpdateConversationAddPatient", "022_UpdateCodeHoldersAddSessionBinding", "023_CreateTwoStepVerification",
         ])
     }
 }

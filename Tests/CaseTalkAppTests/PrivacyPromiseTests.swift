@@ -301,7 +301,7 @@ import VaporTesting
             // Eight registrations typing the same number, each with a 30-second window of its own.
             var contexts: [VerificationCodes.Context] = []
             for index in 0..<8 {
-                let (ben, caseID) = try await w.world.caseByBen(title: "Case \(index)")
+                let (ben, caseID) = try await w.world.caseByBen(title: "Case \(index)", in: w.ben)
                 try await ben.get("/cases/\(caseID)/invite")
                 try await ben.post("/cases/\(caseID)/invite", [("email", "p\(index)@example.com"), ("confirm_email", "p\(index)@example.com")])
                 let invitation = try #require(try await Invitation.query(on: app.db).filter(\.$patientCase.$id == caseID).first())

@@ -65,6 +65,7 @@ struct ReadWorld {
             }
         }
         let browser = Browser(app)
+        app.caseTalk.phones = RecordingPhones()   // the sign-in code of a browser not seen before
         try await browser.signIn(email, password: RegistrationWorld.password)
         return ReadWorld(app: app, patient: browser, conversations: conversationIDs)
     }

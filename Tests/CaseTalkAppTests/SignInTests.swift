@@ -14,12 +14,20 @@ import VaporTesting
             try await browser.get("/login")
             let visitorCookie = try #require(browser.sessionCookie)
 
-            let response = try await browser.post("/login", [("email", "ada@example.com"), ("password", Fixtures.password)])
-            #expect(response.status == .seeOther)
+            let password = try await browser.post("/login", [("email", "ada@example.com"), ("password", Fixtures.password)])
+            #expect(password.status == .seeOther)
+            #expect(password.location == "/login/two-step")
+            let halfwayCookie = try #require(browser.sessionCookie)
+            #expect(halfwayCookie != visitorCookie)
+            #expect(try await browser.get("/cases").location?.hasPrefix("/login") == true, "the password alone opens nothing")
+            let response = try await browser.secondStep(after: password, email: "ada@example.com")
             #expect(response.location == "/cases")
             let staffCookie = try #require(browser.sessionCookie)
-            #expect(staffCookie != visitorCookie)
+            #expect(staffCookie != halfwayCookie, "a new session id after the second step")
             #expect(try await browser.get("/cases").status == .ok)
+            let halfway = Browser(app)
+            halfway.useCookie(halfwayCookie)
+            #expect(try await halfway.get("/cases").location?.hasPrefix("/login") == true)
 
             let other = Browser(app)
             other.useCookie(visitorCookie)
@@ -157,8 +165,9 @@ import VaporTesting
             try await fx.ada()
             let browser = Browser(app)
             try await browser.get("/login")
-            let response = try await browser.post("/login", [("email", "ada@example.com"), ("password", Fixtures.password), ("next", next)])
-            #expect(response.location == "/cases")
+            let password = try await browser.post("/login", [("email", "ada@example.com"), ("password", Fixtures.password), ("next", next)])
+            #expect(password.location == "/login/two-step")
+            #expect(try await browser.secondStep(after: password, email: "ada@example.com").location == "/cases")
         }
     }
 
@@ -170,8 +179,9 @@ import VaporTesting
             let bounce = try await browser.get("/cases/new")
             #expect(bounce.location == "/login?next=/cases/new")
             try await browser.get("/login?next=/cases/new")
-            let response = try await browser.post("/login", [("email", "ada@example.com"), ("password", Fixtures.password), ("next", "/cases/new")])
-            #expect(response.location == "/cases/new")
+            let password = try await browser.post("/login", [("email", "ada@example.com"), ("password", Fixtures.password), ("next", "/cases/new")])
+            #expect(password.location == "/login/two-step?next=/cases/new")
+            #expect(try await browser.secondStep(after: password, email: "ada@example.com").location == "/cases/new")
         }
     }
 }

@@ -109,6 +109,6 @@ import Testing
             #expect(code.isDark(x: x, y: y) && code.isDark(x: x + 6, y: y + 6) && !code.isDark(x: x + 1, y: y + 1))
         }
         #expect(throws: QRCode.Failure.tooLong) { try QRCode(String(repeating: "x", count: 1000)) }
-        #expect(code.svg(label: "QR code").hasPrefix("<svg"))
+        #expect(code.svgPath.hasPrefix("M4 4h1v1h-1z") && code.sideWithQuietZone == code.size + 8)
     }
 }

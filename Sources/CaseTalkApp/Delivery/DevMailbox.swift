@@ -49,7 +49,9 @@ struct DevMailboxController: RouteCollection {
     struct Item: Encodable {
         let id: String, kind: String, recipient: String, subject: String, createdAt: String
     }
-    struct ListPage: Encodable { let chrome: PageChrome; let items: [Item] }
+    struct ListPage: Encodable { let chrome: PageChrome; let codes: [DemoCode]; let items: [Item] }
+    /// A demo account's two-step code that will be accepted now (SPEC §9).
+    struct DemoCode: Encodable { let email: String; let code: String? }
     struct ItemPage: Encodable { let chrome: PageChrome; let item: Item; let text: String }
 
     func boot(routes: any RoutesBuilder) throws {
@@ -62,7 +64,17 @@ struct DevMailboxController: RouteCollection {
     func list(req: Request) async throws -> View {
         let items = try await DevMailboxItem.query(on: req.db).sort(\.$createdAt, .descending).limit(200).all()
         return try await req.view.render("dev/mailbox", ListPage(
-            chrome: PageChrome(title: "Development mailbox"), items: items.map(Self.item)))
+            chrome: PageChrome(title: "Development mailbox"), codes: try await demoCodes(req), items: items.map(Self.item)))
+    }
+
+    private func demoCodes(_ req: Request) async throws -> [DemoCode] {
+        let emails = DemoData.people.map(\.email)
+        let staff = try await StaffUser.query(on: req.db).filter(\.$email ~~ emails).filter(\.$totpKey != nil).all()
+        return try staff.sorted { emails.firstIndex(of: $0.email)! < emails.firstIndex(of: $1.email)! }.map { person in
+            DemoCode(email: person.email, code: try StaffTwoStep.usableCode(key: person.totpKey!, lastStep: person.totpLastStep,
+                                                                           staffID: try person.requireID(), sealer: req.caseTalk.sealer,
+                                                                           now: req.now))
+        }
     }
 
     func show(req: Request) async throws -> View {

@@ -136,6 +136,7 @@ final class BackgroundWorker: Sendable {
                         if now.timeIntervalSince(lastHousekeeping) >= 60 {
                             try await InvitationReminders.sendDue(db: app.db, services: services, now: now)
                             try await SessionHousekeeping.sweepExpired(on: app.db, now: now)
+                            try await RememberedBrowsers.sweepExpired(now: now, on: app.db)
                             try await RateLimits.sweep(on: app.db, now: now)
                             lastHousekeeping = now
                         }

@@ -25,5 +25,6 @@ public enum Migrations {
         CreateMessageUnreadIndex(),
         UpdateConversationAddPatient(),
         UpdateCodeHoldersAddSessionBinding(),
+        CreateTwoStepVerification(),
     ]
 }

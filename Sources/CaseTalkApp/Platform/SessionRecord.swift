@@ -20,6 +20,12 @@ final class SessionRecord: Model, @unchecked Sendable {
     @OptionalField(key: "sign_in_email") var signInEmail: String?
     /// The SHA-256 of the password reset link opened in this session.
     @OptionalField(key: "password_reset_token_hash") var passwordResetTokenHash: String?
+    /// A sign-in that still owes its second step (`PendingSignIn`).
+    @OptionalField(key: "pending_kind") var pendingKind: String?
+    @OptionalField(key: "pending_id") var pendingID: UUID?
+    @OptionalField(key: "pending_factor") var pendingFactor: String?
+    @OptionalField(key: "pending_key") var pendingKey: String?
+    @OptionalField(key: "pending_at") var pendingAt: Date?
 
     init() {}
     init(idHash: String, principal: Principal?, csrfToken: String, now: Date) {

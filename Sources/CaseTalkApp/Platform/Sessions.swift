@@ -12,6 +12,9 @@ struct CurrentSession: Sendable {
     var registrationTokenHash: String?
     var signInEmail: String?
     var passwordResetTokenHash: String?
+    /// A sign-in whose password was right and that still owes its second step (SPEC §5, §9).
+    /// The session names nobody (`principal` is nil) until that step is done.
+    var pending: PendingSignIn? = nil
     /// The signed-in staff user or patient as the pages show them, read with the session; nil
     /// for a visitor, and for a session started during this request.
     var person: SignedInPerson? = nil
@@ -60,12 +63,15 @@ struct SessionMiddleware: AsyncMiddleware {
             let principal_kind: String?; let principal_id: UUID?; let csrf_token: String; let created_at: Date
             let last_seen_at: Date; let registration_token_hash: String?; let sign_in_email: String?
             let password_reset_token_hash: String?
+            let pending_kind: String?; let pending_id: UUID?; let pending_factor: String?; let pending_key: String?
+            let pending_at: Date?
             let staff_name: String?; let staff_practice_id: UUID?; let staff_is_admin: Bool?; let practice_name: String?
             let patient_name: String?
         }
         guard let row = try await req.db.sql.raw("""
             SELECT sessions.principal_kind, sessions.principal_id, sessions.csrf_token, sessions.created_at, sessions.last_seen_at,
                    sessions.registration_token_hash, sessions.sign_in_email, sessions.password_reset_token_hash,
+                   sessions.pending_kind, sessions.pending_id, sessions.pending_factor, sessions.pending_key, sessions.pending_at,
                    staff_users.name AS staff_name, staff_users.practice_id AS staff_practice_id, staff_users.is_admin AS staff_is_admin,
                    practices.name AS practice_name, patients.name AS patient_name
             FROM sessions
@@ -95,9 +101,15 @@ struct SessionMiddleware: AsyncMiddleware {
         case nil:
             person = nil
         }
+        var pending: PendingSignIn?
+        if let account = Principal(kind: row.pending_kind, id: row.pending_id),
+           let factor = row.pending_factor.flatMap(SecondFactor.init(rawValue:)),
+           let since = row.pending_at, now.timeIntervalSince(since) < PendingSignIn.lifetime {
+            pending = PendingSignIn(account: account, factor: factor, sealedKey: row.pending_key)
+        }
         return CurrentSession(idHash: idHash, principal: principal, csrfToken: row.csrf_token,
                               registrationTokenHash: row.registration_token_hash, signInEmail: row.sign_in_email,
-                              passwordResetTokenHash: row.password_reset_token_hash, person: person)
+                              passwordResetTokenHash: row.password_reset_token_hash, pending: pending, person: person)
     }
 }
 
@@ -118,6 +130,26 @@ enum SessionHousekeeping {
             }
             .delete()
     }
+}
+
+/// The second step a sign-in still owes.
+enum SecondFactor: String, Sendable {
+    /// A code from the staff member's authenticator app (or a recovery code).
+    case totp
+    /// A staff account without two-step verification: set it up before anything else.
+    case totpSetup = "totp-setup"
+    /// A patient on a browser not seen before: a code to the verified phone.
+    case phoneCode = "phone-code"
+}
+
+/// A sign-in halfway: whose password was right, and what it still owes.
+struct PendingSignIn: Sendable {
+    /// The second step must follow within 10 minutes of the password.
+    static let lifetime: TimeInterval = 10 * 60
+    let account: Principal
+    let factor: SecondFactor
+    /// The TOTP key being set up, sealed (`totpSetup` only).
+    var sealedKey: String? = nil
 }
 
 /// A new session's cookie value, drawn before the session is made when something must name the
@@ -148,7 +180,7 @@ extension Request {
     /// verified code to the session it will be.
     @discardableResult
     func replaceSession(with principal: Principal?, registrationTokenHash: String? = nil,
-                        signInEmail: String? = nil, passwordResetTokenHash: String? = nil,
+                        signInEmail: String? = nil, passwordResetTokenHash: String? = nil, pending: PendingSignIn? = nil,
                         token: SessionToken = SessionToken()) async throws -> CurrentSession {
         let now = self.now
         let token = token.value
@@ -157,6 +189,13 @@ extension Request {
         record.registrationTokenHash = registrationTokenHash
         record.signInEmail = signInEmail
         record.passwordResetTokenHash = passwordResetTokenHash
+        if let pending {
+            record.pendingKind = pending.account.kind
+            record.pendingID = pending.account.id
+            record.pendingFactor = pending.factor.rawValue
+            record.pendingKey = pending.sealedKey
+            record.pendingAt = now
+        }
         try await db.transaction { tx in
             if let old = self.session {
                 try await SessionRecord.query(on: tx).filter(\.$id == old.idHash).delete()
@@ -165,7 +204,7 @@ extension Request {
         }
         let session = CurrentSession(idHash: record.id!, principal: principal, csrfToken: record.csrfToken,
                                      registrationTokenHash: registrationTokenHash, signInEmail: signInEmail,
-                                     passwordResetTokenHash: passwordResetTokenHash)
+                                     passwordResetTokenHash: passwordResetTokenHash, pending: pending)
         storage[CurrentSessionKey.self] = session
         storage[PendingCookieKey.self] = .set(token)
         return session
@@ -184,6 +223,16 @@ extension Request {
     /// Keeps the hash of a password reset link in the session, off the URL.
     func rememberPasswordReset(tokenHash: String) async throws {
         try await remember(\.passwordResetTokenHash, \.$passwordResetTokenHash, tokenHash)
+    }
+
+    /// Keeps the sealed TOTP key being set up in the half-done sign-in, so the page shows the same
+    /// key until the code from it is entered.
+    func rememberPendingKey(_ sealed: String) async throws {
+        guard var session, var pending = session.pending else { return }
+        try await SessionRecord.query(on: db).filter(\.$id == session.idHash).set(\.$pendingKey, to: sealed).update()
+        pending.sealedKey = sealed
+        session.pending = pending
+        storage[CurrentSessionKey.self] = session
     }
 
     /// Sets one optional field of the current session (made if there is none), in the row and here.

@@ -9,6 +9,8 @@ import VaporTesting
 final class Browser {
     let app: Application
     private(set) var sessionCookie: String?
+    /// The remembered-browser cookie (SPEC §5), kept like a browser keeps it.
+    private(set) var deviceCookie: String?
     private(set) var csrf: String?
 
     init(_ app: Application) { self.app = app }
@@ -46,16 +48,51 @@ final class Browser {
         return try await post(path, fields)
     }
 
-    /// Opens the sign-in page and signs in.
+    /// Uses another browser's device cookie (a copied or revoked one).
+    func useDeviceCookie(_ cookie: String?) { deviceCookie = cookie }
+
+    /// Opens the sign-in page and signs in, second step included: a staff member types the code
+    /// their app would show (`TwoStepSupport`); a patient on a browser not seen before has a
+    /// code texted to the verified phone (read from the `RecordingPhones` in use).
     @discardableResult
-    func signIn(_ email: String, password: String = Fixtures.password) async throws -> TestingHTTPResponse {
+    func signIn(_ email: String, password: String = Fixtures.password, remember: Bool = false) async throws -> TestingHTTPResponse {
+        try await get("/login")
+        let answer = try await post("/login", [("email", email), ("password", password)])
+        return try await secondStep(after: answer, email: email, remember: remember)
+    }
+
+    /// The password alone: the answer that leads to the second step (or the failure).
+    @discardableResult
+    func signInPasswordOnly(_ email: String, password: String = Fixtures.password) async throws -> TestingHTTPResponse {
         try await get("/login")
         return try await post("/login", [("email", email), ("password", password)])
     }
 
+    @discardableResult
+    func secondStep(after answer: TestingHTTPResponse, email: String, remember: Bool = false) async throws -> TestingHTTPResponse {
+        guard let location = answer.location else { return answer }
+        // The page to return to travels in the forms' hidden field, as the pages carry it.
+        let next = URLComponents(string: location)?.queryItems?.first { $0.name == "next" }?.value.map { [("next", $0)] } ?? []
+        if location.hasPrefix("/login/two-step") {
+            let code = try await TwoStepSupport.nextCode(app, email: email)
+            return try await submit("/login/two-step", [("code", code)] + next, from: location)
+        }
+        if location.hasPrefix("/login/verify") {
+            guard let phones = app.caseTalk.phones as? RecordingPhones else { return answer }
+            let sent = try await submit("/login/verify/method", [("route", "sms-mobile")] + next, from: location)
+            guard sent.location?.hasPrefix("/login/verify/code") == true, let code = phones.lastCode else { return sent }
+            return try await submit("/login/verify/code", [("code", code)] + next + (remember ? [("remember", "on")] : []),
+                                    from: sent.location)
+        }
+        return answer
+    }
+
     private func headers() -> HTTPHeaders {
         var headers = HTTPHeaders()
-        if let sessionCookie { headers.add(name: .cookie, value: "\(SessionMiddleware.cookieName)=\(sessionCookie)") }
+        var cookies: [String] = []
+        if let sessionCookie { cookies.append("\(SessionMiddleware.cookieName)=\(sessionCookie)") }
+        if let deviceCookie { cookies.append("\(RememberedBrowsers.cookieName)=\(deviceCookie)") }
+        if !cookies.isEmpty { headers.add(name: .cookie, value: cookies.joined(separator: "; ")) }
         return headers
     }
 
@@ -65,6 +102,9 @@ final class Browser {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if parts.count == 2, parts[0] == SessionMiddleware.cookieName {
                 sessionCookie = parts[1].isEmpty ? nil : String(parts[1])
+            }
+            if parts.count == 2, parts[0] == RememberedBrowsers.cookieName {
+                deviceCookie = parts[1].isEmpty ? nil : String(parts[1])
             }
         }
         if let token = Self.firstMatch(in: response.body.string, after: "name=\"_csrf\" value=\"") {

@@ -64,11 +64,20 @@ struct Fixtures {
         try await StaffAccounts.createPractice(name: name, at: app.caseTalk.clock.now(), on: app.db).requireID()
     }
 
+    /// A staff account with two-step verification set up (as after its first sign-in), unless
+    /// `twoStep` is false (as `casetalk staff create` leaves it).
     @discardableResult
-    func staff(_ email: String, name: String, practice: UUID, role: StaffRole = .doctor, admin: Bool = false) async throws -> UUID {
-        try await StaffAccounts.createStaff(
+    func staff(_ email: String, name: String, practice: UUID, role: StaffRole = .doctor, admin: Bool = false,
+               twoStep: Bool = true) async throws -> UUID {
+        let now = app.caseTalk.clock.now()
+        let id = try await StaffAccounts.createStaff(
             .init(practiceID: practice, email: email, name: name, role: role, isAdmin: admin, password: Self.password),
-            services: app.caseTalk, at: app.caseTalk.clock.now(), on: app.db).requireID()
+            services: app.caseTalk, at: now, on: app.db).requireID()
+        if twoStep {
+            _ = try await StaffTwoStep.turnOn(staffID: id, key: TOTP.newKey(), usedStep: nil, sealer: app.caseTalk.sealer, now: now,
+                                              clientAddress: "test", on: app.db)
+        }
+        return id
     }
 
     /// The one doctor most tests need: Dr. Ada, ada@example.com, at a practice of her own.
@@ -93,4 +102,26 @@ struct Fixtures {
     }
 
     func count<M: Model>(_ model: M.Type) async throws -> Int { try await M.query(on: app.db).count() }
+}
+
+/// What a staff member's authenticator app would show, for tests about something else.
+enum TwoStepSupport {
+    struct NoCodeLeft: Error, CustomStringConvertible {
+        let description = "the last three steps' codes are used: advance the test clock by 30 s"
+    }
+
+    static func key(_ app: Application, email: String) async throws -> (key: [UInt8], lastStep: Int64?) {
+        let staff = try #require(try await StaffUser.query(on: app.db).filter(\.$email == email).first())
+        let sealed = try #require(staff.totpKey)
+        return (try app.caseTalk.sealer.open(sealed, context: StaffTwoStep.keyContext(try staff.requireID())), staff.totpLastStep)
+    }
+
+    /// The oldest code still accepted: a step within the drift, later than the last one used.
+    static func nextCode(_ app: Application, email: String) async throws -> String {
+        let (key, lastStep) = try await key(app, email: email)
+        let now = TOTP.step(at: app.caseTalk.clock.now())
+        let step = max(now - TOTP.drift, (lastStep ?? Int64.min) + 1)
+        guard step <= now + TOTP.drift else { throw NoCodeLeft() }
+        return TOTP.code(key: key, step: step)
+    }
 }

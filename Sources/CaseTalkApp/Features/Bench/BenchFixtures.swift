@@ -32,6 +32,11 @@ enum BenchFixtures {
         var longThread: UUID
         var pageThread: UUID
         var messages: Int
+        /// Each member's TOTP key in base32, in `members` order: the load scripts sign in with
+        /// the second step (SPEC §9) like anyone else.
+        var totpKeys: [String]
+        /// A remembered browser's device cookie for each of the first three patients (SPEC §5).
+        var deviceTokens: [String]
     }
 
     /// A small deterministic generator (SplitMix64), so the data set is the same for a seed.
@@ -63,6 +68,13 @@ enum BenchFixtures {
                       role: i % 5 == 4 ? .staff : .doctor, isAdmin: i < 2, passwordHash: hash, createdAt: now)
         }
         try await staff.create(on: db)
+        var totpKeys: [String] = []
+        for member in staff {
+            let key = (0..<TOTP.keyLength).map { _ in UInt8.random(in: 0...255, using: &random) }
+            _ = try await StaffTwoStep.turnOn(staffID: try member.requireID(), key: key, usedStep: nil, sealer: services.sealer,
+                                              now: now, clientAddress: "bench", on: db)
+            totpKeys.append(Base32.encode(key))
+        }
         let people = (0..<patients).map { i -> Patient in
             let patient = Patient()
             patient.email = patientEmail(i); patient.name = "Patient \(i)"; patient.passwordHash = hash
@@ -148,8 +160,12 @@ enum BenchFixtures {
         // busy patient's Secure Inbox as if they had 6 cases, not 200, until autovacuum runs).
         try await db.sql.raw("ANALYZE").run()
 
+        var deviceTokens: [String] = []
+        for patient in people.prefix(3) {
+            deviceTokens.append(try await RememberedBrowsers.remember(patientID: try patient.requireID(), now: now, on: db))
+        }
         return Manifest(password: password, members: (0..<members).map(memberEmail), patients: (0..<patients).map(patientEmail),
                         memberCases: memberCases, heavyPatient: patientEmail(0), longThread: longID!, pageThread: pageID!,
-                        messages: total)
+                        messages: total, totpKeys: totpKeys, deviceTokens: deviceTokens)
     }
 }

@@ -42,6 +42,10 @@ enum DemoData {
                 .init(practiceID: try practices[person.practice].requireID(), email: person.email, name: person.name,
                       role: person.role, isAdmin: person.admin, password: password),
                 services: services, at: now, on: db))
+            // SPEC §9: the demo accounts come with two-step verification set up; the development
+            // mailbox shows each one's current code.
+            _ = try await StaffTwoStep.turnOn(staffID: try staff.last!.requireID(), key: TOTP.newKey(), usedStep: nil,
+                                              sealer: services.sealer, now: now, clientAddress: "demo", on: db)
         }
         let cases: [(first: String, last: String, dob: String?, title: String, notes: String, members: [Int], ageHours: Double)] = [
             ("Jordan", "Miles", "1987-04-12", "Implant planning, lower left molar", "Referred for implant consult.", [0, 3], 2),
@@ -70,7 +74,7 @@ enum DemoData {
     }
 
     static func signInSummary() -> String {
-        var lines = ["Demo sign-ins (password for all: \(password)):"]
+        var lines = ["Demo sign-ins (password for all: \(password); the two-step codes are on /dev/mailbox):"]
         for person in signIns { lines.append("  \(person.email)  \(person.name) (\(person.role))") }
         return lines.joined(separator: "\n")
     }

@@ -43,6 +43,27 @@ enum AccountEmails {
         return EmailMessage(from: from, to: address, subject: "Your CaseTalk password was changed", text: text, html: html)
     }
 
+    /// After a sign-in from a browser not seen before (SPEC §5): when, and what to do if it was not them.
+    static func newBrowserSignIn(to address: String, from: String, signInLink: String) -> EmailMessage {
+        let first = "Your CaseTalk account was just signed in to from a browser it had not seen before, after a secret code sent to your phone."
+        let second = "If this was you, there is nothing more to do. If it was not, reset your password from Forgot password? on the sign-in page, and contact your practice."
+        let text = """
+        Hello,
+
+        \(first)
+
+        \(second)
+
+        Sign in:
+        \(signInLink)
+
+        Please do not reply to this message.
+        """
+        let html = StaffEmails.page(paragraphs: ["Hello,", first, second], link: signInLink, linkText: "Sign in",
+                                    after: ["Please do not reply to this message."])
+        return EmailMessage(from: from, to: address, subject: "New sign-in to your CaseTalk account", text: text, html: html)
+    }
+
     /// Staff accounts have no verified phone, so their password cannot be reset from the sign-in page.
     static func staffReset(to address: String, from: String) -> EmailMessage {
         let text = """

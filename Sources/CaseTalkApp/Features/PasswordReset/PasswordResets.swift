@@ -102,13 +102,7 @@ enum PasswordResets {
                 .filter(\.$expiresAt > req.now).first(),
               let patient = try await Patient.find(reset.$patient.id, on: req.db),
               let email = try? EmailAddress(patient.email) else { return nil }
-        let registered = PhoneNumbers(storedMobile: patient.mobileNumber, home: patient.homeNumber, work: patient.workNumber)
-        var numbers = registered.keeping(only: patient.verifiedNumber)
-        if numbers.all.isEmpty, let verified = try? PhoneNumber(patient.verifiedNumber) {
-            // Not among the saved numbers (it always is today): a call reaches any kind of phone.
-            numbers = PhoneNumbers(home: verified)
-        }
-        return State(reset: reset, resetID: try reset.requireID(), patientID: patient.id!, email: email, numbers: numbers,
+        return State(reset: reset, resetID: try reset.requireID(), patientID: patient.id!, email: email, numbers: patient.verifiedNumbers,
                      sessionID: session.idHash)
     }
 
@@ -133,6 +127,7 @@ enum PasswordResets {
                 .set(\.$passwordHash, to: passwordHash).set(\.$failedLogins, to: 0).set(\.$lockedUntil, to: nil)
                 .update()
             try await SessionHousekeeping.endAll(of: .patient(state.patientID), on: tx)
+            try await RememberedBrowsers.forgetAll(patientID: state.patientID, on: tx)
             try await Outbox.enqueue(notice, kind: "password-changed", relatedID: state.patientID, sealer: services.sealer,
                                      at: now, on: tx)
             try await req.audit(.passwordReset, actor: .patient(state.patientID), subject: "password-reset:\(state.resetID)", on: tx)

@@ -1,3 +1,4 @@
+import CaseTalkCore
 import Fluent
 import Foundation
 
@@ -24,6 +25,20 @@ final class Patient: Model, @unchecked Sendable {
     @Field(key: "created_at") var createdAt: Date
 
     init() {}
+}
+
+extension Patient {
+    /// Where codes may go after registration (password reset, sign-in from a new browser): only
+    /// the verified number, under the kind it was registered as.
+    var verifiedNumbers: PhoneNumbers {
+        let registered = PhoneNumbers(storedMobile: mobileNumber, home: homeNumber, work: workNumber)
+        let numbers = registered.keeping(only: verifiedNumber)
+        if numbers.all.isEmpty, let verified = try? PhoneNumber(verifiedNumber) {
+            // Not among the saved numbers (it always is today): a call reaches any kind of phone.
+            return PhoneNumbers(home: verified)
+        }
+        return numbers
+    }
 }
 
 /// The patient a case belongs to, once they have accepted its invitation (one per case).

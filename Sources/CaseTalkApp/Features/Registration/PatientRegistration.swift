@@ -188,7 +188,8 @@ enum PatientRegistration {
     }
 
     enum Completion: Sendable {
-        case created(email: String)
+        /// `deviceToken` remembers the browser that registered (it proved the phone minutes ago).
+        case created(email: String, deviceToken: String)
         /// Someone finished this registration a moment ago, or an account took the address.
         case alreadyDone
     }
@@ -229,7 +230,8 @@ enum PatientRegistration {
                 try await join(caseID: state.caseID, invitationID: state.invitationID, patientID: patient.id!, now: now, on: tx)
                 try await req.audit(.patientRegistered, actor: .patient(patient.id!),
                                     subject: "invitation:\(state.invitationID) case:\(state.caseID)", on: tx)
-                return .created(email: patient.email)
+                let deviceToken = try await RememberedBrowsers.remember(patientID: patient.id!, now: now, on: tx)
+                return .created(email: patient.email, deviceToken: deviceToken)
             }
         } catch let error as any DatabaseError where error.isConstraintFailure {
             // The address's account was made by another invitation's registration at the same time.

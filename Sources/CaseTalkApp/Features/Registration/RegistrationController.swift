@@ -242,9 +242,13 @@ struct RegistrationController: RouteCollection {
             }
             let hash = try await req.caseTalk.passwords.hash(password)
             switch try await PatientRegistration.complete(state, passwordHash: hash, req: req) {
-            case .created(let email):
+            case .created(let email, let deviceToken):
                 try await req.replaceSession(with: nil, signInEmail: email)
-                return req.redirect(to: "/login?registered=1")
+                // The browser that registered is remembered (SPEC §5): its first sign-in needs no new code.
+                let response = req.redirect(to: "/login?registered=1")
+                response.cookies[RememberedBrowsers.cookieName] = RememberedBrowsers.cookie(deviceToken,
+                                                                                           secure: req.caseTalk.config.usesSecureCookies)
+                return response
             case .alreadyDone:
                 return req.redirect(to: "/register")
             }

@@ -24,21 +24,35 @@ enum RegistrationPages {
     /// The delivery method, code and password pages serve a registration and a password reset;
     /// this says which: where their forms post, and the registration's step list.
     struct Flow: Sendable {
-        /// `/register` or `/password/reset`.
+        /// `/register`, `/password/reset` or `/login/verify`.
         let path: String
         let step: RegistrationStep?
         /// The registration's steps (the date of birth only when the case has one).
         let list: [RegistrationStep]
+        /// The title's first part outside a registration.
+        var purpose = ""
+        /// Why the delivery method page asks (outside a registration).
+        var why: String? = nil
+        /// Whether the code page offers **Remember this browser for 30 days**.
+        var offersRemember = false
+        /// Carried through the forms (the sign-in's page to return to).
+        var next: String? = nil
 
         static func registration(_ step: RegistrationStep, _ progress: RegistrationProgress) -> Flow {
             Flow(path: "/register", step: step, list: progress.steps)
         }
-        static let passwordReset = Flow(path: "/password/reset", step: nil, list: [])
+        static let passwordReset = Flow(path: "/password/reset", step: nil, list: [], purpose: "Reset password",
+                                        why: "To reset your password, we will send a secret code to the phone number you confirmed when you registered.")
+        static func signIn(next: String?) -> Flow {
+            Flow(path: "/login/verify", step: nil, list: [], purpose: "Sign In",
+                 why: "This browser has not signed in to your account before. To make sure it is you, we will send a secret code to the phone number you confirmed when you registered.",
+                 offersRemember: true, next: next)
+        }
 
         var steps: Steps? { step.map { Steps($0, of: list) } }
 
         func chrome(_ req: Request, heading: String, notice: String? = nil) -> PageChrome {
-            let title = steps.map { "\($0.title) · Step \($0.current) of \($0.total)" } ?? "Reset password · \(heading)"
+            let title = steps.map { "\($0.title) · Step \($0.current) of \($0.total)" } ?? "\(purpose) · \(heading)"
             return PageChrome(title: title, csrf: req.session?.csrfToken, notice: notice)
         }
     }
@@ -87,6 +101,8 @@ enum RegistrationPages {
         let chrome: PageChrome
         let path: String
         let steps: Steps?
+        let why: String?
+        let next: String?
         let options: [Option]
         let error: String?
     }
@@ -99,6 +115,8 @@ enum RegistrationPages {
         let sentTo: String
         /// Seconds until Re-Send Code may be used (the page counts down).
         let waitSeconds: Int
+        let offersRemember: Bool
+        let next: String?
         let error: String?
     }
 
@@ -169,7 +187,8 @@ enum RegistrationPages {
                                      checked: route == selected)
         }
         return try await render(req, "register/method", MethodPage(chrome: flow.chrome(req, heading: "Delivery method"), path: flow.path,
-                                                                   steps: flow.steps, options: options, error: problem?.message),
+                                                                   steps: flow.steps, why: flow.why, next: flow.next, options: options,
+                                                                   error: problem?.message),
                                 problem: problem)
     }
 
@@ -187,7 +206,8 @@ enum RegistrationPages {
         }
         return try await render(req, "register/code", CodePage(chrome: flow.chrome(req, heading: "Enter code", notice: notice),
                                                                path: flow.path, steps: flow.steps,
-                                                               sentTo: sentTo, waitSeconds: wait, error: error), problem: problem)
+                                                               sentTo: sentTo, waitSeconds: wait, offersRemember: flow.offersRemember,
+                                                               next: flow.next, error: error), problem: problem)
     }
 
     static func terms(_ req: Request, _ state: PatientRegistration.State, error: String?) async throws -> Response {

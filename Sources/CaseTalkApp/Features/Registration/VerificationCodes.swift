@@ -29,8 +29,8 @@ enum VerificationCodes {
         case locked(until: Date)
     }
 
-    /// The row that holds a code's state: a registration (keyed by its invitation) or a password
-    /// reset. Both tables have the same code columns.
+    /// The row that holds a code's state: a registration (keyed by its invitation), a password
+    /// reset, or a patient's sign-in from a new browser. The tables have the same code columns.
     struct Holder: Sendable {
         let table: String
         let keyColumn: String
@@ -51,6 +51,13 @@ enum VerificationCodes {
                    subject: "invitation:\(invitationID)", scope: invitationID.uuidString, actor: .anonymous,
                    actions: .init(sent: .codeSent, sendFailed: .codeSendFailed, verified: .codeVerified,
                                   rejected: .codeRejected, locked: .verificationLocked))
+        }
+
+        static func signIn(_ patientID: UUID) -> Holder {
+            Holder(table: "sign_in_codes", keyColumn: "patient_id", id: patientID, subject: "sign-in:\(patientID)",
+                   scope: "sign-in:\(patientID)", actor: .patient(patientID),
+                   actions: .init(sent: .signInCodeSent, sendFailed: .signInCodeSendFailed, verified: .signInCodeVerified,
+                                  rejected: .signInCodeRejected, locked: .signInCodeLocked))
         }
 
         static func passwordReset(_ resetID: UUID, patientID: UUID) -> Holder {

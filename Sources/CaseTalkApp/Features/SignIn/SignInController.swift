@@ -80,32 +80,91 @@ struct SignInController: RouteCollection {
             return try await failed(req, email: form.email, next: next)
         }
         guard matches else {
-            try await recordFailure(req, account: account, now: now)
+            try await SignInLock.recordFailure(account.principal, reason: "wrong-password", clientAddress: req.clientAddress, now: now,
+                                               on: req.db)
             return try await failed(req, email: form.email, next: next)
         }
 
-        // The lock is checked by the statement that clears the count, so a right password racing
-        // the wrong one that locks the account cannot slip through.
+        // The lock is checked by the statement that lets the password through, so a right
+        // password racing the wrong one that locks the account cannot slip through. The failure
+        // count is cleared only by the last step: a second step's wrong codes keep counting.
         let rehash = req.caseTalk.passwords.needsRehash(account.passwordHash)
         let newHash = rehash ? try await req.caseTalk.passwords.hash(password) : account.passwordHash
-        let admitted = try await req.db.sql.raw("""
-            UPDATE \(ident: account.table) SET failed_logins = 0, locked_until = NULL, password_hash = \(bind: newHash)
-            WHERE id = \(bind: account.principal.id) AND (locked_until IS NULL OR locked_until <= \(bind: now))
+        let principal = account.principal
+        let remembered: Bool = if case .patient(let patientID) = principal {
+            try await RememberedBrowsers.recognises(req.rememberedBrowserToken, patientID: patientID, now: now, on: req.db)
+        } else { false }
+        if remembered {
+            guard try await SignInLock.admit(principal, now: now, also: "password_hash = \(bind: newHash)", on: req.db) else {
+                return try await lockedOut(req, account: account, email: form.email, next: next)
+            }
+            return try await Self.complete(req, as: principal, next: next)
+        }
+        let accepted = try await req.db.sql.raw("""
+            UPDATE \(ident: principal.table) SET password_hash = \(bind: newHash)
+            WHERE id = \(bind: principal.id) AND \(SignInLock.unlocked(now))
             RETURNING id
             """).all()
-        guard !admitted.isEmpty else {
-            try await req.audit(.signInFailed, actor: AuditActor(account.principal), subject: "locked")
-            return try await failed(req, email: form.email, next: next)
+        guard !accepted.isEmpty else { return try await lockedOut(req, account: account, email: form.email, next: next) }
+        let factor: SecondFactor
+        switch principal {
+        case .staff: factor = account.hasTwoStep ? .totp : .totpSetup
+        case .patient(let patientID):
+            factor = .phoneCode
+            // The patient's code row, made once and kept: its limits carry over from one sign-in to the next.
+            try await req.db.sql.raw("""
+                INSERT INTO sign_in_codes (patient_id, code_tries, wrong_streak, lock_count) VALUES (\(bind: patientID), 0, 0, 0)
+                ON CONFLICT (patient_id) DO NOTHING
+                """).run()
         }
-        // An invitation opened before signing in is accepted into the account it was sent to.
+        // An invitation opened before signing in stays with the half-done sign-in.
+        try await req.replaceSession(with: nil, registrationTokenHash: req.session?.registrationTokenHash,
+                                     pending: PendingSignIn(account: principal, factor: factor))
+        try await req.audit(.passwordAccepted, actor: AuditActor(principal), subject: factor.rawValue)
+        let path = switch factor {
+        case .totp: "/login/two-step"
+        case .totpSetup: "/two-step/setup"
+        case .phoneCode: "/login/verify/method"
+        }
+        return req.redirect(to: path + Self.nextSuffix(next))
+    }
+
+    /// The end of every sign-in: a new session for `principal` (with the id drawn earlier when a
+    /// code was bound to it), audited; an invitation opened before signing in is accepted into the
+    /// account it was sent to.
+    static func complete(_ req: Request, as principal: Principal, next: String?, token: SessionToken = SessionToken()) async throws -> Response {
         let pendingInvitation = req.session?.registrationTokenHash
-        try await req.replaceSession(with: account.principal)
-        try await req.audit(.signInSucceeded, actor: AuditActor(account.principal))
-        if case .patient(let patientID) = account.principal, let pendingInvitation,
+        try await req.replaceSession(with: principal, token: token)
+        try await req.audit(.signInSucceeded, actor: AuditActor(principal))
+        if case .patient(let patientID) = principal, let pendingInvitation,
            try await PatientRegistration.acceptIntoAccount(tokenHash: pendingInvitation, patientID: patientID, req: req) {
             return req.redirect(to: "/portal?joined=1")
         }
-        return req.redirect(to: next ?? Self.home(of: account.principal)!)
+        return req.redirect(to: next ?? home(of: principal)!)
+    }
+
+    /// A half-done sign-in that cannot go on (the account locked meanwhile): it ends, and the
+    /// sign-in page says what every failure says.
+    static func startAgain(_ req: Request) async throws -> Response {
+        let session = try await req.replaceSession(with: nil)
+        let page = Page(chrome: PageChrome(title: "Sign In", csrf: session.csrfToken), email: "", next: nil, error: failureMessage)
+        let response = try await req.view.render("signin/login", page).encodeResponse(for: req)
+        response.status = .unauthorized
+        return response
+    }
+
+    /// `?next=…` for a validated relative path, or nothing.
+    static func nextSuffix(_ next: String?, joiner: String = "?") -> String {
+        next.map { joiner + "next=" + queryEscaped($0) } ?? ""
+    }
+
+    static func queryEscaped(_ path: String) -> String {
+        path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/-_"))) ?? ""
+    }
+
+    private func lockedOut(_ req: Request, account: SignInAccount, email: String?, next: String?) async throws -> Response {
+        try await req.audit(.signInFailed, actor: AuditActor(account.principal), subject: "locked")
+        return try await failed(req, email: email, next: next)
     }
 
     /// "Stay signed in" on the idle warning (SPEC §5): a request that only keeps the session
@@ -120,33 +179,6 @@ struct SignInController: RouteCollection {
         }
         try await req.endSession()
         return req.redirect(to: "/login")
-    }
-
-    /// Counts a wrong password and locks the account on the fifth in a row, in one statement
-    /// that only counts while the account is not locked (two servers or parallel guesses cannot
-    /// lose a count or pass the limit).
-    private func recordFailure(_ req: Request, account: SignInAccount, now: Date) async throws {
-        struct Row: Decodable { let locked_until: Date? }
-        let actor = AuditActor(account.principal)
-        let limit = SignInLockout.maxConsecutiveFailures
-        let reaches: SQLQueryString = "failed_logins + 1 >= \(literal: limit)"
-        try await req.db.transaction { tx in
-            let row = try await tx.sql.raw("""
-                UPDATE \(ident: account.table) SET
-                  failed_logins = CASE WHEN \(reaches) THEN 0 ELSE failed_logins + 1 END,
-                  locked_until = CASE WHEN \(reaches) THEN \(bind: now.addingTimeInterval(SignInLockout.lockDuration)) ELSE locked_until END
-                WHERE id = \(bind: account.principal.id) AND (locked_until IS NULL OR locked_until <= \(bind: now))
-                RETURNING locked_until
-                """).first(decoding: Row.self)
-            guard let row else {
-                try await Audit.record(.signInFailed, actor: actor, subject: "locked", clientAddress: req.clientAddress, at: now, on: tx)
-                return
-            }
-            try await Audit.record(.signInFailed, actor: actor, subject: "wrong-password", clientAddress: req.clientAddress, at: now, on: tx)
-            if let until = row.locked_until, until > now {
-                try await Audit.record(.accountLocked, actor: actor, subject: "", clientAddress: req.clientAddress, at: now, on: tx)
-            }
-        }
     }
 
     private func failed(_ req: Request, email: String?, next: String?) async throws -> Response {
@@ -169,20 +201,20 @@ struct SignInController: RouteCollection {
 /// account only: registration and `staff create` both refuse an address the other kind uses.
 struct SignInAccount: Sendable {
     let principal: Principal
-    /// The table the account lives in, for the counters.
-    let table: String
     let passwordHash: String
+    /// Staff only: whether two-step verification is set up (else it is, right after the password).
+    var hasTwoStep = false
     let failedLogins: Int
     let lockedUntil: Date?
 
     static func find(_ email: EmailAddress, on db: any Database) async throws -> SignInAccount? {
         if let staff = try await StaffUser.query(on: db).filter(\.$email == email.value).first() {
-            return SignInAccount(principal: .staff(try staff.requireID()), table: StaffUser.schema,
-                                 passwordHash: staff.passwordHash, failedLogins: staff.failedLogins, lockedUntil: staff.lockedUntil)
+            return SignInAccount(principal: .staff(try staff.requireID()), passwordHash: staff.passwordHash,
+                                 hasTwoStep: staff.totpKey != nil, failedLogins: staff.failedLogins, lockedUntil: staff.lockedUntil)
         }
         if let patient = try await Patient.query(on: db).filter(\.$email == email.value).first() {
-            return SignInAccount(principal: .patient(try patient.requireID()), table: Patient.schema,
-                                 passwordHash: patient.passwordHash, failedLogins: patient.failedLogins, lockedUntil: patient.lockedUntil)
+            return SignInAccount(principal: .patient(try patient.requireID()), passwordHash: patient.passwordHash,
+                                 failedLogins: patient.failedLogins, lockedUntil: patient.lockedUntil)
         }
         return nil
     }

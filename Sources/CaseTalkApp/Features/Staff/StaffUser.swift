@@ -16,6 +16,12 @@ final class StaffUser: Model, @unchecked Sendable {
     @Field(key: "failed_logins") var failedLogins: Int
     @OptionalField(key: "locked_until") var lockedUntil: Date?
     @Field(key: "created_at") var createdAt: Date
+    /// The TOTP key, sealed with the data key (`StaffTwoStep`); nil until two-step verification
+    /// is set up, and again after a reactivation.
+    @OptionalField(key: "totp_key") var totpKey: String?
+    /// The last TOTP step accepted: that code and older ones are refused.
+    @OptionalField(key: "totp_last_step") var totpLastStep: Int64?
+    @OptionalField(key: "totp_enabled_at") var totpEnabledAt: Date?
 
     init() {}
     init(practiceID: UUID, email: EmailAddress, name: String, role: StaffRole, isAdmin: Bool,

@@ -1,0 +1,102 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+import SQLKit
+
+/// Staff two-step verification (SPEC §9) as stored state: the TOTP key sealed with the data key
+/// (bound to the account), the last step accepted, and ten recovery codes kept as hashes. Every
+/// acceptance is one conditional statement: a code is taken once, and never while locked.
+enum StaffTwoStep {
+    enum Outcome: Equatable, Sendable {
+        case admitted
+        case wrong
+        /// Locked by this failure or before it (5 wrong passwords or codes in a row).
+        case locked
+    }
+
+    /// What the sealed key is bound to: another account's key cannot be moved onto this one.
+    static func keyContext(_ staffID: UUID) -> String { "totp-key:\(staffID)" }
+
+    /// A code from the app, for the second step of signing in. A right code with a step later
+    /// than the last one used clears the failure count; anything else counts as a failure.
+    static func checkCode(_ typed: String, staffID: UUID, sealer: Sealer, now: Date, clientAddress: String,
+                          on db: any Database) async throws -> Outcome {
+        struct Row: Decodable { let totp_key: String?; let totp_last_step: Int64? }
+        let account = Principal.staff(staffID)
+        let row = try await db.sql.raw("SELECT totp_key, totp_last_step FROM staff_users WHERE id = \(bind: staffID)")
+            .first(decoding: Row.self)
+        if let sealed = row?.totp_key,
+           let step = TOTP.matchingStep(typed, key: try sealer.open(sealed, context: keyContext(staffID)), at: now,
+                                        after: row?.totp_last_step),
+           try await SignInLock.admit(account, now: now, also: "totp_last_step = \(bind: step)",
+                                      when: "(totp_last_step IS NULL OR totp_last_step < \(bind: step))", on: db) {
+            try await Audit.record(.twoStepCodeAccepted, actor: .staff(staffID), subject: "", clientAddress: clientAddress, at: now, on: db)
+            return .admitted
+        }
+        return try await SignInLock.recordFailure(account, reason: "wrong-two-step-code", clientAddress: clientAddress, now: now, on: db)
+            ? .locked : .wrong
+    }
+
+    /// A recovery code instead of the app's: used up by the statement that accepts it, and
+    /// accepted only while the account is not locked.
+    static func useRecoveryCode(_ typed: String, staffID: UUID, now: Date, clientAddress: String,
+                                on db: any Database) async throws -> Outcome {
+        struct NotAdmitted: Error {}
+        let account = Principal.staff(staffID)
+        if let hash = RecoveryCodes.hash(typed) {
+            do {
+                try await db.transaction { tx in
+                    let used = try await tx.sql.raw("""
+                        UPDATE recovery_codes SET used_at = \(bind: now)
+                        WHERE staff_id = \(bind: staffID) AND code_hash = \(bind: hash) AND used_at IS NULL
+                        RETURNING id
+                        """).all()
+                    guard !used.isEmpty, try await SignInLock.admit(account, now: now, on: tx) else { throw NotAdmitted() }
+                    try await Audit.record(.recoveryCodeUsed, actor: .staff(staffID), subject: "", clientAddress: clientAddress,
+                                           at: now, on: tx)
+                }
+                return .admitted
+            } catch is NotAdmitted {}
+        }
+        return try await SignInLock.recordFailure(account, reason: "wrong-recovery-code", clientAddress: clientAddress, now: now, on: db)
+            ? .locked : .wrong
+    }
+
+    /// Turns two-step verification on with `key` (its first code, from `step`, already checked,
+    /// so it counts as used) and ten new recovery codes, which are returned to be shown once.
+    /// Nil when the account already has a key (set up meanwhile in another browser).
+    static func turnOn(staffID: UUID, key: [UInt8], usedStep: Int64?, sealer: Sealer, now: Date, clientAddress: String,
+                       on db: any Database) async throws -> [String]? {
+        let sealed = try sealer.seal(key, context: keyContext(staffID))
+        let codes = RecoveryCodes.generate()
+        return try await db.transaction { tx -> [String]? in
+            let set = try await tx.sql.raw("""
+                UPDATE staff_users SET totp_key = \(bind: sealed), totp_last_step = \(bind: usedStep), totp_enabled_at = \(bind: now)
+                WHERE id = \(bind: staffID) AND totp_key IS NULL
+                RETURNING id
+                """).all()
+            guard !set.isEmpty else { return nil }
+            try await replaceRecoveryCodes(staffID: staffID, with: codes, now: now, on: tx)
+            try await Audit.record(.twoStepEnabled, actor: .staff(staffID), subject: "", clientAddress: clientAddress, at: now, on: tx)
+            return codes
+        }
+    }
+
+    /// Stores the hashes of `codes` in place of every earlier recovery code.
+    static func replaceRecoveryCodes(staffID: UUID, with codes: [String], now: Date, on db: any Database) async throws {
+        try await db.sql.raw("DELETE FROM recovery_codes WHERE staff_id = \(bind: staffID)").run()
+        var insert = db.sql.insert(into: "recovery_codes").columns("id", "staff_id", "code_hash", "created_at")
+        for code in codes {
+            insert = insert.values(SQLBind(UUID()), SQLBind(staffID), SQLBind(RecoveryCodes.hash(code)!), SQLBind(now))
+        }
+        try await insert.run()
+    }
+
+    /// The code a demo account's app would show now that will still be accepted (the current
+    /// step's, or the next one's once the current has been used): for the development mailbox.
+    static func usableCode(key sealed: String, lastStep: Int64?, staffID: UUID, sealer: Sealer, now: Date) throws -> String? {
+        let step = max(TOTP.step(at: now), (lastStep ?? Int64.min) + 1)
+        guard step <= TOTP.step(at: now) + TOTP.drift else { return nil }
+        return TOTP.code(key: try sealer.open(sealed, context: keyContext(staffID)), step: step)
+    }
+}

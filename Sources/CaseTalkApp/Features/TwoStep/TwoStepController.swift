@@ -1,0 +1,293 @@
+import CaseTalkCore
+import Fluent
+import SQLKit
+import Vapor
+
+/// The second step of signing in (SPEC §5, §9). The session names nobody until it is done:
+/// - staff: **Two-step verification** (a code from the app, or **Use a recovery code**), or, for
+///   an account without it, **Set up two-step verification** first;
+/// - patients on a browser not seen before: a code to the verified phone (the registration's
+///   Delivery method and Enter code pages), with **Remember this browser for 30 days**.
+struct TwoStepController: RouteCollection {
+    static let wrongCode = "That code is not right. Enter the 6-digit code your app shows now."
+    static let wrongRecoveryCode = "That recovery code is not right, or it has been used."
+    static let wrongSetupCode = "That code is not right. Check that your phone's clock is set automatically, and enter the 6-digit code the app shows now."
+
+    struct CodePage: Encodable {
+        let chrome: PageChrome
+        let recovery: Bool
+        let next: String?
+        let nextQuery: String?
+        let error: String?
+    }
+
+    struct SetupPage: Encodable {
+        let chrome: PageChrome
+        /// The QR code as an SVG path and its side (`QRCode.svgPath`); empty if it cannot be drawn.
+        let qrPath: String
+        let qrSide: Int
+        let key: String
+        let next: String?
+        let error: String?
+    }
+
+    struct RecoveryCodesPage: Encodable {
+        let chrome: PageChrome
+        let codes: [String]
+        let next: String
+    }
+
+    struct CodeForm: Content { var code: String?; var recovery_code: String?; var next: String? }
+    struct MethodForm: Content { var route: String?; var next: String? }
+    struct PhoneCodeForm: Content { var code: String?; var remember: String?; var next: String? }
+
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("login", "two-step", use: codePage)
+        routes.post("login", "two-step", use: checkCode)
+        routes.get("two-step", "setup", use: setupPage)
+        routes.post("two-step", "setup", use: finishSetup)
+        let verify = routes.grouped("login", "verify")
+        verify.get(use: methodPage)
+        verify.get("method", use: methodPage)
+        verify.post("method", use: sendCode)
+        verify.get("code", use: phoneCodePage)
+        verify.post("code", use: checkPhoneCode)
+        verify.post("code", "resend", use: resendCode)
+    }
+
+    // MARK: Staff: the code from the app
+
+    func codePage(req: Request) async throws -> Response {
+        try await pending(.totp, req) { _ in
+            try await renderCode(req, recovery: req.query[String.self, at: "recovery"] == "1", error: nil, status: .ok)
+        }
+    }
+
+    func checkCode(req: Request) async throws -> Response {
+        try await pending(.totp, req) { pending in
+            let form = try req.content.decode(CodeForm.self)
+            let usesRecovery = form.recovery_code != nil
+            let now = req.now
+            let outcome: StaffTwoStep.Outcome = if let recovery = form.recovery_code {
+                try await StaffTwoStep.useRecoveryCode(String(recovery.prefix(64)), staffID: pending.account.id, now: now,
+                                                       clientAddress: req.clientAddress, on: req.db)
+            } else {
+                try await StaffTwoStep.checkCode(String((form.code ?? "").prefix(64)), staffID: pending.account.id,
+                                                 sealer: req.caseTalk.sealer, now: now, clientAddress: req.clientAddress, on: req.db)
+            }
+            switch outcome {
+            case .admitted:
+                return try await SignInController.complete(req, as: pending.account, next: SafeRedirect.validate(form.next))
+            case .wrong:
+                return try await renderCode(req, recovery: usesRecovery, error: usesRecovery ? Self.wrongRecoveryCode : Self.wrongCode,
+                                            status: .unauthorized)
+            case .locked:
+                // The fifth wrong answer in a row: the half-done sign-in ends like any failed one.
+                return try await SignInController.startAgain(req)
+            }
+        }
+    }
+
+    // MARK: Staff: setting it up
+
+    func setupPage(req: Request) async throws -> Response {
+        try await pending(.totpSetup, req) { pending in
+            try await renderSetup(req, pending, error: nil, status: .ok)
+        }
+    }
+
+    func finishSetup(req: Request) async throws -> Response {
+        try await pending(.totpSetup, req) { pending in
+            let form = try req.content.decode(CodeForm.self)
+            let staffID = pending.account.id
+            try await req.rateLimit(.codeCheck, account: "two-step-setup:\(staffID)")
+            let now = req.now
+            guard let key = try setupKey(req, pending),
+                  let step = TOTP.matchingStep(String((form.code ?? "").prefix(64)), key: key, at: now, after: nil) else {
+                return try await renderSetup(req, pending, error: Self.wrongSetupCode, status: .unprocessableEntity)
+            }
+            guard try await SignInLock.admit(pending.account, now: now, on: req.db),
+                  let codes = try await StaffTwoStep.turnOn(staffID: staffID, key: key, usedStep: step, sealer: req.caseTalk.sealer,
+                                                            now: now, clientAddress: req.clientAddress, on: req.db) else {
+                return try await SignInController.startAgain(req)
+            }
+            let next = SafeRedirect.validate(form.next) ?? SignInController.home(of: pending.account)!
+            _ = try await SignInController.complete(req, as: pending.account, next: next)
+            let page = RecoveryCodesPage(chrome: PageChrome(title: "Save your recovery codes", csrf: req.session?.csrfToken),
+                                         codes: codes, next: next)
+            return try await req.view.render("signin/recovery-codes", page).encodeResponse(for: req)
+        }
+    }
+
+    /// The key being set up: drawn on the first visit and kept, sealed, in the half-done sign-in.
+    private func setupKey(_ req: Request, _ pending: PendingSignIn) throws -> [UInt8]? {
+        guard let sealed = pending.sealedKey, let session = req.session else { return nil }
+        return try req.caseTalk.sealer.open(sealed, context: "totp-setup:\(session.idHash)")
+    }
+
+    private func renderSetup(_ req: Request, _ pending: PendingSignIn, error: String?, status: HTTPResponseStatus) async throws -> Response {
+        var key = try setupKey(req, pending)
+        if key == nil, let session = req.session {
+            let drawn = TOTP.newKey()
+            try await req.rememberPendingKey(try req.caseTalk.sealer.seal(drawn, context: "totp-setup:\(session.idHash)"))
+            key = drawn
+        }
+        guard let key, let staff = try await StaffUser.find(pending.account.id, on: req.db) else { throw Abort(.notFound) }
+        let uri = TOTP.provisioningURI(key: key, account: staff.email)
+        let qr = try? QRCode(uri)
+        let page = SetupPage(chrome: PageChrome(title: "Set up two-step verification", csrf: req.session?.csrfToken),
+                             qrPath: qr?.svgPath ?? "", qrSide: qr?.sideWithQuietZone ?? 0, key: TOTP.grouped(key), next: SafeRedirect.validate(req.query[String.self, at: "next"]),
+                             error: error)
+        let response = try await req.view.render("signin/setup", page).encodeResponse(for: req)
+        response.status = status
+        return response
+    }
+
+    private func renderCode(_ req: Request, recovery: Bool, error: String?, status: HTTPResponseStatus) async throws -> Response {
+        let next = SafeRedirect.validate(req.query[String.self, at: "next"] ?? (try? req.content.get(String.self, at: "next")))
+        let page = CodePage(chrome: PageChrome(title: "Two-step verification", csrf: req.session?.csrfToken), recovery: recovery,
+                            next: next, nextQuery: next.map(SignInController.queryEscaped), error: error)
+        let response = try await req.view.render("signin/two-step", page).encodeResponse(for: req)
+        response.status = status
+        return response
+    }
+
+    // MARK: Patients: a code to the verified phone
+
+    func methodPage(req: Request) async throws -> Response {
+        try await phoneStep(req, needsLiveCode: false) { state in
+            try await RegistrationPages.method(req, state.subject, flow: flow(req), chosen: state.lastRoute, problem: nil)
+        }
+    }
+
+    func sendCode(req: Request) async throws -> Response {
+        try await phoneStep(req, needsLiveCode: false) { state in
+            let form = try req.content.decode(MethodForm.self)
+            let flow = Flow.signIn(next: SafeRedirect.validate(form.next))
+            guard let route = form.route.flatMap(CodeRoute.init(value:)), CodeRoute.available(for: state.numbers).contains(route),
+                  let number = state.numbers[route.kind] else {
+                return try await RegistrationPages.method(req, state.subject, flow: flow, chosen: nil,
+                                                          problem: RegistrationController.noMethodChosen)
+            }
+            try await req.rateLimit(.codeSend, account: "sign-in:\(state.patientID)")
+            let outcome = try await VerificationCodes.send(to: number, by: route.method, state.codes(req))
+            if outcome == .sent { return req.redirect(to: "/login/verify/code" + SignInController.nextSuffix(flow.next)) }
+            return try await RegistrationPages.method(req, state.subject, flow: flow, chosen: route,
+                                                      problem: RegistrationController.problem(outcome, req: req))
+        }
+    }
+
+    func phoneCodePage(req: Request) async throws -> Response {
+        try await phoneStep(req, needsLiveCode: true) { state in
+            let notice = req.query[String.self, at: "sent"] == "again" ? "We sent a new code. The previous code no longer works." : nil
+            return try await RegistrationPages.code(req, state.subject, flow: flow(req), notice: notice, problem: nil)
+        }
+    }
+
+    func checkPhoneCode(req: Request) async throws -> Response {
+        try await phoneStep(req, needsLiveCode: false) { state in
+            let form = try req.content.decode(PhoneCodeForm.self)
+            let next = SafeRedirect.validate(form.next)
+            try await req.rateLimit(.codeCheck, account: "sign-in:\(state.patientID)")
+            // A step-up: the new session id is drawn first, so the code names the session it admits.
+            let token = SessionToken()
+            let outcome = try await VerificationCodes.check(String((form.code ?? "").prefix(64)), state.codes(req, binding: token.idHash))
+            if let problem = RegistrationController.problem(outcome, req: req) {
+                return try await RegistrationPages.code(req, state.subject, flow: .signIn(next: next), notice: nil, problem: problem)
+            }
+            let account = Principal.patient(state.patientID)
+            let now = req.now
+            guard try await SignInLock.admit(account, now: now, on: req.db) else { return try await SignInController.startAgain(req) }
+            let services = req.caseTalk
+            let remember = form.remember == "on"
+            let deviceToken = try await req.db.transaction { tx -> String? in
+                var token: String?
+                if remember {
+                    token = try await RememberedBrowsers.remember(patientID: state.patientID, now: now, on: tx)
+                    try await req.audit(.browserRemembered, actor: AuditActor(account), on: tx)
+                }
+                let notice = AccountEmails.newBrowserSignIn(to: state.email, from: services.config.mailFrom,
+                                                            signInLink: "\(services.config.publicBaseURL.absoluteString)/login")
+                try await Outbox.enqueue(notice, kind: "new-browser-sign-in", relatedID: state.patientID, sealer: services.sealer,
+                                         at: now, on: tx)
+                return token
+            }
+            let response = try await SignInController.complete(req, as: account, next: next, token: token)
+            if let deviceToken {
+                response.cookies[RememberedBrowsers.cookieName] = RememberedBrowsers.cookie(deviceToken, secure: services.config.usesSecureCookies)
+            }
+            return response
+        }
+    }
+
+    func resendCode(req: Request) async throws -> Response {
+        try await phoneStep(req, needsLiveCode: false) { state in
+            let next = SafeRedirect.validate(try? req.content.get(String.self, at: "next"))
+            guard let route = state.lastRoute, let number = state.numbers[route.kind] else {
+                return req.redirect(to: "/login/verify/method" + SignInController.nextSuffix(next))
+            }
+            try await req.rateLimit(.codeSend, account: "sign-in:\(state.patientID)")
+            let outcome = try await VerificationCodes.send(to: number, by: route.method, state.codes(req))
+            if outcome == .sent { return req.redirect(to: "/login/verify/code?sent=again" + SignInController.nextSuffix(next, joiner: "&")) }
+            return try await RegistrationPages.code(req, state.subject, flow: .signIn(next: next), notice: nil,
+                                                    problem: RegistrationController.problem(outcome, req: req))
+        }
+    }
+
+    private typealias Flow = RegistrationPages.Flow
+
+    private func flow(_ req: Request) -> Flow { .signIn(next: SafeRedirect.validate(req.query[String.self, at: "next"])) }
+
+    /// A patient's sign-in code, as the pages need it.
+    struct PhoneState: Sendable {
+        let patientID: UUID
+        let email: String
+        let numbers: PhoneNumbers
+        let codeNumber: String?
+        let codeChannel: String?
+        let lastSentAt: Date?
+        let lockedUntil: Date?
+
+        var lastRoute: CodeRoute? { CodeRoute.last(sentTo: codeNumber, channel: codeChannel, in: numbers) }
+        var subject: RegistrationPages.CodeSubject {
+            .init(numbers: numbers, lastRoute: lastRoute, lastSentAt: lastSentAt, lockedUntil: lockedUntil)
+        }
+
+        func codes(_ req: Request, binding: String? = nil) -> VerificationCodes.Context {
+            VerificationCodes.Context(holder: .signIn(patientID), services: req.caseTalk, now: req.now, clientAddress: req.clientAddress,
+                                      db: req.db, binding: binding)
+        }
+    }
+
+    /// Runs `body` for a sign-in that owes a phone code; the code page only while a code is live.
+    private func phoneStep(_ req: Request, needsLiveCode: Bool, _ body: (PhoneState) async throws -> Response) async throws -> Response {
+        try await pending(.phoneCode, req) { pending in
+            guard let patient = try await Patient.find(pending.account.id, on: req.db) else { throw Abort(.notFound) }
+            struct Row: Decodable {
+                let code_hmac: String?; let code_number: String?; let code_channel: String?; let code_expires_at: Date?
+                let last_sent_at: Date?; let locked_until: Date?
+            }
+            let row = try await req.db.sql.raw("""
+                SELECT code_hmac, code_number, code_channel, code_expires_at, last_sent_at, locked_until
+                FROM sign_in_codes WHERE patient_id = \(bind: pending.account.id)
+                """).first(decoding: Row.self)
+            guard let row else { throw Abort(.notFound) }
+            if needsLiveCode, row.code_hmac == nil || (row.code_expires_at ?? .distantPast) <= req.now {
+                return req.redirect(to: "/login/verify/method" + SignInController.nextSuffix(flow(req).next))
+            }
+            return try await body(PhoneState(patientID: pending.account.id, email: patient.email, numbers: patient.verifiedNumbers,
+                                             codeNumber: row.code_number, codeChannel: row.code_channel, lastSentAt: row.last_sent_at,
+                                             lockedUntil: row.locked_until))
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Runs `body` when this session's sign-in owes `factor`; anyone else starts at Sign In.
+    private func pending(_ factor: SecondFactor, _ req: Request, _ body: (PendingSignIn) async throws -> Response) async throws -> Response {
+        guard let pending = req.session?.pending, pending.factor == factor else {
+            return req.redirect(to: SignInController.home(of: req.session?.principal) ?? "/login")
+        }
+        return try await body(pending)
+    }
+}
