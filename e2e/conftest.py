@@ -6,6 +6,7 @@ practice. Screenshots go to e2e/artifacts/ (CI keeps that folder).
 """
 import os
 import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -24,6 +25,42 @@ DEMO_PASSWORD = "riverside-demo-2026"
 MAYA = "maya.chen@riverside.example"
 OMAR = "omar.haddad@riverside.example"
 LENA = "lena.brooks@riverside.example"
+CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
+
+
+def demo_code(base, email, seconds=40):
+    """A demo account's two-step code that the server will accept now, as the development mailbox
+    shows it (SPEC §9). A code works once: right after one is used the next appears within 30 s."""
+    row = re.compile(r'<td data-label="Account">' + re.escape(email) + r'</td><td data-label="Code"><code class="demo-code">(\d{6})</code>')
+    deadline = time.monotonic() + seconds
+    while True:
+        match = row.search(requests.get(base + "/dev/mailbox", timeout=10).text)
+        if match:
+            return match.group(1)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no two-step code for {email} on the development mailbox")
+        time.sleep(1)
+
+
+def requests_sign_in(base, email, password=DEMO_PASSWORD, session=None, second_step_on=None):
+    """Signs in with requests as a person does: the password on `base`, then a demo account's
+    two-step code (on `second_step_on` when given: servers sharing a database share the half-done
+    sign-in). Returns the session and the last answer."""
+    session = session or requests.Session()
+    page = session.get(base + "/login", timeout=10).text
+    answer = session.post(base + "/login", data={"_csrf": CSRF.search(page).group(1), "email": email, "password": password},
+                          allow_redirects=False, timeout=10)
+    return session, finish_two_step(session, second_step_on or base, answer, email)
+
+
+def finish_two_step(session, base, answer, email):
+    """For a requests session whose password answer leads to Two-step verification: types the
+    demo account's code, as the person would. Any other answer is returned as it is."""
+    if answer.status_code != 303 or not answer.headers.get("Location", "").startswith("/login/two-step"):
+        return answer
+    page = session.get(base + answer.headers["Location"], timeout=10).text
+    return session.post(base + "/login/two-step", data={"_csrf": CSRF.search(page).group(1), "code": demo_code(base, email)},
+                        allow_redirects=False, timeout=10)
 
 
 def _free_port():

@@ -8,18 +8,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import requests
 
-from conftest import DEMO_PASSWORD, MAYA, CaseTalkServer
+from conftest import CSRF, MAYA, CaseTalkServer, requests_sign_in
 
-CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
 BURST = 200
 
 
 def signed_in_session(base):
-    session = requests.Session()
-    page = session.get(base + "/login", timeout=10).text
-    answer = session.post(base + "/login", data={"_csrf": CSRF.search(page).group(1), "email": MAYA, "password": DEMO_PASSWORD},
-                          allow_redirects=False, timeout=10)
-    assert answer.status_code == 303, answer.status_code
+    session, answer = requests_sign_in(base, MAYA)
+    assert answer.status_code == 303 and answer.headers["Location"] == "/cases", answer.status_code
     return session
 
 

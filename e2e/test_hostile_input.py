@@ -12,9 +12,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DEMO_PASSWORD, MAYA, CaseTalkServer
+from conftest import CSRF, DEMO_PASSWORD, LENA, MAYA, CaseTalkServer, requests_sign_in
 
-CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
 SCRIPT = "<script>alert(1)</script>"
 HOSTILE = [
     SCRIPT, "<img src=x onerror=alert(1)>", "\u202eevil\u202c", "zero\u200bwidth", "nul\x00byte", "a" * 6000,
@@ -37,12 +36,12 @@ def app():
 
 
 def session_for(base, email=None):
-    session = requests.Session()
-    page = session.get(base + "/login", timeout=10).text
-    if email:
-        answer = session.post(base + "/login", data={"_csrf": CSRF.search(page).group(1), "email": email, "password": DEMO_PASSWORD},
-                              allow_redirects=False, timeout=10)
-        assert answer.status_code == 303
+    if not email:
+        session = requests.Session()
+        session.get(base + "/login", timeout=10)
+        return session
+    session, answer = requests_sign_in(base, email)
+    assert answer.status_code == 303 and not answer.headers["Location"].startswith("/login")
     return session
 
 
@@ -294,6 +293,8 @@ def test_registration_password(app, walk, password, confirmation):
 def patient(app, walk):
     walk.at("done")
     session = requests.Session()
+    # The browser that registered is remembered (SPEC §5): its device cookie skips the phone code.
+    session.cookies.set("casetalk_device", walk.session.cookies.get("casetalk_device"))
     page = session.get(app.base + "/login", timeout=10).text
     answer = session.post(app.base + "/login", allow_redirects=False, timeout=10,
                           data={"_csrf": CSRF.search(page).group(1), "email": PATIENT, "password": PATIENT_PASSWORD})
@@ -316,3 +317,20 @@ def test_inbox_reply(app, patient, body):
         check(session.get(thread, timeout=10), "the patient's thread")
     else:
         assert count(app, "messages") == before
+
+
+@RUN
+@given(code=TEXT, kind=st.sampled_from(["code", "recovery_code"]))
+def test_two_step_code(app, code, kind):
+    """Lena's right password, then a hostile code or recovery code: refused with a message, and
+    the session still names nobody."""
+    session = requests.Session()
+    page = session.get(app.base + "/login", timeout=10).text
+    answer = session.post(app.base + "/login", data={"_csrf": CSRF.search(page).group(1), "email": LENA, "password": DEMO_PASSWORD},
+                          allow_redirects=False, timeout=10)
+    assert answer.status_code == 303 and answer.headers["Location"] == "/login/two-step"
+    url = app.base + "/login/two-step"
+    reply = session.post(url, data={"_csrf": token(session, url), kind: code}, allow_redirects=False, timeout=10)
+    check(reply, "two-step " + kind)
+    assert reply.status_code in (401, 422), reply.status_code
+    assert session.get(app.base + "/cases", allow_redirects=False, timeout=10).status_code == 303, "not signed in"

@@ -15,10 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import DEMO_PASSWORD, LENA, MAYA, OMAR, REPO, CaseTalkServer
+from conftest import CSRF, DEMO_PASSWORD, LENA, MAYA, OMAR, REPO, CaseTalkServer, requests_sign_in
 from mailserver import free_port
 
-CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
 DATA_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 CASE_LINK = re.compile(r'href="/cases/([0-9A-Fa-f-]{36})"')
 
@@ -66,11 +65,8 @@ def pair(postgres, mail, name, extra=None):
     return first, CaseTalkServer(env, name=f"{name}-b")
 
 
-def sign_in(base, email, password=DEMO_PASSWORD, session=None):
-    session = session or requests.Session()
-    page = session.get(base + "/login", timeout=10).text
-    return session, session.post(base + "/login", data={"_csrf": CSRF.search(page).group(1), "email": email, "password": password},
-                                 allow_redirects=False, timeout=10)
+def sign_in(base, email, password=DEMO_PASSWORD, second_step_on=None):
+    return requests_sign_in(base, email, password, second_step_on=second_step_on)
 
 
 def post_form(session, page_url, url, data):
@@ -82,9 +78,10 @@ def test_two_servers_share_sessions_locks_limits_and_send_each_email_once(postgr
     a, b = pair(postgres, mail, "pg-two")
     try:
         servers = [a, b]
-        # A session made on A works on B, and signing out on B ends it on A.
-        maya, answer = sign_in(a.base, MAYA)
-        assert answer.status_code == 303
+        # A session made on A works on B, and signing out on B ends it on A; the password given on
+        # A is followed by the two-step code on B.
+        maya, answer = sign_in(a.base, MAYA, second_step_on=b.base)
+        assert answer.status_code == 303 and answer.headers["Location"] == "/cases"
         assert "Jordan Miles" in maya.get(b.base + "/cases", timeout=10).text
         assert post_form(maya, b.base + "/cases", b.base + "/logout", {}).status_code == 303
         assert maya.get(a.base + "/cases", allow_redirects=False, timeout=10).status_code == 303, "signed out on A too"

@@ -40,6 +40,26 @@ def choose(driver, label_start):
     driver.find_element(By.ID, label.get_attribute("for")).click()
 
 
+def sign_in_code(driver, twilio, number, remember):
+    """The second step on a browser not seen before: a code by text message to the verified phone,
+    read from the fake Twilio, with or without Remember this browser for 30 days."""
+    wait_for_heading(driver, "Delivery method")
+    assert "has not signed in to your account before" in driver.page_source
+    sent_before = twilio.count()
+    choose(driver, "Text message (SMS)")
+    button(driver, "Continue").click()
+    wait = re.search(r"Please wait (\d+) seconds", driver.page_source)
+    if wait:   # the 30 seconds between sends to one account still run from an earlier code
+        time.sleep(int(wait.group(1)) + 1)
+        choose(driver, "Text message (SMS)")
+        button(driver, "Continue").click()
+    wait_for_heading(driver, "Enter code")
+    field(driver, "Secret code").send_keys(code_from(*twilio.wait_for(number, after=sent_before)))
+    if remember:
+        choose(driver, "Remember this browser for 30 days")
+    button(driver, "Continue").click()
+
+
 def rule_states(driver):
     return {item.get_attribute("data-rule"): "rule-met" in item.get_attribute("class").split()
             for item in driver.find_elements(By.CSS_SELECTOR, "[data-rule]")}
@@ -268,6 +288,17 @@ def test_registration_on_the_embedded_default_uses_the_development_mailbox(serve
     field(p, "Email").send_keys("jordan@patients.example")
     field(p, "Password").send_keys(NEW_PASSWORD)
     button(p, "Sign In").click()
+    # Its cookies cleared, p is a browser not seen before: a code to the verified phone, which the
+    # development mailbox holds too.
+    wait_for_heading(p, "Delivery method")
+    choose(p, "Text message (SMS)")
+    button(p, "Continue").click()
+    wait_for_heading(p, "Enter code")
+    code_page = p.current_url
+    code = re.search(r"verification code is (\d{6})\.", newest_item_to("+12125550123", "sms")).group(1)
+    p.get(code_page)
+    field(p, "Secret code").send_keys(code)
+    button(p, "Continue").click()
     wait_for_text(p, secret)
     assert p.current_url == message_link, "lands on the message"
     field(p, "Your reply").send_keys("Thanks, embedded reply 6262.")
@@ -336,12 +367,19 @@ def test_the_whole_story_private_patient_talk(app, mail, twilio, browser, other_
         assert leak not in text and leak not in html, leak
     message_link = re.search(r"(http://127\.0\.0\.1:\d+/inbox/[0-9A-Fa-f-]{36})", text).group(1)
 
+    # Its cookies cleared, p is a browser CaseTalk has not seen: the password, then a code by SMS
+    # to the verified phone (the fake Twilio), and p is remembered from then on.
     p.get(message_link)
     wait_for_heading(p, "Sign In")
     field(p, "Email").send_keys("jordan@patients.example")
     field(p, "Password").send_keys(NEW_PASSWORD)
     button(p, "Sign In").click()
+    shot(p, "40b-new-browser-delivery-method")
+    sign_in_code(p, twilio, "+13125550177", remember=True)
     wait_for_heading(p, "Dr. Maya Chen")
+    new_browser = mail.wait_for("jordan@patients.example", count=3)[-1]
+    assert new_browser["Subject"] == "New sign-in to your CaseTalk account"
+    assert "implant" not in parts(new_browser)[0].lower() and "Riverside" not in parts(new_browser)[0]
     assert p.current_url == message_link, "lands on the message"
     wait_for_text(p, secret)
     shot(p, "41-patient-reads")
@@ -380,7 +418,7 @@ def test_the_whole_story_private_patient_talk(app, mail, twilio, browser, other_
     field(browser, "Email").send_keys("jordan@patients.example")
     button(browser, "Send Reset Link").click()
     wait_for_text(browser, "If that address has a CaseTalk patient account")
-    reset_mail = mail.wait_for("jordan@patients.example", count=3)[-1]
+    reset_mail = mail.wait_for("jordan@patients.example", count=4)[-1]
     assert reset_mail["Subject"] == "Reset your CaseTalk password"
     reset_link = re.search(r"(http://127\.0\.0\.1:\d+/password/reset/[A-Za-z0-9_-]{43})", parts(reset_mail)[0]).group(1)
     browser.get(reset_link)
@@ -405,10 +443,16 @@ def test_the_whole_story_private_patient_talk(app, mail, twilio, browser, other_
     assert field(browser, "Email").get_attribute("value") == "jordan@patients.example"
     field(browser, "Password").send_keys(RESET_PASSWORD)
     button(browser, "Sign In").click()
+    sign_in_code(browser, twilio, "+13125550177", remember=False)
     wait_for_heading(browser, "Welcome, Jordan Miles")
-    changed = mail.wait_for("jordan@patients.example", count=4)[-1]
-    assert changed["Subject"] == "Your CaseTalk password was changed"
+    subjects = [m["Subject"] for m in mail.wait_for("jordan@patients.example", count=6)[4:]]
+    assert sorted(subjects) == ["New sign-in to your CaseTalk account", "Your CaseTalk password was changed"], subjects
     p.refresh()
     wait_for_heading(p, "Sign In")
+    # The password change forgot every remembered browser: p is asked for a code again.
+    field(p, "Email").send_keys("jordan@patients.example")
+    field(p, "Password").send_keys(RESET_PASSWORD)
+    button(p, "Sign In").click()
+    wait_for_heading(p, "Delivery method")
     browser.get(reset_link)
     wait_for_text(browser, "This password reset link no longer works")

@@ -107,7 +107,7 @@ func routes(_ app: Application) throws {
     let staff = app.grouped(RequireStaffMiddleware())
     try staff.register(collection: CasesController())
     try staff.register(collection: PatientTalkController())
-    if app.caseTalk.config.usesDevelopmentMailbox {
+    if app.caseTalk.config.servesDevelopmentMailbox {
         try app.register(collection: DevMailboxController())
     }
 }

@@ -38,7 +38,7 @@ struct ServeWithMigrationsCommand: AnyAsyncCommand {
                 context.console.info(DemoData.signInSummary())
             }
         }
-        if services.config.usesDevelopmentMailbox {
+        if services.config.servesDevelopmentMailbox {
             context.console.info("Development mailbox: \(services.config.publicBaseURL.absoluteString)/dev/mailbox")
         }
         services.worker.start(app)

@@ -46,6 +46,10 @@ public struct AppConfig: Sendable {
     /// Development only, and only while email or texts have nowhere real to go (SPEC §6).
     public var usesDevelopmentMailbox: Bool { !isProduction && (smtp == nil || twilio == nil) }
 
+    /// `/dev/mailbox` is served while it holds something: what the development mailbox caught, or,
+    /// in development with the demo, the demo accounts' two-step codes (SPEC §9).
+    public var servesDevelopmentMailbox: Bool { usesDevelopmentMailbox || (!isProduction && seedsDemoData) }
+
     /// Session cookies are `Secure` whenever the public address is https.
     public var usesSecureCookies: Bool { publicBaseURL.scheme == "https" }
 

@@ -95,58 +95,35 @@ struct PasswordResetController: RouteCollection {
     struct CodeForm: Content { var code: String? }
 
     func methodPage(req: Request) async throws -> Response {
-        try await step(.method, req) { state in
-            try await RegistrationPages.method(req, state.codeSubject, flow: .passwordReset, chosen: state.lastRoute, problem: nil)
-        }
+        try await step(.method, req) { state in try await codeSteps(req, state).methodPage(req) }
     }
 
     func sendCode(req: Request) async throws -> Response {
         try await step(.method, req) { state in
-            let form = try req.content.decode(MethodForm.self)
-            guard let route = form.route.flatMap(CodeRoute.init(value:)), CodeRoute.available(for: state.numbers).contains(route),
-                  let number = state.numbers[route.kind] else {
-                return try await RegistrationPages.method(req, state.codeSubject, flow: .passwordReset, chosen: nil,
-                                                          problem: RegistrationController.noMethodChosen)
-            }
-            try await req.rateLimit(.codeSend, account: "password-reset:\(state.patientID)")
-            let outcome = try await VerificationCodes.send(to: number, by: route.method, state.codes(req))
-            if outcome == .sent { return req.redirect(to: Step.code.path) }
-            return try await RegistrationPages.method(req, state.codeSubject, flow: .passwordReset, chosen: route,
-                                                      problem: RegistrationController.problem(outcome, req: req))
+            try await codeSteps(req, state).send(req, route: try req.content.decode(MethodForm.self).route)
         }
     }
 
     func codePage(req: Request) async throws -> Response {
-        try await step(.code, req) { state in
-            let notice = req.query[String.self, at: "sent"] == "again" ? "We sent a new code. The previous code no longer works." : nil
-            return try await RegistrationPages.code(req, state.codeSubject, flow: .passwordReset, notice: notice, problem: nil)
-        }
+        try await step(.code, req) { state in try await codeSteps(req, state).codePage(req) }
     }
 
     func checkCode(req: Request) async throws -> Response {
         try await step(.code, req) { state in
-            let form = try req.content.decode(CodeForm.self)
-            try await req.rateLimit(.codeCheck, account: "password-reset:\(state.patientID)")
-            // A step-up: a new session id, drawn first so that the code binds the new password to it.
-            let next = SessionToken()
-            let outcome = try await VerificationCodes.check(String((form.code ?? "").prefix(64)), state.codes(req, binding: next.idHash))
-            guard let problem = RegistrationController.problem(outcome, req: req) else {
-                try await req.replaceSession(with: nil, passwordResetTokenHash: req.session?.passwordResetTokenHash, token: next)
+            try await codeSteps(req, state).check(req, code: try req.content.decode(CodeForm.self).code) { token in
+                try await req.replaceSession(with: nil, passwordResetTokenHash: req.session?.passwordResetTokenHash, token: token)
                 return req.redirect(to: Step.password.path)
             }
-            return try await RegistrationPages.code(req, state.codeSubject, flow: .passwordReset, notice: nil, problem: problem)
         }
     }
 
     func resendCode(req: Request) async throws -> Response {
-        try await step(.code, req) { state in
-            guard let route = state.lastRoute, let number = state.numbers[route.kind] else { return req.redirect(to: Step.method.path) }
-            try await req.rateLimit(.codeSend, account: "password-reset:\(state.patientID)")
-            let outcome = try await VerificationCodes.send(to: number, by: route.method, state.codes(req))
-            if outcome == .sent { return req.redirect(to: Step.code.path + "?sent=again") }
-            return try await RegistrationPages.code(req, state.codeSubject, flow: .passwordReset, notice: nil,
-                                                    problem: RegistrationController.problem(outcome, req: req))
-        }
+        try await step(.code, req) { state in try await codeSteps(req, state).resend(req) }
+    }
+
+    private func codeSteps(_ req: Request, _ state: PasswordResets.State) -> CodeSteps {
+        CodeSteps(methodFlow: .passwordReset, codeFlow: .passwordReset, subject: state.codeSubject,
+                  rateKey: "password-reset:\(state.patientID)") { binding in state.codes(req, binding: binding) }
     }
 
     // MARK: The new password

@@ -129,26 +129,13 @@ struct RegistrationController: RouteCollection {
     struct MethodForm: Content { var route: String? }
 
     func methodPage(req: Request) async throws -> Response {
-        try await step(.method, req) { state in
-            try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method, state.progress), chosen: state.lastRoute, problem: nil)
-        }
+        try await step(.method, req) { state in try await codeSteps(req, state).methodPage(req) }
     }
 
     /// Continue sends the code by the chosen route.
     func sendCode(req: Request) async throws -> Response {
         try await step(.method, req) { state in
-            let form = try req.content.decode(MethodForm.self)
-            let available = CodeRoute.available(for: state.numbers)
-            guard let route = form.route.flatMap(CodeRoute.init(value:)), available.contains(route),
-                  let number = state.numbers[route.kind] else {
-                return try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method, state.progress), chosen: nil,
-                                                          problem: Self.noMethodChosen)
-            }
-            try await req.rateLimit(.codeSend, account: "invitation:\(state.invitationID)")
-            let outcome = try await VerificationCodes.send(to: number, by: route.method, context(req, state))
-            if outcome == .sent { return req.redirect(to: RegistrationStep.code.path) }
-            return try await RegistrationPages.method(req, state.codeSubject, flow: .registration(.method, state.progress), chosen: route,
-                                                      problem: Self.problem(outcome, req: req))
+            try await codeSteps(req, state).send(req, route: try req.content.decode(MethodForm.self).route)
         }
     }
 
@@ -157,41 +144,27 @@ struct RegistrationController: RouteCollection {
     struct CodeForm: Content { var code: String? }
 
     func codePage(req: Request) async throws -> Response {
-        try await step(.code, req) { state in
-            let notice = req.query[String.self, at: "sent"] == "again"
-                ? "We sent a new code. The previous code no longer works." : nil
-            return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code, state.progress), notice: notice, problem: nil)
-        }
+        try await step(.code, req) { state in try await codeSteps(req, state).codePage(req) }
     }
 
     func checkCode(req: Request) async throws -> Response {
         try await step(.code, req) { state in
-            let form = try req.content.decode(CodeForm.self)
-            let entered = String((form.code ?? "").prefix(64))
-            try await req.rateLimit(.codeCheck, account: "invitation:\(state.invitationID)")
-            // A step-up: the session gets a new id (SPEC §5), drawn first so that the code binds
-            // the later steps to the session it becomes.
-            let next = SessionToken()
-            let outcome = try await VerificationCodes.check(entered, context(req, state, binding: next.idHash))
-            guard let problem = Self.problem(outcome, req: req) else {
-                try await req.replaceSession(with: nil, registrationTokenHash: req.session?.registrationTokenHash, token: next)
+            try await codeSteps(req, state).check(req, code: try req.content.decode(CodeForm.self).code) { token in
+                try await req.replaceSession(with: nil, registrationTokenHash: req.session?.registrationTokenHash, token: token)
                 return req.redirect(to: RegistrationStep.terms.path)
             }
-            return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code, state.progress), notice: nil, problem: problem)
         }
     }
 
     /// Re-Send Code: a new code the same way as the last one; the previous code stops working.
     func resendCode(req: Request) async throws -> Response {
-        try await step(.code, req) { state in
-            guard let route = state.lastRoute, let number = state.numbers[route.kind] else {
-                return req.redirect(to: RegistrationStep.method.path)
-            }
-            try await req.rateLimit(.codeSend, account: "invitation:\(state.invitationID)")
-            let outcome = try await VerificationCodes.send(to: number, by: route.method, context(req, state))
-            if outcome == .sent { return req.redirect(to: RegistrationStep.code.path + "?sent=again") }
-            return try await RegistrationPages.code(req, state.codeSubject, flow: .registration(.code, state.progress), notice: nil,
-                                                    problem: Self.problem(outcome, req: req))
+        try await step(.code, req) { state in try await codeSteps(req, state).resend(req) }
+    }
+
+    private func codeSteps(_ req: Request, _ state: PatientRegistration.State) -> CodeSteps {
+        CodeSteps(methodFlow: .registration(.method, state.progress), codeFlow: .registration(.code, state.progress),
+                  subject: state.codeSubject, rateKey: "invitation:\(state.invitationID)") { binding in
+            context(req, state, binding: binding)
         }
     }
 

@@ -11,6 +11,8 @@ import Vapor
 struct TwoStepController: RouteCollection {
     static let wrongCode = "That code is not right. Enter the 6-digit code your app shows now."
     static let wrongRecoveryCode = "That recovery code is not right, or it has been used."
+    static let malformedCode = "Enter the 6 digits your app shows."
+    static let malformedRecoveryCode = "Enter a recovery code as you saved it: 16 letters and digits, like abcd-efgh-ijkl-mnop."
     static let wrongSetupCode = "That code is not right. Check that your phone's clock is set automatically, and enter the 6-digit code the app shows now."
 
     struct CodePage: Encodable {
@@ -67,6 +69,13 @@ struct TwoStepController: RouteCollection {
         try await pending(.totp, req) { pending in
             let form = try req.content.decode(CodeForm.self)
             let usesRecovery = form.recovery_code != nil
+            // Something that cannot be a code is a typing slip: said so, and not counted.
+            if let recovery = form.recovery_code, RecoveryCodes.hash(String(recovery.prefix(64))) == nil {
+                return try await renderCode(req, recovery: true, error: Self.malformedRecoveryCode, status: .unprocessableEntity)
+            }
+            if !usesRecovery, TOTP.normalized(String((form.code ?? "").prefix(64))) == nil {
+                return try await renderCode(req, recovery: false, error: Self.malformedCode, status: .unprocessableEntity)
+            }
             let now = req.now
             let outcome: StaffTwoStep.Outcome = if let recovery = form.recovery_code {
                 try await StaffTwoStep.useRecoveryCode(String(recovery.prefix(64)), staffID: pending.account.id, now: now,
@@ -155,88 +164,60 @@ struct TwoStepController: RouteCollection {
     // MARK: Patients: a code to the verified phone
 
     func methodPage(req: Request) async throws -> Response {
-        try await phoneStep(req, needsLiveCode: false) { state in
-            try await RegistrationPages.method(req, state.subject, flow: flow(req), chosen: state.lastRoute, problem: nil)
-        }
+        try await phoneStep(req, needsLiveCode: false) { steps, _ in try await steps.methodPage(req) }
     }
 
     func sendCode(req: Request) async throws -> Response {
-        try await phoneStep(req, needsLiveCode: false) { state in
-            let form = try req.content.decode(MethodForm.self)
-            let flow = Flow.signIn(next: SafeRedirect.validate(form.next))
-            guard let route = form.route.flatMap(CodeRoute.init(value:)), CodeRoute.available(for: state.numbers).contains(route),
-                  let number = state.numbers[route.kind] else {
-                return try await RegistrationPages.method(req, state.subject, flow: flow, chosen: nil,
-                                                          problem: RegistrationController.noMethodChosen)
-            }
-            try await req.rateLimit(.codeSend, account: "sign-in:\(state.patientID)")
-            let outcome = try await VerificationCodes.send(to: number, by: route.method, state.codes(req))
-            if outcome == .sent { return req.redirect(to: "/login/verify/code" + SignInController.nextSuffix(flow.next)) }
-            return try await RegistrationPages.method(req, state.subject, flow: flow, chosen: route,
-                                                      problem: RegistrationController.problem(outcome, req: req))
+        try await phoneStep(req, needsLiveCode: false) { steps, _ in
+            try await steps.send(req, route: try req.content.decode(MethodForm.self).route)
         }
     }
 
     func phoneCodePage(req: Request) async throws -> Response {
-        try await phoneStep(req, needsLiveCode: true) { state in
-            let notice = req.query[String.self, at: "sent"] == "again" ? "We sent a new code. The previous code no longer works." : nil
-            return try await RegistrationPages.code(req, state.subject, flow: flow(req), notice: notice, problem: nil)
-        }
+        try await phoneStep(req, needsLiveCode: true) { steps, _ in try await steps.codePage(req) }
     }
 
     func checkPhoneCode(req: Request) async throws -> Response {
-        try await phoneStep(req, needsLiveCode: false) { state in
+        try await phoneStep(req, needsLiveCode: false) { steps, state in
             let form = try req.content.decode(PhoneCodeForm.self)
-            let next = SafeRedirect.validate(form.next)
-            try await req.rateLimit(.codeCheck, account: "sign-in:\(state.patientID)")
-            // A step-up: the new session id is drawn first, so the code names the session it admits.
-            let token = SessionToken()
-            let outcome = try await VerificationCodes.check(String((form.code ?? "").prefix(64)), state.codes(req, binding: token.idHash))
-            if let problem = RegistrationController.problem(outcome, req: req) {
-                return try await RegistrationPages.code(req, state.subject, flow: .signIn(next: next), notice: nil, problem: problem)
+            return try await steps.check(req, code: form.code) { token in
+                try await signInByPhone(req, state, remember: form.remember == "on", next: steps.codeFlow.next, token: token)
             }
-            let account = Principal.patient(state.patientID)
-            let now = req.now
-            guard try await SignInLock.admit(account, now: now, on: req.db) else { return try await SignInController.startAgain(req) }
-            let services = req.caseTalk
-            let remember = form.remember == "on"
-            let deviceToken = try await req.db.transaction { tx -> String? in
-                var token: String?
-                if remember {
-                    token = try await RememberedBrowsers.remember(patientID: state.patientID, now: now, on: tx)
-                    try await req.audit(.browserRemembered, actor: AuditActor(account), on: tx)
-                }
-                let notice = AccountEmails.newBrowserSignIn(to: state.email, from: services.config.mailFrom,
-                                                            signInLink: "\(services.config.publicBaseURL.absoluteString)/login")
-                try await Outbox.enqueue(notice, kind: "new-browser-sign-in", relatedID: state.patientID, sealer: services.sealer,
-                                         at: now, on: tx)
-                return token
-            }
-            let response = try await SignInController.complete(req, as: account, next: next, token: token)
-            if let deviceToken {
-                response.cookies[RememberedBrowsers.cookieName] = RememberedBrowsers.cookie(deviceToken, secure: services.config.usesSecureCookies)
-            }
-            return response
         }
     }
 
     func resendCode(req: Request) async throws -> Response {
-        try await phoneStep(req, needsLiveCode: false) { state in
-            let next = SafeRedirect.validate(try? req.content.get(String.self, at: "next"))
-            guard let route = state.lastRoute, let number = state.numbers[route.kind] else {
-                return req.redirect(to: "/login/verify/method" + SignInController.nextSuffix(next))
+        try await phoneStep(req, needsLiveCode: false) { steps, _ in try await steps.resend(req) }
+    }
+
+    /// The code was right: the sign-in ends as every sign-in does, the browser is remembered when
+    /// asked, and the patient is told by email.
+    private func signInByPhone(_ req: Request, _ state: PhoneState, remember: Bool, next: String?,
+                               token: SessionToken) async throws -> Response {
+        let account = Principal.patient(state.patientID)
+        let now = req.now
+        guard try await SignInLock.admit(account, now: now, on: req.db) else { return try await SignInController.startAgain(req) }
+        let services = req.caseTalk
+        let deviceToken = try await req.db.transaction { tx -> String? in
+            var token: String?
+            if remember {
+                token = try await RememberedBrowsers.remember(patientID: state.patientID, now: now, on: tx)
+                try await req.audit(.browserRemembered, actor: AuditActor(account), on: tx)
             }
-            try await req.rateLimit(.codeSend, account: "sign-in:\(state.patientID)")
-            let outcome = try await VerificationCodes.send(to: number, by: route.method, state.codes(req))
-            if outcome == .sent { return req.redirect(to: "/login/verify/code?sent=again" + SignInController.nextSuffix(next, joiner: "&")) }
-            return try await RegistrationPages.code(req, state.subject, flow: .signIn(next: next), notice: nil,
-                                                    problem: RegistrationController.problem(outcome, req: req))
+            let notice = AccountEmails.newBrowserSignIn(to: state.email, from: services.config.mailFrom,
+                                                        signInLink: "\(services.config.publicBaseURL.absoluteString)/login")
+            try await Outbox.enqueue(notice, kind: "new-browser-sign-in", relatedID: state.patientID, sealer: services.sealer,
+                                     at: now, on: tx)
+            return token
         }
+        let response = try await SignInController.complete(req, as: account, next: next, token: token)
+        if let deviceToken {
+            response.cookies[RememberedBrowsers.cookieName] = RememberedBrowsers.cookie(deviceToken, secure: services.config.usesSecureCookies)
+        }
+        return response
     }
 
     private typealias Flow = RegistrationPages.Flow
-
-    private func flow(_ req: Request) -> Flow { .signIn(next: SafeRedirect.validate(req.query[String.self, at: "next"])) }
 
     /// A patient's sign-in code, as the pages need it.
     struct PhoneState: Sendable {
@@ -260,7 +241,8 @@ struct TwoStepController: RouteCollection {
     }
 
     /// Runs `body` for a sign-in that owes a phone code; the code page only while a code is live.
-    private func phoneStep(_ req: Request, needsLiveCode: Bool, _ body: (PhoneState) async throws -> Response) async throws -> Response {
+    private func phoneStep(_ req: Request, needsLiveCode: Bool,
+                           _ body: (CodeSteps, PhoneState) async throws -> Response) async throws -> Response {
         try await pending(.phoneCode, req) { pending in
             guard let patient = try await Patient.find(pending.account.id, on: req.db) else { throw Abort(.notFound) }
             struct Row: Decodable {
@@ -272,12 +254,18 @@ struct TwoStepController: RouteCollection {
                 FROM sign_in_codes WHERE patient_id = \(bind: pending.account.id)
                 """).first(decoding: Row.self)
             guard let row else { throw Abort(.notFound) }
+            let next = SafeRedirect.validate(req.query[String.self, at: "next"] ?? (try? req.content.get(String.self, at: "next")))
+            let flow = Flow.signIn(next: next)
             if needsLiveCode, row.code_hmac == nil || (row.code_expires_at ?? .distantPast) <= req.now {
-                return req.redirect(to: "/login/verify/method" + SignInController.nextSuffix(flow(req).next))
+                return req.redirect(to: flow.methodPath)
             }
-            return try await body(PhoneState(patientID: pending.account.id, email: patient.email, numbers: patient.verifiedNumbers,
-                                             codeNumber: row.code_number, codeChannel: row.code_channel, lastSentAt: row.last_sent_at,
-                                             lockedUntil: row.locked_until))
+            let state = PhoneState(patientID: pending.account.id, email: patient.email, numbers: patient.verifiedNumbers,
+                                   codeNumber: row.code_number, codeChannel: row.code_channel, lastSentAt: row.last_sent_at,
+                                   lockedUntil: row.locked_until)
+            let steps = CodeSteps(methodFlow: flow, codeFlow: flow, subject: state.subject, rateKey: "sign-in:\(state.patientID)") {
+                binding in state.codes(req, binding: binding)
+            }
+            return try await body(steps, state)
         }
     }
 
