@@ -85,6 +85,44 @@ struct BruteForceTests {
         }
     }
 
+    /// Someone who has the password guesses the second step: 1,000 wrong TOTP codes, each locking
+    /// round 5 guesses long (wrong codes count with wrong passwords), none accepted, and the right
+    /// password refused while locked. At 5 guesses per 15 minutes, one of the 3 live codes out of a
+    /// million is found on average after about 50,000 hours.
+    @Test func aThousandWrongTwoStepCodesFiveInEachLock() async throws {
+        try await withCaseTalk { app, clock in
+            let id = try await Fixtures(app: app).ada()
+            let key = try await TwoStepSupport.key(app, email: "ada@example.com").key
+            let browser = Browser(app)
+            var attempts = 0, accepted = 0, locks = 0, rightPasswordRefused = 0
+            var guessesPerLock: Set<Int> = []
+            while attempts < 1000 {
+                let password = try await browser.signInPasswordOnly("ada@example.com")
+                guard password.location == "/login/two-step" else { Issue.record("password step: \(password.status)"); return }
+                try await browser.get("/login/two-step")
+                var guesses = 0
+                while true {
+                    let now = TOTP.step(at: clock.now)
+                    let live = Set((now - 1...now + 1).map { TOTP.code(key: key, step: $0) })
+                    var guess: String
+                    repeat { guess = String(format: "%06d", Int.random(in: 0..<1_000_000)) } while live.contains(guess)
+                    attempts += 1
+                    guesses += 1
+                    if try await browser.post("/login/two-step", [("code", guess)]).location == "/cases" { accepted += 1 }
+                    if let until = try await StaffUser.find(id, on: app.db)?.lockedUntil, until > clock.now { break }
+                }
+                locks += 1
+                guessesPerLock.insert(guesses)
+                if try await browser.signInPasswordOnly("ada@example.com").location == nil { rightPasswordRefused += 1 }
+                clock.advance(by: SignInLockout.lockDuration + 1)
+            }
+            print("figures: brute force, wrong two-step codes with the right password: attempts \(attempts), accepted \(accepted), locks \(locks) (guesses per lock \(guessesPerLock.sorted())), right password refused while locked \(rightPasswordRefused) of \(locks)")
+            #expect(accepted == 0)
+            #expect(guessesPerLock == [SignInLockout.maxConsecutiveFailures])
+            #expect(rightPasswordRefused == locks)
+        }
+    }
+
     /// Sign-in takes as long for an unknown address as for a wrong password on a real account:
     /// both run one scrypt hash with the real parameters. Interleaved samples; medians reported.
     @Test func unknownAndExistingAddressesTakeTheSameTime() async throws {
