@@ -36,8 +36,8 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(workdir / "server.log", "a")
 
-    def command(self, *args):
-        return subprocess.run([str(self.binary), *args, "--env", "production"], cwd=self.workdir, env=self.env,
+    def command(self, *args, environment="production"):
+        return subprocess.run([str(self.binary), *args, "--env", environment], cwd=self.workdir, env=self.env,
                               capture_output=True, text=True, timeout=1800)
 
     def start(self):
@@ -121,7 +121,9 @@ def run_engine(binary, engine, database_url, seconds, workroot):
     if database_url:
         env["DATABASE_URL"] = database_url
     server = Server(binary, env, workdir)
-    seeded = server.command("bench", "seed", "--seed", "42", "--manifest", str(workdir / "manifest.json"))
+    # The load-test accounts share a known password, so seeding refuses production (SPEC §5);
+    # the production server then runs on what development seeded.
+    seeded = server.command("bench", "seed", "--seed", "42", "--manifest", str(workdir / "manifest.json"), environment="development")
     if seeded.returncode != 0:
         raise RuntimeError("seeding failed:\n" + seeded.stdout + seeded.stderr)
     print(f"[{engine}] {seeded.stdout.strip().splitlines()[-1]}", flush=True)

@@ -68,3 +68,32 @@ def test_practice_staff_demo_and_audit_verify(casetalk):
     broken = casetalk("audit", "verify")
     assert broken.returncode == 1
     assert "broken at entry 2" in broken.stderr
+
+
+PRODUCTION = {  # every setting production asks for, pointing nowhere that is used here
+    "PUBLIC_BASE_URL": "https://casetalk.example", "SMTP_URL": "smtp://127.0.0.1:9", "TWILIO_ACCOUNT_SID": "AC1",
+    "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+15005550006",
+    "CASETALK_DATA_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+}
+
+
+def test_only_three_environments_and_development_only_on_loopback(casetalk):
+    """Review M3: any other environment name failed open; without --env the server took any address."""
+    staging = casetalk("serve", "--env", "staging", "--port", "0")
+    assert staging.returncode == 1 and "Unknown environment \"staging\"" in staging.stderr, staging.stderr
+    assert not (casetalk.workdir / "var" / "data.key").exists(), "refused before a key was made"
+    open_to_all = casetalk("serve", "--hostname", "0.0.0.0", "--port", "0")
+    assert open_to_all.returncode == 1 and "only on a loopback address" in open_to_all.stderr, open_to_all.stderr
+    lookalike = casetalk("serve", "--hostname", "127.example.com", "--port", "0")
+    assert lookalike.returncode == 1, "a name that starts with 127 is not loopback"
+
+
+def test_demo_and_bench_seeding_refuse_production(casetalk):
+    """Review M3: `casetalk demo --env production` seeded accounts with the published password."""
+    for command in (["demo"], ["bench", "seed", "--manifest", str(casetalk.workdir / "m.json")]):
+        answer = casetalk(*command, "--env", "production", env=PRODUCTION)
+        assert answer.returncode == 1 and "does not run in production" in answer.stderr, (command, answer.stderr)
+    db = casetalk.workdir / "var" / "casetalk.sqlite"
+    if db.exists():   # refused before anything was migrated or seeded
+        tables = {row[0] for row in sqlite3.connect(db).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "staff_users" not in tables, tables

@@ -1,4 +1,5 @@
 import CaseTalkApp
+import CaseTalkCore
 import Foundation
 import Logging
 import NIOCore
@@ -12,6 +13,11 @@ enum Entrypoint {
         // threads and a second pool at every await (measured in bench/). Nothing here blocks a
         // thread: password hashing and SQLite have pools of their own.
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        // SPEC §5: without --env, development, and only on a loopback address.
+        if let refusal = EnvironmentRule.refusal(ofArguments: Array(CommandLine.arguments.dropFirst())) {
+            FileHandle.standardError.write(Data("\(refusal)\n".utf8))
+            exit(1)
+        }
         var env = try Environment.detect()
         // LOG_LEVEL / --log as usual; every handler is wrapped so that no library logs patient data.
         try LoggingSystem.bootstrap(from: &env) { level in

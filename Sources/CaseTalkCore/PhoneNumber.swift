@@ -13,7 +13,9 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible {
         var international = false
         for (index, character) in trimmed.enumerated() {
             switch character {
-            case "0"..."9": digits.append(character)
+            // ASCII digits only: a digit with a combining mark is one Character inside "0"..."9"
+            // (review L4), and other scripts' digits are not E.164.
+            case "0"..."9" where character.unicodeScalars.count == 1 && character.isASCII: digits.append(character)
             case "+" where index == 0: international = true
             case " ", "-", ".", "(", ")": continue
             default: throw ValidationError("Use only digits, spaces and - ( ) . in phone numbers.")

@@ -355,7 +355,7 @@ struct InvitationWorld {
 
 @Suite struct DevelopmentMailboxTests {
     @Test func developmentMailboxShowsWhatWasSent() async throws {
-        try await withCaseTalk { app, _ in
+        try await withCaseTalk(adjust: { $0.isDevelopment = true }) { app, _ in
             let world = try await CaseWorld.make(app)
             let (ben, caseID) = try await world.caseByBen()
             try await ben.get("/cases/\(caseID)/invite")
@@ -364,6 +364,15 @@ struct InvitationWorld {
             let list = try await Browser(app).get("/dev/mailbox")
             #expect(list.status == .ok)
             #expect(list.body.string.contains("pat@example.com"))
+        }
+    }
+
+    /// Review M3: only development serves `/dev/mailbox`, even where mail has nowhere real to go.
+    @Test func testingHasNoDevelopmentMailboxEither() async throws {
+        try await withCaseTalk { app, _ in
+            let response = try await Browser(app).get("/dev/mailbox")
+            #expect(app.caseTalk.config.usesDevelopmentMailbox, "mail is caught")
+            #expect(response.status == .notFound, "but not shown")
         }
     }
 

@@ -24,6 +24,20 @@ import VaporTesting
         }
     }
 
+    /// Review L2: HSTS whenever the public address is https, and not on plain http (where a
+    /// browser would ignore it anyway).
+    @Test func httpsAddsStrictTransportSecurity() async throws {
+        try await withCaseTalk { app, _ in
+            let plain = try await Browser(app).get("/login")
+            #expect(plain.headers.first(name: "Strict-Transport-Security") == nil)
+            app.caseTalk.config.publicBaseURL = URL(string: "https://portal.example")!
+            for path in ["/login", "/no-such-page", "/css/app.css"] {
+                let response = try await Browser(app).get(path)
+                #expect(response.headers.first(name: "Strict-Transport-Security") == "max-age=31536000; includeSubDomains", "\(path)")
+            }
+        }
+    }
+
     @Test func errorPagesAreGenericAndHaveNoInlineScript() async throws {
         try await withCaseTalk { app, _ in
             let response = try await Browser(app).get("/no-such-page")

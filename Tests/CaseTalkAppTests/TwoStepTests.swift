@@ -156,7 +156,7 @@ import VaporTesting
     }
 
     @Test func theDevelopmentMailboxShowsTheDemoCodeThatWorksNow() async throws {
-        try await withCaseTalk { app, clock in
+        try await withCaseTalk(adjust: { $0.isDevelopment = true }) { app, clock in
             try await DemoData.seed(on: app.db, services: app.caseTalk, now: clock.now)
             let maya = DemoData.people[0].email
             func shown() async throws -> String? {

@@ -19,6 +19,7 @@ import Testing
     @Test(arguments: [
         "", "555-0123", "415-555-012", "0415 555 0123", "(115) 555-0123", "(415) 155-0123", "+1 415 155 0123",
         "+0 123 4567 890", "+12345", "+1234567890123456", "415-555-0123 ext 4", "415+555+0123", "phone", "４１５５５５０１２３",
+        "4\u{0301}15 555 0123", "(415) 555-012\u{20DD}3", "٤١٥٥٥٥٠١٢٣",   // combining marks (review L4), Arabic-Indic digits
     ])
     func rejectsWithAClearMessage(raw: String) {
         #expect(throws: ValidationError.self) { try PhoneNumber(raw) }

@@ -132,6 +132,10 @@ struct DemoCommand: AsyncCommand {
     let help = "Seeds the demo practice, people and cases into the configured database."
 
     func run(using context: CommandContext, signature: Signature) async throws {
+        // SPEC §5: the demo accounts' password is published.
+        guard !context.application.caseTalk.config.isProduction else {
+            throw CommandFailure("casetalk demo does not run in production: the demo accounts' password is published.")
+        }
         let app = try await CommandSupport.migrated(context)
         let added = try await DemoData.seed(on: app.db, services: app.caseTalk, now: app.caseTalk.clock.now())
         context.console.info(added ? "Demo data added." : "Demo data was already there.")

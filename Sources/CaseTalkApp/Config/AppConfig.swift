@@ -42,13 +42,18 @@ public struct AppConfig: Sendable {
     /// PostgreSQL connections per event loop (one loop per core). More than one, so a connection
     /// left waiting by a database that went away does not hold up every request on its loop.
     public var databasePoolSize: Int = 8
+    /// `TRUSTED_PROXIES` (SPEC §5): only from these is `X-Forwarded-For` believed.
+    public var trustedProxies = TrustedProxies(ranges: [])
 
     /// Development only, and only while email or texts have nowhere real to go (SPEC §6).
     public var usesDevelopmentMailbox: Bool { !isProduction && (smtp == nil || twilio == nil) }
 
-    /// `/dev/mailbox` is served while it holds something: what the development mailbox caught, or,
-    /// in development with the demo, the demo accounts' two-step codes (SPEC §9).
-    public var servesDevelopmentMailbox: Bool { usesDevelopmentMailbox || (!isProduction && seedsDemoData) }
+    /// The development environment (SPEC §5): the only one that serves `/dev/mailbox`.
+    public var isDevelopment = false
+
+    /// `/dev/mailbox` is served in development only, while it holds something: what the
+    /// development mailbox caught, or the demo accounts' two-step codes (SPEC §9).
+    public var servesDevelopmentMailbox: Bool { isDevelopment && (usesDevelopmentMailbox || seedsDemoData) }
 
     /// Session cookies are `Secure` whenever the public address is https.
     public var usesSecureCookies: Bool { publicBaseURL.scheme == "https" }
@@ -62,7 +67,14 @@ public struct AppConfig: Sendable {
 
     /// Reads the settings. In production every setting that protects patients must be present and
     /// valid; the error names each one that is not.
+    /// A setting or an environment CaseTalk refuses to start with, and why.
+    public struct Refusal: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     public static func load(environment: Environment, variables: [String: String], workingDirectory: String) throws -> AppConfig {
+        // SPEC §5: any other environment would fail open (generated keys, the development mailbox).
+        if let refusal = EnvironmentRule.refusal(ofName: environment.name) { throw Refusal(description: refusal) }
         let isProduction = environment == .production
         var problems: [String] = []
         func value(_ name: String) -> String? {
@@ -128,6 +140,15 @@ public struct AppConfig: Sendable {
             poolSize = size
         }
 
+        var trustedProxies = TrustedProxies(ranges: [])
+        if let text = value("TRUSTED_PROXIES") {
+            switch TrustedProxies.parse(text) {
+            case .success(let parsed): trustedProxies = parsed
+            case .failure(let error):
+                throw MissingSetting(problems: ["TRUSTED_PROXIES: \"\(error.entry)\" is neither an address nor a CIDR range (like 10.0.0.0/8)."])
+            }
+        }
+
         guard problems.isEmpty else { throw MissingSetting(problems: problems) }
         var config = AppConfig(
             isProduction: isProduction, database: database, publicBaseURL: baseURL, smtp: smtp,
@@ -136,6 +157,8 @@ public struct AppConfig: Sendable {
             passwordParameters: .standard, seedsDemoData: environment == .development)
         config.rateLimits = rateLimits
         config.databasePoolSize = poolSize
+        config.trustedProxies = trustedProxies
+        config.isDevelopment = environment == .development
         return config
     }
 

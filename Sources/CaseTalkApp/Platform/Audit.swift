@@ -142,8 +142,11 @@ enum Audit {
 }
 
 extension Request {
-    /// The client's address as the server saw it (the audit trail's "from where").
-    var clientAddress: String { remoteAddress?.ipAddress ?? "unknown" }
+    /// The client's address (the audit trail's "from where", the rate limits' key): the TCP peer,
+    /// or behind a trusted proxy the address it forwarded (`TRUSTED_PROXIES`, SPEC §5).
+    var clientAddress: String {
+        caseTalk.config.trustedProxies.client(peer: remoteAddress?.ipAddress, forwardedFor: headers[.xForwardedFor])
+    }
 
     /// Records an audit entry on `db` (pass the transaction when inside one).
     func audit(_ action: AuditAction, actor: AuditActor, subject: String = "", on db: (any Database)? = nil) async throws {

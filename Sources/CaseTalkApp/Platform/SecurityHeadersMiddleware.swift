@@ -11,6 +11,10 @@ struct SecurityHeadersMiddleware: Middleware {
     func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         next.respond(to: req).map { response in
             for (name, value) in Self.headers { response.headers.replaceOrAdd(name: name, value: value) }
+            // Review L2: on https, browsers are told to come back only over https for a year.
+            if req.caseTalk.config.usesSecureCookies {
+                response.headers.replaceOrAdd(name: "Strict-Transport-Security", value: Self.strictTransportSecurity)
+            }
             // Only style sheets, scripts and static data may be cached; every page may carry patient information.
             if !PublicFilesMiddleware.folders.contains(where: { req.url.path.hasPrefix($0) }) {
                 response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
@@ -18,6 +22,8 @@ struct SecurityHeadersMiddleware: Middleware {
             return response
         }
     }
+
+    static let strictTransportSecurity = "max-age=31536000; includeSubDomains"
 
     private static let headers = [
         ("Content-Security-Policy", contentSecurityPolicy),

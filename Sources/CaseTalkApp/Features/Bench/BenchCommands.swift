@@ -16,6 +16,10 @@ struct BenchSeedCommand: AsyncCommand {
     let help = "Fills an empty database with the load-test data set and writes its manifest."
 
     func run(using context: CommandContext, signature: Signature) async throws {
+        // SPEC §5: the load-test accounts share one known password.
+        guard !context.application.caseTalk.config.isProduction else {
+            throw CommandFailure("casetalk bench seed does not run in production: its accounts share one known password.")
+        }
         let app = try await CommandSupport.migrated(context)
         let started = ContinuousClock.now
         let manifest = try await BenchFixtures.seed(on: app.db, services: app.caseTalk, seed: signature.seed ?? 42,
