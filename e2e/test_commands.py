@@ -97,3 +97,14 @@ def test_demo_and_bench_seeding_refuse_production(casetalk):
     if db.exists():   # refused before anything was migrated or seeded
         tables = {row[0] for row in sqlite3.connect(db).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert "staff_users" not in tables, tables
+
+
+def test_the_data_folder_is_the_server_accounts_alone(casetalk):
+    """Review L5: `var/` was 0755 and the SQLite file and its WAL 0644."""
+    assert casetalk("migrate", "--yes").returncode == 0
+    var = casetalk.workdir / "var"
+    assert (var.stat().st_mode & 0o777) == 0o700
+    for name in ("casetalk.sqlite", "data.key"):
+        assert ((var / name).stat().st_mode & 0o077) == 0, name
+    for extra in var.glob("casetalk.sqlite-*"):
+        assert (extra.stat().st_mode & 0o077) == 0, extra.name

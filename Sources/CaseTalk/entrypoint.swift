@@ -13,6 +13,9 @@ enum Entrypoint {
         // threads and a second pool at every await (measured in bench/). Nothing here blocks a
         // thread: password hashing and SQLite have pools of their own.
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        // Review L5: every file the server makes (the SQLite database, its WAL, keys) is the
+        // server account's alone.
+        umask(0o077)
         // SPEC §5: without --env, development, and only on a loopback address.
         if let refusal = EnvironmentRule.refusal(ofArguments: Array(CommandLine.arguments.dropFirst())) {
             FileHandle.standardError.write(Data("\(refusal)\n".utf8))

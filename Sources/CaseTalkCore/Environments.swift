@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which environments CaseTalk runs in (SPEC §5): `production`, `development` and `testing`
 /// only, and development only where nobody else can reach it.
 public enum EnvironmentRule {
@@ -42,5 +44,27 @@ public enum EnvironmentRule {
     static func host(ofBind bind: String) -> String {
         if bind.hasPrefix("["), let end = bind.firstIndex(of: "]") { return String(bind[bind.index(after: bind.startIndex)..<end]) }
         return bind.split(separator: ":", maxSplits: 1).first.map(String.init) ?? bind
+    }
+}
+
+/// What production asks of its connections to other machines (review L8): PostgreSQL only over
+/// TLS that cannot be downgraded, and the SMS/voice API only over https. A loopback address is
+/// the same machine, so it may go without.
+public enum ProductionTransport {
+    public static func databaseRefusal(_ url: String) -> String? {
+        guard let parts = URLComponents(string: url), let host = parts.host, !EnvironmentRule.isLoopback(host) else { return nil }
+        let names = ["tlsmode", "sslmode", "ssl", "tls"]
+        let mode = parts.queryItems?.last(where: { names.contains($0.name.lowercased()) })?.value?.lowercased()
+        if let mode, ["require", "verify-ca", "verify-full"].contains(mode) { return nil }
+        return "DATABASE_URL: a database on another machine needs ?sslmode=verify-full (or require) in production: "
+            + "without it the connection may fall back to no encryption."
+    }
+
+    public static func twilioRefusal(_ base: String) -> String? {
+        guard let parts = URLComponents(string: base), let host = parts.host else {
+            return "TWILIO_API_BASE_URL must be an https:// address."
+        }
+        if parts.scheme == "https" || (parts.scheme == "http" && EnvironmentRule.isLoopback(host)) { return nil }
+        return "TWILIO_API_BASE_URL must be https in production (it carries the account's credentials and the codes)."
     }
 }

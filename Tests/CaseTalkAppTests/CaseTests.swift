@@ -42,7 +42,7 @@ struct CaseWorld {
             let (_, caseID) = try await world.caseByBen()
             let member = Browser(app)
             try await member.signIn("ben@riverside.example")
-            let paths = ["/cases/\(caseID)", "/cases/\(caseID)/talk", "/cases/\(caseID)/invite", "/cases/\(caseID)?q=dr"]
+            let paths = ["/cases/\(caseID)", "/cases/\(caseID)/talk", "/cases/\(caseID)/invite", "/cases/\(caseID)?q=dr."]
             for path in paths { #expect(try await member.get(path).status == .ok, "member opens \(path)") }
 
             // The practice admin of the same practice and a doctor of another practice are not members.
@@ -146,9 +146,12 @@ struct CaseWorld {
             let byPractice = try await ben.get("/cases/\(caseID)?q=NORTHSIDE")
             #expect(byPractice.body.string.contains("Dr. Cy Moreau"))
             #expect(byPractice.body.string.contains("+ Add"))
+            // Review L6: fewer than 3 characters lists nobody (a one-letter query was the whole directory).
+            let short = try await ben.get("/cases/\(caseID)?q=cy")
+            #expect(!short.body.string.contains("Dr. Cy Moreau") && short.body.string.contains(CasesController.searchTooShort))
             let self_ = try await ben.get("/cases/\(caseID)?q=ben")
             #expect(!self_.body.string.contains("+ Add"), "members are not offered again")
-            let wildcard = try await ben.get("/cases/\(caseID)?q=%25")
+            let wildcard = try await ben.get("/cases/\(caseID)?q=%25%25%25")
             #expect(!wildcard.body.string.contains("+ Add"), "% is matched literally")
 
             let add = try await ben.post("/cases/\(caseID)/members", [("staff_id", world.cy.uuidString)])

@@ -93,7 +93,7 @@ struct InvitationWorld {
     @Test func simultaneousInvitesLeaveOneInvitationAndNoServerError() async throws {
         try await withCaseTalk { app, _ in
             let w = try await InvitationWorld.make(app)
-            try await w.ben.get("/cases/\(w.caseID)?q=cy")
+            try await w.ben.get("/cases/\(w.caseID)?q=moreau")
             try await w.ben.post("/cases/\(w.caseID)/members", [("staff_id", w.world.cy.uuidString)])
             let caseID = w.caseID
             let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
@@ -341,7 +341,7 @@ struct InvitationWorld {
     @Test func addingAColleagueEmailsThemALinkAndNoPatientDetails() async throws {
         try await withCaseTalk { app, _ in
             let w = try await InvitationWorld.make(app)
-            try await w.ben.get("/cases/\(w.caseID)?q=cy")
+            try await w.ben.get("/cases/\(w.caseID)?q=moreau")
             try await w.ben.post("/cases/\(w.caseID)/members", [("staff_id", w.world.cy.uuidString)])
             try await w.fx.deliver()
             let email = try #require(w.mailer.sent.first)

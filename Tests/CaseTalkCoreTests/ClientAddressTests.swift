@@ -59,3 +59,22 @@ import Testing
         #expect(EnvironmentRule.refusal(ofArguments: ["migrate"]) == nil, "only serve listens")
     }
 }
+
+@Suite struct ProductionTransportTests {
+    @Test func aRemoteDatabaseNeedsTLSThatCannotBeDowngraded() {
+        #expect(ProductionTransport.databaseRefusal("postgres://u:p@db.internal/casetalk") != nil, "prefer by default")
+        #expect(ProductionTransport.databaseRefusal("postgres://u:p@db.internal/casetalk?sslmode=prefer") != nil)
+        #expect(ProductionTransport.databaseRefusal("postgres://u:p@db.internal/casetalk?sslmode=disable") != nil)
+        #expect(ProductionTransport.databaseRefusal("postgres://u:p@db.internal/casetalk?sslmode=verify-full") == nil)
+        #expect(ProductionTransport.databaseRefusal("postgres://u:p@db.internal/casetalk?tlsmode=require") == nil)
+        #expect(ProductionTransport.databaseRefusal("postgres://u:p@127.0.0.1:5432/casetalk") == nil, "the same machine")
+        #expect(ProductionTransport.databaseRefusal("postgres://u:p@127.db.example/casetalk") != nil, "not loopback by its name")
+    }
+
+    @Test func theTwilioAPIOnlyOverHTTPS() {
+        #expect(ProductionTransport.twilioRefusal("https://api.twilio.com") == nil)
+        #expect(ProductionTransport.twilioRefusal("http://api.twilio.com") != nil)
+        #expect(ProductionTransport.twilioRefusal("http://127.0.0.1:9999") == nil, "a stand-in on this machine")
+        #expect(ProductionTransport.twilioRefusal("ftp://x") != nil && ProductionTransport.twilioRefusal("nonsense") != nil)
+    }
+}

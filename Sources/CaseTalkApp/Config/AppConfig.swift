@@ -140,6 +140,12 @@ public struct AppConfig: Sendable {
             poolSize = size
         }
 
+        let twilioBase = value("TWILIO_API_BASE_URL") ?? "https://api.twilio.com"
+        if isProduction {
+            if case .postgres(let url, _) = database, let refusal = ProductionTransport.databaseRefusal(url) { problems.append(refusal) }
+            if let refusal = ProductionTransport.twilioRefusal(twilioBase) { problems.append(refusal) }
+        }
+
         var trustedProxies = TrustedProxies(ranges: [])
         if let text = value("TRUSTED_PROXIES") {
             switch TrustedProxies.parse(text) {
@@ -153,7 +159,7 @@ public struct AppConfig: Sendable {
         var config = AppConfig(
             isProduction: isProduction, database: database, publicBaseURL: baseURL, smtp: smtp,
             mailFrom: value("MAIL_FROM") ?? "CaseTalk <no-reply@localhost>", twilio: twilio,
-            twilioAPIBaseURL: value("TWILIO_API_BASE_URL") ?? "https://api.twilio.com", dataKey: dataKey,
+            twilioAPIBaseURL: twilioBase, dataKey: dataKey,
             passwordParameters: .standard, seedsDemoData: environment == .development)
         config.rateLimits = rateLimits
         config.databasePoolSize = poolSize
@@ -177,6 +183,7 @@ enum DevelopmentKey {
     static func loadOrCreate(at path: String) throws -> [UInt8] {
         let fm = FileManager.default
         if let data = fm.contents(atPath: path), let key = Data(base64Encoded: data.trimmingNewline()), key.count == 32 {
+            OwnerOnly.apply(folder: (path as NSString).deletingLastPathComponent, files: [path])
             return Array(key)
         }
         try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

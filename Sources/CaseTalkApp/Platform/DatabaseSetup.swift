@@ -24,6 +24,7 @@ enum DatabaseSetup {
         case .sqliteFile(let path):
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
+            OwnerOnly.apply(folder: (path as NSString).deletingLastPathComponent, files: [path, path + "-wal", path + "-shm"])
             app.databases.use(takingTurns(.sqlite(.file(path), sqlLogLevel: sqlLogLevel),
                                           writer: .sqlite(.file(path), sqlLogLevel: sqlLogLevel)), as: .sqlite)
         case .postgres(let url, let searchPath):
@@ -56,5 +57,17 @@ extension Database {
     var sql: any SQLDatabase {
         guard let sql = self as? any SQLDatabase else { preconditionFailure("CaseTalk runs on SQL databases only") }
         return sql
+    }
+}
+
+/// Review L5: the data folder and what is in it are the server account's alone. New files are
+/// made owner-only by the process's umask (set at start-up); files from before are tightened here.
+enum OwnerOnly {
+    static func apply(folder: String, files: [String]) {
+        let fm = FileManager.default
+        try? fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder)
+        for file in files where fm.fileExists(atPath: file) {
+            try? fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        }
     }
 }

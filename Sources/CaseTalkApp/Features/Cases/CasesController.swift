@@ -7,6 +7,9 @@ import Vapor
 /// Every case lookup is `req.memberCase()`: non-members get 404.
 struct CasesController: RouteCollection {
     static let pageSize = 25
+    /// **Add a Doctor/Staff** searches by at least this many characters.
+    static let searchMinimum = 3
+    static let searchTooShort = "Type at least 3 letters of a name or practice to search."
 
     func boot(routes: any RoutesBuilder) throws {
         let cases = routes.grouped("cases")
@@ -107,6 +110,8 @@ struct CasesController: RouteCollection {
         if let rawSearch {
             do {
                 search = try TextInput.singleLine(rawSearch, label: "name or practice to search for", maxLength: 100) ?? ""
+                // Review L6: at least 3 characters, at most 20 people, never an address.
+                guard search.count >= Self.searchMinimum else { throw ValidationError(Self.searchTooShort) }
                 results = try await CaseQueries.searchStaff(search, notIn: caseID, limit: 20, on: req.db)
             } catch let error as ValidationError {
                 searchError = error.message
