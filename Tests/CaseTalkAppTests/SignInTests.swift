@@ -206,3 +206,40 @@ import VaporTesting
         }
     }
 }
+
+/// Review M7: the queue of password hashes is bounded; over it, 503 with Retry-After and nothing done.
+@Suite struct HashQueueTests {
+    @Test func hashesOverTheLimitAreRefusedAtOnce() async throws {
+        let service = try PasswordService(parameters: .standard, threads: 1, queueLimit: 2)
+        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for n in 0..<6 {
+                group.addTask {
+                    do { _ = try await service.hash("password number \(n)"); return true } catch let error as PublicError {
+                        #expect(error.status == .serviceUnavailable && error.retryAfter == 5)
+                        return false
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 2, "two hashed, four refused while they ran")
+        #expect(try await service.hash("afterwards") .hasPrefix("$scrypt$"), "the places are given back")
+        try await service.shutdown()
+    }
+
+    @Test func aSignInOverTheLimitIsAnswered503AndCountsNothing() async throws {
+        try await withCaseTalk { app, _ in
+            let id = try await Fixtures(app: app).ada()
+            let standard = app.caseTalk.passwords
+            app.caseTalk.passwords = try PasswordService(parameters: .testing, threads: 1, queueLimit: 0)
+            try await standard.shutdown()
+            let before = try await AuditEntry.query(on: app.db).count()
+            let answer = try await Browser(app).signInPasswordOnly("ada@example.com", password: "wrong-password-1")
+            #expect(answer.status == .serviceUnavailable)
+            #expect(answer.headers.first(name: .retryAfter) == "5")
+            #expect(answer.body.string.contains("CaseTalk is very busy"))
+            #expect(try await StaffUser.find(id, on: app.db)?.failedLogins == 0, "not counted as a failure")
+            #expect(try await AuditEntry.query(on: app.db).count() == before)
+        }
+    }
+}
