@@ -204,17 +204,14 @@ struct SignInAccount: Sendable {
     let passwordHash: String
     /// Staff only: whether two-step verification is set up (else it is, right after the password).
     var hasTwoStep = false
-    let failedLogins: Int
-    let lockedUntil: Date?
 
     static func find(_ email: EmailAddress, on db: any Database) async throws -> SignInAccount? {
         if let staff = try await StaffUser.query(on: db).filter(\.$email == email.value).first() {
             return SignInAccount(principal: .staff(try staff.requireID()), passwordHash: staff.passwordHash,
-                                 hasTwoStep: staff.totpKey != nil, failedLogins: staff.failedLogins, lockedUntil: staff.lockedUntil)
+                                 hasTwoStep: staff.totpKey != nil)
         }
         if let patient = try await Patient.query(on: db).filter(\.$email == email.value).first() {
-            return SignInAccount(principal: .patient(try patient.requireID()), passwordHash: patient.passwordHash,
-                                 failedLogins: patient.failedLogins, lockedUntil: patient.lockedUntil)
+            return SignInAccount(principal: .patient(try patient.requireID()), passwordHash: patient.passwordHash)
         }
         return nil
     }
