@@ -116,6 +116,7 @@ def run_engine(binary, engine, database_url, seconds, workroot):
         "PUBLIC_BASE_URL": "https://casetalk.bench.example", "SMTP_URL": f"smtp://127.0.0.1:{os.environ['BENCH_SMTP_PORT']}",
         "TWILIO_ACCOUNT_SID": "ACbench", "TWILIO_AUTH_TOKEN": "bench", "TWILIO_FROM_NUMBER": "+15550100",
         "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "CASETALK_DATA_KEY": "YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtMzI=",
+        "CASETALK_AUDIT_KEY": "YmVuY2gtYXVkaXQtYmVuY2gtYXVkaXQtYmVuY2gtMzI=",
         "CASETALK_RATE_LIMITS": "off", "LOG_LEVEL": "notice",
     })
     if database_url:

@@ -70,10 +70,41 @@ def test_practice_staff_demo_and_audit_verify(casetalk):
     assert "broken at entry 2" in broken.stderr
 
 
+def test_a_signed_head_catches_a_trail_cut_back_with_its_head_row(casetalk):
+    """Review M5: deleting the newest entries and moving `audit_head` back passed `audit verify`. The
+    head the server signs (and logs every minute) is kept outside the database; given it, verify fails."""
+    assert casetalk("demo").returncode == 0
+    head = casetalk("audit", "head")
+    assert head.returncode == 0, head.stderr
+    token = head.stdout.strip()
+    assert re.fullmatch(r"casetalk-audit-head:\d+:[0-9a-f]{64}:\d+:[0-9a-f]{64}", token), token
+    log = casetalk.workdir / "server.log"
+    log.write_text(f"2026-12-02T03:00:00Z [ NOTICE ] audit head {token}\n2026-12-02T03:00:01Z [ INFO ] GET /login\n")
+    assert casetalk("audit", "verify", "--head", str(log)).returncode == 0
+
+    db = sqlite3.connect(casetalk.workdir / "var" / "casetalk.sqlite")
+    total = db.execute("SELECT seq FROM audit_head").fetchone()[0]
+    db.execute("DROP TRIGGER audit_entries_no_delete")
+    db.execute("DELETE FROM audit_entries WHERE seq > ?", (total - 3,))
+    kept = db.execute("SELECT hash FROM audit_entries WHERE seq = ?", (total - 3,)).fetchone()[0]
+    db.execute("UPDATE audit_head SET seq = ?, hash = ?", (total - 3, kept))
+    db.commit()
+    db.close()
+    alone = casetalk("audit", "verify")
+    assert alone.returncode == 0, "the database alone cannot tell"
+    for given in (token, str(log)):
+        cut = casetalk("audit", "verify", "--head", given)
+        assert cut.returncode == 1 and f"entries from {total - 2} on are missing" in cut.stderr, cut.stderr
+    forged = token[:-64] + "0" * 64
+    refused = casetalk("audit", "verify", "--head", forged)
+    assert refused.returncode == 1 and "not signed with this audit key" in refused.stderr, refused.stderr
+
+
 PRODUCTION = {  # every setting production asks for, pointing nowhere that is used here
     "PUBLIC_BASE_URL": "https://casetalk.example", "SMTP_URL": "smtp://127.0.0.1:9", "TWILIO_ACCOUNT_SID": "AC1",
     "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+15005550006",
     "CASETALK_DATA_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    "CASETALK_AUDIT_KEY": "ZTJlLWF1ZGl0LWtleS1lMmUtYXVkaXQta2V5LTMyMzI=",
 }
 
 

@@ -19,6 +19,7 @@ from conftest import CSRF, DEMO_PASSWORD, LENA, MAYA, OMAR, REPO, CaseTalkServer
 from mailserver import free_port
 
 DATA_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
+AUDIT_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 CASE_LINK = re.compile(r'href="/cases/([0-9A-Fa-f-]{36})"')
 
 
@@ -59,8 +60,9 @@ def postgres():
 
 
 def pair(postgres, mail, name, extra=None):
-    # Instances behind one load balancer share the database and the data key (README).
-    env = {"DATABASE_URL": postgres.url, "SMTP_URL": f"smtp://127.0.0.1:{mail.port}", "CASETALK_DATA_KEY": DATA_KEY, **(extra or {})}
+    # Instances behind one load balancer share the database, the data key and the audit key (README).
+    env = {"DATABASE_URL": postgres.url, "SMTP_URL": f"smtp://127.0.0.1:{mail.port}", "CASETALK_DATA_KEY": DATA_KEY,
+           "CASETALK_AUDIT_KEY": AUDIT_KEY, **(extra or {})}
     first = CaseTalkServer(env, name=f"{name}-a")      # migrates and seeds; the second finds both done
     return first, CaseTalkServer(env, name=f"{name}-b")
 

@@ -10,7 +10,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
                                     passwords: try PasswordService(parameters: config.passwordParameters),
                                     commonPasswords: try loadCommonPasswords(app),
                                     termsOfUse: try loadTermsOfUse(app),
-                                    sealer: Sealer(key: config.dataKey), codeHasher: CodeHasher(dataKey: config.dataKey),
+                                    sealer: Sealer(key: config.dataKey), auditKey: AuditKey(config.auditKey),
+                                    codeHasher: CodeHasher(dataKey: config.dataKey),
                                     mailer: makeMailer(app, config),
                                     phones: makePhoneSender(app, config),
                                     worker: BackgroundWorker())
@@ -18,7 +19,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.lifecycle.use(BackgroundWorkerLifecycle())
 
     try DatabaseSetup.configure(app, config.database, sqlLogLevel: config.sqlLogLevel, poolSize: config.databasePoolSize)
-    app.migrations.add(Migrations.all)
+    app.migrations.add(Migrations.all(auditKey: AuditKey(config.auditKey)))
     try await DatabaseSetup.prepare(app, config.database)
 
     app.views.use(.leaf)

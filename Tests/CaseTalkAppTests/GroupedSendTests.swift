@@ -62,7 +62,7 @@ import VaporTesting
             let messageIDs = Set(try await Message.query(on: app.db).all().map { try $0.requireID().uuidString })
             let audited = Set(entries.compactMap { $0.subject.split(separator: " ").last.map { String($0.dropFirst("message:".count)) } })
             #expect(audited == messageIDs)
-            #expect(try await Audit.verify(on: app.db) == .intact(entries: try await AuditEntry.query(on: app.db).count()))
+            #expect(try await Audit.verify(on: app.db, key: app.caseTalk.auditKey) == .intact(entries: try await AuditEntry.query(on: app.db).count()))
 
             // At most one notification per conversation and recipient in these 15 minutes.
             let kinds = try await OutboxEmail.query(on: app.db).filter(\.$kind ~~ ["message-to-patient", "reply-to-member"]).all()

@@ -61,13 +61,24 @@ import VaporTesting
 }
 
 @Suite struct AuditTrailTests {
+    func verify(_ app: Application, heads: [SignedAuditHead] = [], pageSize: Int = 1000) async throws -> AuditChain.Verdict {
+        try await Audit.verify(on: app.db, key: app.caseTalk.auditKey, heads: heads, pageSize: pageSize)
+    }
+
+    func failures(_ app: Application, _ count: Int) async throws {
+        for n in 0..<count {
+            try await Audit.record(.signInFailed, actor: .anonymous, subject: "n\(n)", clientAddress: "127.0.0.1", at: Date(),
+                                   key: app.caseTalk.auditKey, on: app.db)
+        }
+    }
+
     @Test func verifyDetectsAnEditedRow() async throws {
         try await withCaseTalk { app, _ in
             let fx = Fixtures(app: app)
             try await fx.ada()
             try await Browser(app).signIn("ada@example.com", password: "wrong-password-1")
             try await Browser(app).signIn("ada@example.com")
-            guard case .intact(let entries) = try await Audit.verify(on: app.db) else {
+            guard case .intact(let entries) = try await verify(app) else {
                 Issue.record("a fresh chain must verify"); return
             }
             #expect(entries == 7, "practice, staff, two-step on, failed sign-in, password, two-step code, sign-in")
@@ -79,10 +90,53 @@ import VaporTesting
             await #expect(throws: (any Error).self) {
                 try await app.db.sql.delete(from: "audit_entries").where("seq", .equal, 7).run()
             }
-            #expect(try await Audit.verify(on: app.db) == .intact(entries: 7), "nothing changed")
+            #expect(try await verify(app) == .intact(entries: 7), "nothing changed")
             try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
             try await app.db.sql.update("audit_entries").set("action", to: "signin.succeeded").where("seq", .equal, 3).run()
-            #expect(try await Audit.verify(on: app.db) == .broken(atSequence: 3))
+            #expect(try await verify(app) == .broken(atSequence: 3))
+        }
+    }
+
+    /// Review M5: with the database alone, an edit followed by recomputing every later hash (as
+    /// SHA-256, the old chain's rule) and the head row used to verify. It no longer does.
+    @Test func anEditRechainedWithoutTheKeyIsDetected() async throws {
+        try await withCaseTalk { app, _ in
+            try await failures(app, 5)
+            try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
+            var previous = AuditChain.genesis
+            for entry in try await AuditEntry.query(on: app.db).sort(\.$id).all() {
+                var record = entry.record
+                if record.sequence == 2 { record.clientAddress = "10.9.9.9" }
+                let hash = record.unkeyedHash(previous: previous)
+                try await app.db.sql.update("audit_entries").set("client_address", to: record.clientAddress)
+                    .set("previous_hash", to: previous).set("hash", to: hash).where("seq", .equal, record.sequence).run()
+                previous = hash
+            }
+            try await app.db.sql.update("audit_head").set("hash", to: previous).where("id", .equal, 1).run()
+            #expect(try await verify(app) == .broken(atSequence: 1))
+        }
+    }
+
+    @Test func anInsertedEntryIsDetected() async throws {
+        try await withCaseTalk { app, _ in
+            try await failures(app, 4)
+            try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
+            // Shift entries 3 and 4 up and put a forged entry at 3, chained with a key of the forger's.
+            let forger = AuditKey(Array(repeating: 9, count: 32))
+            try await app.db.sql.raw("UPDATE audit_entries SET seq = seq + 10 WHERE seq >= 3").run()
+            try await app.db.sql.raw("UPDATE audit_entries SET seq = seq - 9 WHERE seq >= 13").run()
+            let second = try #require(try await AuditEntry.find(2, on: app.db))
+            let forged = AuditRecord(sequence: 3, occurredAtMillis: second.occurredAtMillis, actorKind: "staff", actorID: UUID().uuidString,
+                                     action: AuditAction.signInSucceeded.rawValue, subject: "", clientAddress: "127.0.0.1")
+            try await app.db.sql.insert(into: "audit_entries")
+                .columns("seq", "occurred_at_ms", "actor_kind", "actor_id", "action", "subject", "client_address", "user_agent",
+                         "previous_hash", "hash")
+                .values(SQLBind(forged.sequence), SQLBind(forged.occurredAtMillis), SQLBind(forged.actorKind), SQLBind(forged.actorID),
+                        SQLBind(forged.action), SQLBind(""), SQLBind(forged.clientAddress), SQLBind(""), SQLBind(second.hash),
+                        SQLBind(forged.chainHash(previous: second.hash, key: forger)))
+                .run()
+            try await app.db.sql.raw("UPDATE audit_head SET seq = 5").run()
+            #expect(try await verify(app) == .broken(atSequence: 3))
         }
     }
 
@@ -92,19 +146,54 @@ import VaporTesting
             try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice(), twoStep: false)
             try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
             try await app.db.sql.delete(from: "audit_entries").where("seq", .equal, 2).run()
-            #expect(try await Audit.verify(on: app.db) == .broken(atSequence: 2))
+            #expect(try await verify(app) == .broken(atSequence: 2))
+        }
+    }
+
+    /// Review M5: cutting the tail and moving the head row back to the last entry kept passes the
+    /// database's own check; a head the server signed and logged before the cut does not.
+    @Test func aSignedHeadCatchesATruncationTheHeadRowHides() async throws {
+        try await withCaseTalk { app, clock in
+            try await failures(app, 6)
+            let logged = try #require(try await Audit.signedHead(on: app.db, key: app.caseTalk.auditKey, at: clock.now))
+            #expect(logged.sequence == 6)
+            #expect(try await verify(app, heads: [logged]) == .intact(entries: 6))
+
+            try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
+            try await app.db.sql.delete(from: "audit_entries").where("seq", .greaterThan, 4).run()
+            let kept = try #require(try await AuditEntry.find(4, on: app.db))
+            try await app.db.sql.update("audit_head").set("seq", to: Int64(4)).set("hash", to: kept.hash).where("id", .equal, 1).run()
+            #expect(try await verify(app) == .intact(entries: 4), "the database alone cannot tell")
+            #expect(try await verify(app, heads: [logged]) == .truncated(missingFrom: 5))
+        }
+    }
+
+    /// The background worker writes the signed head to the log once the trail has grown, and not
+    /// again while it has not.
+    @Test func theSignedHeadIsLoggedWhenTheTrailGrows() async throws {
+        try await withCaseTalk { app, clock in
+            let label = "audit-head-test-\(UUID())"
+            _ = LogCapture.shared
+            let logger = Logger(label: label)
+            try await failures(app, 2)
+            var last = try await Audit.publishHead(after: nil, on: app.db, key: app.caseTalk.auditKey, at: clock.now, logger: logger)
+            last = try await Audit.publishHead(after: last, on: app.db, key: app.caseTalk.auditKey, at: clock.now, logger: logger)
+            try await failures(app, 1)
+            _ = try await Audit.publishHead(after: last, on: app.db, key: app.caseTalk.auditKey, at: clock.now, logger: logger)
+            let heads = SignedAuditHead.all(in: LogCapture.shared.all.filter { $0.contains("[\(label)]") }.joined(separator: "\n"))
+            #expect(heads.map(\.sequence) == [2, 3])
+            #expect(heads.allSatisfy { $0.isSigned(by: app.caseTalk.auditKey) })
+            #expect(try await verify(app, heads: heads) == .intact(entries: 3))
         }
     }
 
     @Test func verificationReadsTheTrailInPages() async throws {
         try await withCaseTalk { app, _ in
-            for n in 0..<10 {
-                try await Audit.record(.signInFailed, actor: .anonymous, subject: "n\(n)", clientAddress: "127.0.0.1", at: Date(), on: app.db)
-            }
-            #expect(try await Audit.verify(on: app.db, pageSize: 3) == .intact(entries: 10))
+            try await failures(app, 10)
+            #expect(try await verify(app, pageSize: 3) == .intact(entries: 10))
             try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
             try await app.db.sql.update("audit_entries").set("client_address", to: "10.0.0.1").where("seq", .equal, 7).run()
-            #expect(try await Audit.verify(on: app.db, pageSize: 3) == .broken(atSequence: 7))
+            #expect(try await verify(app, pageSize: 3) == .broken(atSequence: 7))
         }
     }
 
@@ -114,12 +203,74 @@ import VaporTesting
                 for n in 0..<40 {
                     group.addTask {
                         try await Audit.record(.signInFailed, actor: .anonymous, subject: "n\(n)", clientAddress: "127.0.0.1",
-                                               at: Date(), on: app.db)
+                                               at: Date(), key: app.caseTalk.auditKey, on: app.db)
                     }
                 }
                 try await group.waitForAll()
             }
-            #expect(try await Audit.verify(on: app.db) == .intact(entries: 40))
+            #expect(try await verify(app) == .intact(entries: 40))
+        }
+    }
+
+    /// Migration 024 on a trail written under the old unkeyed chain: checked, re-chained under the
+    /// key, the browser string moved out of Terms subjects, and the re-chaining recorded.
+    @Test func anUnkeyedTrailIsRechainedUnderTheKey() async throws {
+        try await withCaseTalk { app, _ in
+            let migration = UpdateAuditEntryKeyChain(key: app.caseTalk.auditKey)
+            for tampered in [false, true] {
+                try await app.db.sql.raw("DELETE FROM audit_head").run()
+                try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
+                try await app.db.sql.raw("DELETE FROM audit_entries").run()
+                try await UpdateAuditEntryAppendOnly().prepare(on: app.db)
+                try await migration.revert(on: app.db)
+                try await UpdateAuditEntryAppendOnly.dropGuards(on: app.db)
+                var previous = AuditChain.genesis
+                let subjects = ["staff:1", "invitation:2 version:2026-01 agent:Mozilla/5.0 (X11) agent:odd", "conversation:3"]
+                for (n, subject) in subjects.enumerated() {
+                    let record = AuditRecord(sequence: Int64(n + 1), occurredAtMillis: 1_700_000_000_000, actorKind: "anonymous", actorID: "",
+                                             action: n == 1 ? AuditAction.termsAccepted.rawValue : "signin.failed", subject: subject,
+                                             clientAddress: "127.0.0.1")
+                    let hash = record.unkeyedHash(previous: previous)
+                    try await app.db.sql.insert(into: "audit_entries")
+                        .columns("seq", "occurred_at_ms", "actor_kind", "actor_id", "action", "subject", "client_address", "previous_hash", "hash")
+                        .values(SQLBind(record.sequence), SQLBind(record.occurredAtMillis), SQLBind(record.actorKind), SQLBind(""),
+                                SQLBind(record.action), SQLBind(tampered && n == 2 ? "conversation:4" : subject), SQLBind(record.clientAddress),
+                                SQLBind(previous), SQLBind(hash))
+                        .run()
+                    previous = hash
+                }
+                try await app.db.sql.raw("INSERT INTO audit_head (id, seq, hash) VALUES (1, 3, \(bind: previous))").run()
+                try await UpdateAuditEntryAppendOnly().prepare(on: app.db)
+
+                try await migration.prepare(on: app.db)
+                #expect(try await verify(app) == .intact(entries: 4))
+                let entries = try await AuditEntry.query(on: app.db).sort(\.$id).all()
+                #expect(entries[1].subject == "invitation:2 version:2026-01")
+                #expect(entries[1].userAgent == "Mozilla/5.0 (X11) agent:odd")
+                #expect(entries[3].action == AuditAction.trailRekeyed.rawValue)
+                #expect(entries[3].subject == "previous-head:3:\(previous) previous-chain:\(tampered ? "broken-at:3" : "intact")")
+                await #expect(throws: (any Error).self, "the guards are back") {
+                    try await app.db.sql.raw("DELETE FROM audit_entries").run()
+                }
+            }
+        }
+    }
+}
+
+/// Review M5: opening a case's Overview (name, date of birth, email, notes) is audited.
+@Suite struct CaseViewAuditTests {
+    @Test func theOverviewIsAudited() async throws {
+        try await withCaseTalk { app, _ in
+            let world = try await CaseWorld.make(app)
+            let (ben, caseID) = try await world.caseByBen()
+            #expect(try await ben.get("/cases/\(caseID)").status == .ok)
+            #expect(try await ben.get("/cases/\(caseID)?q=Moreau").status == .ok)
+            let views = try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.caseViewed.rawValue).sort(\.$id).all()
+            #expect(views.map(\.subject) == ["case:\(caseID)", "case:\(caseID) staff-search-results:1"])
+            #expect(views.allSatisfy { $0.actorKind == "staff" && $0.actorID == world.ben.uuidString })
+            #expect(try await Browser(app).get("/cases/\(caseID)").status == .seeOther)
+            #expect(try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.caseViewed.rawValue).count() == 2,
+                    "nothing shown, nothing recorded")
         }
     }
 }
@@ -131,7 +282,8 @@ import VaporTesting
             Issue.record("production must not start without its settings")
         } catch let error as AppConfig.MissingSetting {
             let text = error.description
-            for name in ["PUBLIC_BASE_URL", "SMTP_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "CASETALK_DATA_KEY"] {
+            for name in ["PUBLIC_BASE_URL", "SMTP_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "CASETALK_DATA_KEY",
+                         "CASETALK_AUDIT_KEY"] {
                 #expect(text.contains(name), "names \(name)")
             }
         } catch {
@@ -144,10 +296,19 @@ import VaporTesting
         let config = try AppConfig.load(environment: .production, variables: [
             "PUBLIC_BASE_URL": "https://portal.example", "SMTP_URL": "smtp://mail.example:587",
             "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+15550100",
-            "CASETALK_DATA_KEY": key, "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db",
+            "CASETALK_DATA_KEY": key, "CASETALK_AUDIT_KEY": Data((32..<64).map { UInt8($0) }).base64EncodedString(),
+            "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db",
         ], workingDirectory: "/tmp/")
         #expect(config.usesSecureCookies)
-        #expect(config.dataKey.count == 32)
+        #expect(config.dataKey.count == 32 && config.auditKey.count == 32)
+        // Whoever holds the data key must not hold the audit key with it.
+        #expect(throws: AppConfig.MissingSetting.self) {
+            try AppConfig.load(environment: .production, variables: [
+                "PUBLIC_BASE_URL": "https://portal.example", "SMTP_URL": "smtp://mail.example:587",
+                "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+15550100",
+                "CASETALK_DATA_KEY": key, "CASETALK_AUDIT_KEY": key,
+            ], workingDirectory: "/tmp/")
+        }
         #expect(config.database == .postgres(url: "postgres://u:p@127.0.0.1:5432/db"))
         #expect(config.databasePoolSize == 8)
     }
@@ -188,7 +349,7 @@ import VaporTesting
             #expect(try await Browser(app).get("/readyz").status == .ok)
             let fx = Fixtures(app: app)
             try await fx.staff("ada@example.com", name: "Dr. Ada", practice: try await fx.practice(), twoStep: false)
-            #expect(try await Audit.verify(on: app.db) == .intact(entries: 2))
+            #expect(try await Audit.verify(on: app.db, key: app.caseTalk.auditKey) == .intact(entries: 2))
         }
     }
 
@@ -228,7 +389,7 @@ import VaporTesting
     }
 
     @Test func migrationNamesAreFixed() {
-        #expect(Migrations.all.map(\.name) == [
+        #expect(Migrations.all(auditKey: AuditKey(SecureRandom.bytes(32))).map(\.name) == [
             "001_CreatePractice", "002_CreateStaffUser", "003_CreateCase", "004_CreateCaseMember",
             "005_CreateSession", "006_CreateAuditEntry", "007_CreateAuditHead", "008_CreateOutbox",
             "009_CreateDevMailbox", "010_CreateInvitation", "011_UpdateSessionAddRegistration",
@@ -242,7 +403,9 @@ import VaporTesting
             "019_UpdateAuditEntryAppendOnly",
             "020_CreateMessageUnreadIndex",
             "021_UpdateConversationAddPatient", "022_UpdateCodeHoldersAddSessionBinding", "023_CreateTwoStepVerification",
+            "024_UpdateAuditEntryKeyChain",
         ])
+        #expect(Migrations.count == 24)
     }
 }
 

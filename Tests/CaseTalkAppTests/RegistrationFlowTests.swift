@@ -169,6 +169,8 @@ struct RegistrationWorld {
             }
             let termsEntry = try #require(try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.termsAccepted.rawValue).first())
             #expect(termsEntry.subject.contains("version:\(app.caseTalk.termsOfUse.version)"))
+            // Review M5: the browser string, attacker-chosen text, is a field of its own.
+            #expect(termsEntry.userAgent == Browser.userAgent && !termsEntry.subject.contains(Browser.userAgent))
         }
     }
 

@@ -64,7 +64,8 @@ struct CreatePracticeCommand: AsyncCommand {
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = try await CommandSupport.migrated(context)
         let practice = try await CommandSupport.run {
-            try await StaffAccounts.createPractice(name: signature.name ?? "", at: app.caseTalk.clock.now(), on: app.db)
+            try await StaffAccounts.createPractice(name: signature.name ?? "", at: app.caseTalk.clock.now(),
+                                                   auditKey: app.caseTalk.auditKey, on: app.db)
         }
         context.console.output(try practice.requireID().uuidString.consoleText())
     }
@@ -145,20 +146,54 @@ struct DemoCommand: AsyncCommand {
 
 struct AuditCommands: AsyncCommandGroup {
     let help = "Check the audit trail."
-    let commands: [String: any AnyAsyncCommand] = ["verify": VerifyAuditCommand()]
+    let commands: [String: any AnyAsyncCommand] = ["verify": VerifyAuditCommand(), "head": AuditHeadCommand()]
 }
 
+/// `casetalk audit verify [--head TOKEN|FILE]`: recomputes the keyed chain. Given signed heads
+/// (a token the server logged, or a log file holding them), also notices entries cut from the
+/// end, even if the database's own head row was moved back with them.
 struct VerifyAuditCommand: AsyncCommand {
-    struct Signature: CommandSignature, Sendable { init() {} }
-    let help = "Recomputes the audit trail's hash chain; exits 0 only if it is intact."
+    struct Signature: CommandSignature, Sendable {
+        @Option(name: "head", help: "A signed head the server logged (casetalk-audit-head:…), or a file of log lines holding them.")
+        var head: String?
+        init() {}
+    }
+    let help = "Recomputes the audit trail's keyed hash chain; exits 0 only if it is intact."
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        switch try await Audit.verify(on: context.application.db) {
+        let key = context.application.caseTalk.auditKey
+        var heads: [SignedAuditHead] = []
+        if let given = signature.head {
+            let text = FileManager.default.contents(atPath: given).map { String(decoding: $0, as: UTF8.self) } ?? given
+            heads = SignedAuditHead.all(in: text)
+            guard !heads.isEmpty else { throw CommandFailure("--head holds no signed audit head (casetalk-audit-head:…).") }
+            guard heads.allSatisfy({ $0.isSigned(by: key) }) else {
+                throw CommandFailure("A signed head was not signed with this audit key: it was forged or comes from another server.")
+            }
+        }
+        switch try await Audit.verify(on: context.application.db, key: key, heads: heads) {
         case .intact(let entries):
-            context.console.info("Audit trail intact: \(entries) entries.")
+            let checked = heads.isEmpty ? "" : " (\(heads.count) signed head\(heads.count == 1 ? "" : "s") checked)"
+            context.console.info("Audit trail intact: \(entries) entries\(checked).")
         case .broken(let sequence):
             throw CommandFailure("Audit trail broken at entry \(sequence).")
+        case .truncated(let sequence):
+            throw CommandFailure("Audit trail truncated: entries from \(sequence) on are missing.")
         }
+    }
+}
+
+/// `casetalk audit head`: prints the trail's head signed with the audit key, as the server logs it.
+struct AuditHeadCommand: AsyncCommand {
+    struct Signature: CommandSignature, Sendable { init() {} }
+    let help = "Prints the audit trail's head, signed with the audit key, to keep outside the database."
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = context.application
+        guard let head = try await Audit.signedHead(on: app.db, key: app.caseTalk.auditKey, at: app.caseTalk.clock.now()) else {
+            throw CommandFailure("The database has no audit trail yet (run casetalk migrate).")
+        }
+        context.console.output(head.token.consoleText())
     }
 }
 

@@ -26,6 +26,8 @@ public struct AppConfig: Sendable {
     public var twilioAPIBaseURL: String
     /// 32 bytes; seals message bodies (SPEC §5).
     public var dataKey: [UInt8]
+    /// 32 bytes; keys the audit chain (SPEC §5). Kept apart from the database, and from the data key.
+    public var auditKey: [UInt8]
     public var passwordParameters: ScryptHasher.Parameters
     /// Whether an empty development database is filled with demo data by `serve`.
     public var seedsDemoData: Bool
@@ -115,14 +117,19 @@ public struct AppConfig: Sendable {
         let from = required("TWILIO_FROM_NUMBER", "SMS and voice codes")
         let twilio = (sid != nil && token != nil && from != nil) ? Twilio(accountSID: sid!, authToken: token!, fromNumber: from!) : nil
 
-        var dataKey: [UInt8] = []
-        if let encoded = required("CASETALK_DATA_KEY", "it encrypts message bodies") {
-            guard let key = Data(base64Encoded: encoded), key.count == 32 else {
-                throw MissingSetting(problems: ["CASETALK_DATA_KEY must be the base64 of exactly 32 bytes."])
+        func key(_ name: String, _ why: String, developmentFile: String) throws -> [UInt8] {
+            if let encoded = required(name, why) {
+                guard let key = Data(base64Encoded: encoded), key.count == 32 else {
+                    throw MissingSetting(problems: ["\(name) must be the base64 of exactly 32 bytes."])
+                }
+                return Array(key)
             }
-            dataKey = Array(key)
-        } else if !isProduction {
-            dataKey = try DevelopmentKey.loadOrCreate(at: workingDirectory + "var/data.key")
+            return isProduction ? [] : try DevelopmentKey.loadOrCreate(at: workingDirectory + "var/" + developmentFile)
+        }
+        let dataKey = try key("CASETALK_DATA_KEY", "it encrypts message bodies", developmentFile: "data.key")
+        let auditKey = try key("CASETALK_AUDIT_KEY", "it keys the audit chain", developmentFile: "audit.key")
+        if !dataKey.isEmpty, dataKey == auditKey {
+            problems.append("CASETALK_AUDIT_KEY must not be the data key (whoever holds one must not hold both).")
         }
 
         let rateLimits: RateLimitPolicy
@@ -159,7 +166,7 @@ public struct AppConfig: Sendable {
         var config = AppConfig(
             isProduction: isProduction, database: database, publicBaseURL: baseURL, smtp: smtp,
             mailFrom: value("MAIL_FROM") ?? "CaseTalk <no-reply@localhost>", twilio: twilio,
-            twilioAPIBaseURL: twilioBase, dataKey: dataKey,
+            twilioAPIBaseURL: twilioBase, dataKey: dataKey, auditKey: auditKey,
             passwordParameters: .standard, seedsDemoData: environment == .development)
         config.rateLimits = rateLimits
         config.databasePoolSize = poolSize
@@ -174,11 +181,12 @@ public struct AppConfig: Sendable {
         AppConfig(isProduction: false, database: database, publicBaseURL: URL(string: "http://127.0.0.1:8080")!,
                   smtp: nil, mailFrom: "CaseTalk <no-reply@localhost>", twilio: nil,
                   twilioAPIBaseURL: "https://api.twilio.com", dataKey: SecureRandom.bytes(32),
-                  passwordParameters: .testing, seedsDemoData: false, requestLogLevel: .debug)
+                  auditKey: SecureRandom.bytes(32), passwordParameters: .testing, seedsDemoData: false, requestLogLevel: .debug)
     }
 }
 
-/// The development data key lives in `var/` so that restarts can still read old messages.
+/// The development data and audit keys live in `var/` so that restarts can still read old
+/// messages and verify the trail.
 enum DevelopmentKey {
     static func loadOrCreate(at path: String) throws -> [UInt8] {
         let fm = FileManager.default
@@ -190,7 +198,7 @@ enum DevelopmentKey {
         let key = SecureRandom.bytes(32)
         guard fm.createFile(atPath: path, contents: Data(Data(key).base64EncodedString().utf8),
                             attributes: [.posixPermissions: 0o600]) else {
-            throw AppConfig.MissingSetting(problems: ["Could not write the development data key to \(path)."])
+            throw AppConfig.MissingSetting(problems: ["Could not write the development key \(path)."])
         }
         return key
     }

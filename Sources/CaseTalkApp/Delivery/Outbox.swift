@@ -126,6 +126,7 @@ final class BackgroundWorker: Sendable {
             guard current == nil else { return }
             current = Task.detached {
                 var lastHousekeeping = Date.distantPast
+                var lastHead: Audit.Head? = nil
                 while !Task.isCancelled {
                     var handled = 0
                     do {
@@ -138,6 +139,8 @@ final class BackgroundWorker: Sendable {
                             try await SessionHousekeeping.sweepExpired(on: app.db, now: now)
                             try await RememberedBrowsers.sweepExpired(now: now, on: app.db)
                             try await RateLimits.sweep(on: app.db, now: now)
+                            lastHead = try await Audit.publishHead(after: lastHead, on: app.db, key: services.auditKey, at: now,
+                                                                   logger: app.logger)
                             lastHousekeeping = now
                         }
                     } catch {

@@ -1,8 +1,10 @@
+import CaseTalkCore
 import Fluent
 
 /// Every migration, in order. Names are fixed: they are what the `_fluent_migrations` table records.
+/// The audit key re-chains a trail written before the chain was keyed (024).
 public enum Migrations {
-    public static let all: [any Migration] = [
+    public static func all(auditKey: AuditKey) -> [any Migration] { [
         CreatePractice(),
         CreateStaffUser(),
         CreateCase(),
@@ -26,5 +28,9 @@ public enum Migrations {
         UpdateConversationAddPatient(),
         UpdateCodeHoldersAddSessionBinding(),
         CreateTwoStepVerification(),
-    ]
+        UpdateAuditEntryKeyChain(key: auditKey),
+    ] }
+
+    /// How many there are (`/readyz` waits for all of them).
+    public static let count = all(auditKey: AuditKey([UInt8](repeating: 0, count: 32))).count
 }

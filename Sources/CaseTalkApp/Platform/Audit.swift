@@ -65,6 +65,8 @@ enum AuditAction: String, Sendable {
     case passwordReset = "password_reset.completed"
     case messageSent = "message.sent"
     case messagesViewed = "message.viewed"
+    case caseViewed = "case.viewed"
+    case trailRekeyed = "audit.rekeyed"
 }
 
 /// One audit entry before it takes its place in the chain.
@@ -74,18 +76,20 @@ struct AuditDraft: Sendable {
     var subject: String
     var clientAddress: String
     var at: Date
+    var userAgent = ""
 }
 
 enum Audit {
     /// Appends one entry. Call it inside the transaction of the change it records, so the change
     /// and its record are stored together or not at all.
     static func record(_ action: AuditAction, actor: AuditActor, subject: String, clientAddress: String,
-                       at now: Date, on db: any Database) async throws {
-        try await record([AuditDraft(action: action, actor: actor, subject: subject, clientAddress: clientAddress, at: now)], on: db)
+                       at now: Date, key: AuditKey, on db: any Database) async throws {
+        try await record([AuditDraft(action: action, actor: actor, subject: subject, clientAddress: clientAddress, at: now)],
+                         key: key, on: db)
     }
 
     /// Appends entries in their order, with three statements however many there are.
-    static func record(_ drafts: [AuditDraft], on db: any Database) async throws {
+    static func record(_ drafts: [AuditDraft], key: AuditKey, on db: any Database) async throws {
         guard !drafts.isEmpty else { return }
         struct Head: Decodable { let seq: Int64; let hash: String }
         // Inside an outer transaction this joins it; alone it is its own, so the statements below
@@ -103,26 +107,29 @@ enum Audit {
                 let record = AuditRecord(sequence: head.seq - Int64(drafts.count) + 1 + Int64(offset),
                                          occurredAtMillis: Int64((draft.at.timeIntervalSince1970 * 1000).rounded()),
                                          actorKind: draft.actor.kind, actorID: draft.actor.id, action: draft.action.rawValue,
-                                         subject: draft.subject, clientAddress: draft.clientAddress)
-                let hash = record.chainHash(previous: previous)
+                                         subject: draft.subject, clientAddress: draft.clientAddress, userAgent: draft.userAgent)
+                let hash = record.chainHash(previous: previous, key: key)
                 rows.append("""
                     (\(bind: record.sequence), \(bind: record.occurredAtMillis), \(bind: record.actorKind), \(bind: record.actorID), \
-                    \(bind: record.action), \(bind: record.subject), \(bind: record.clientAddress), \(bind: previous), \(bind: hash))
+                    \(bind: record.action), \(bind: record.subject), \(bind: record.clientAddress), \(bind: record.userAgent), \
+                    \(bind: previous), \(bind: hash))
                     """)
                 previous = hash
             }
             try await tx.sql.raw("""
-                INSERT INTO audit_entries (seq, occurred_at_ms, actor_kind, actor_id, action, subject, client_address, previous_hash, hash)
+                INSERT INTO audit_entries (seq, occurred_at_ms, actor_kind, actor_id, action, subject, client_address, user_agent, previous_hash, hash)
                 VALUES \(rows.joined(separator: ", "))
                 """).run()
             try await tx.sql.raw("UPDATE audit_head SET hash = \(bind: previous) WHERE id = 1").run()
         }
     }
 
-    /// Recomputes the whole chain, a page at a time, and compares its end with the head row
-    /// (so entries cut from the end are noticed too).
-    static func verify(on db: any Database, pageSize: Int = 1000) async throws -> AuditChain.Verdict {
-        var verifier = AuditChain.Verifier()
+    /// Recomputes the whole chain under the key, a page at a time, and compares its end with the
+    /// head row (entries cut from the end are noticed too) and with any signed heads given (which
+    /// notice a cut even when the head row was moved back with it). Heads must be signed with `key`.
+    static func verify(on db: any Database, key: AuditKey, heads: [SignedAuditHead] = [],
+                       pageSize: Int = 1000) async throws -> AuditChain.Verdict {
+        var verifier = AuditChain.Verifier(key: key, heads: heads)
         while true {
             let page = try await AuditEntry.query(on: db).filter(\.$id > verifier.lastSequence)
                 .sort(\.$id, .ascending).limit(pageSize).all()
@@ -131,13 +138,37 @@ enum Audit {
             }
             if page.count < pageSize { break }
         }
-        struct Head: Decodable { let seq: Int64; let hash: String }
-        guard let head = try await db.sql.select().columns("seq", "hash").from("audit_head")
-            .where("id", .equal, 1).first(decoding: Head.self) else { return .broken(atSequence: 0) }
+        let verdict = verifier.verdict
+        guard case .intact = verdict else { return verdict }
+        guard let head = try await currentHead(on: db) else { return .broken(atSequence: 0) }
         guard head.seq == verifier.lastSequence, head.hash == verifier.lastHash else {
             return .broken(atSequence: verifier.lastSequence + 1)
         }
-        return verifier.verdict
+        return verdict
+    }
+
+    struct Head: Decodable, Equatable { let seq: Int64; let hash: String }
+
+    static func currentHead(on db: any Database) async throws -> Head? {
+        try await db.sql.select().columns("seq", "hash").from("audit_head").where("id", .equal, 1).first(decoding: Head.self)
+    }
+
+    /// The head as it is now, signed with the audit key, to be written outside the database.
+    static func signedHead(on db: any Database, key: AuditKey, at now: Date) async throws -> SignedAuditHead? {
+        try await currentHead(on: db).map { sign($0, key: key, at: now) }
+    }
+
+    /// Writes the signed head to the server's log when the trail has grown since the last one
+    /// written (the background worker calls it every minute); returns what is now the last written.
+    static func publishHead(after last: Head?, on db: any Database, key: AuditKey, at now: Date,
+                            logger: Logger) async throws -> Head? {
+        guard let head = try await currentHead(on: db), head != last else { return last }
+        logger.notice("audit head \(sign(head, key: key, at: now).token)")
+        return head
+    }
+
+    private static func sign(_ head: Head, key: AuditKey, at now: Date) -> SignedAuditHead {
+        SignedAuditHead(sequence: head.seq, hash: head.hash, writtenAtMillis: Int64((now.timeIntervalSince1970 * 1000).rounded()), key: key)
     }
 }
 
@@ -149,7 +180,10 @@ extension Request {
     }
 
     /// Records an audit entry on `db` (pass the transaction when inside one).
-    func audit(_ action: AuditAction, actor: AuditActor, subject: String = "", on db: (any Database)? = nil) async throws {
-        try await Audit.record(action, actor: actor, subject: subject, clientAddress: clientAddress, at: now, on: db ?? self.db)
+    func audit(_ action: AuditAction, actor: AuditActor, subject: String = "", userAgent: String = "",
+               on db: (any Database)? = nil) async throws {
+        try await Audit.record([AuditDraft(action: action, actor: actor, subject: subject, clientAddress: clientAddress,
+                                           at: now, userAgent: userAgent)],
+                               key: caseTalk.auditKey, on: db ?? self.db)
     }
 }

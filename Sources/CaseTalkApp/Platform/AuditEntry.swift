@@ -14,6 +14,7 @@ final class AuditEntry: Model, @unchecked Sendable {
     @Field(key: "action") var action: String
     @Field(key: "subject") var subject: String
     @Field(key: "client_address") var clientAddress: String
+    @Field(key: "user_agent") var userAgent: String
     @Field(key: "previous_hash") var previousHash: String
     @Field(key: "hash") var hash: String
 
@@ -21,6 +22,6 @@ final class AuditEntry: Model, @unchecked Sendable {
 
     var record: AuditRecord {
         AuditRecord(sequence: id ?? 0, occurredAtMillis: occurredAtMillis, actorKind: actorKind, actorID: actorID,
-                    action: action, subject: subject, clientAddress: clientAddress)
+                    action: action, subject: subject, clientAddress: clientAddress, userAgent: userAgent)
     }
 }

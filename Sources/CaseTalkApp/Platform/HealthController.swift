@@ -13,7 +13,7 @@ struct HealthController: RouteCollection {
         struct Row: Decodable { let n: Int }
         let applied = try? await req.db.sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
             .from("_fluent_migrations").first(decoding: Row.self)?.n
-        guard let applied, applied >= Migrations.all.count else {
+        guard let applied, applied >= Migrations.count else {
             return Response(status: .serviceUnavailable, body: "not ready")
         }
         return Response(status: .ok, body: "ready")

@@ -21,6 +21,8 @@ public struct CaseTalkServices: Sendable {
     public var termsOfUse: TermsOfUse
     /// Seals data at rest with the data key (outbox messages now, message bodies later).
     var sealer: Sealer
+    /// Keys the audit chain.
+    var auditKey: AuditKey
     /// Keeps verification codes as HMACs under a key derived from the data key.
     var codeHasher: CodeHasher
     /// Where the outbox delivers email: SMTP, or the development mailbox.

@@ -87,8 +87,12 @@ final class Browser {
         return answer
     }
 
+    /// What this browser calls itself, as every real one does.
+    static let userAgent = "CaseTalkTests/1.0 (Swift)"
+
     private func headers() -> HTTPHeaders {
         var headers = HTTPHeaders()
+        headers.add(name: .userAgent, value: Self.userAgent)
         var cookies: [String] = []
         if let sessionCookie { cookies.append("\(SessionMiddleware.cookieName)=\(sessionCookie)") }
         if let deviceCookie { cookies.append("\(RememberedBrowsers.cookieName)=\(deviceCookie)") }

@@ -61,7 +61,8 @@ struct Fixtures {
     static let password = "a-long-test-password"
 
     func practice(_ name: String = "Test Practice") async throws -> UUID {
-        try await StaffAccounts.createPractice(name: name, at: app.caseTalk.clock.now(), on: app.db).requireID()
+        try await StaffAccounts.createPractice(name: name, at: app.caseTalk.clock.now(),
+                                               auditKey: app.caseTalk.auditKey, on: app.db).requireID()
     }
 
     /// A staff account with two-step verification set up (as after its first sign-in), unless
@@ -74,7 +75,7 @@ struct Fixtures {
             .init(practiceID: practice, email: email, name: name, role: role, isAdmin: admin, password: Self.password),
             services: app.caseTalk, at: now, on: app.db).requireID()
         if twoStep {
-            _ = try await StaffTwoStep.turnOn(staffID: id, key: TOTP.newKey(), usedStep: nil, sealer: app.caseTalk.sealer, now: now,
+            _ = try await StaffTwoStep.turnOn(staffID: id, key: TOTP.newKey(), usedStep: nil, sealer: app.caseTalk.sealer, auditKey: app.caseTalk.auditKey, now: now,
                                               clientAddress: "test", on: app.db)
         }
         return id

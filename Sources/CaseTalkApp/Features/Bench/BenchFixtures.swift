@@ -71,7 +71,7 @@ enum BenchFixtures {
         var totpKeys: [String] = []
         for member in staff {
             let key = (0..<TOTP.keyLength).map { _ in UInt8.random(in: 0...255, using: &random) }
-            _ = try await StaffTwoStep.turnOn(staffID: try member.requireID(), key: key, usedStep: nil, sealer: services.sealer,
+            _ = try await StaffTwoStep.turnOn(staffID: try member.requireID(), key: key, usedStep: nil, sealer: services.sealer, auditKey: services.auditKey,
                                               now: now, clientAddress: "bench", on: db)
             totpKeys.append(Base32.encode(key))
         }

@@ -119,6 +119,9 @@ struct CasesController: RouteCollection {
             }
         }
 
+        // Review M5: the Overview shows the patient's name, date of birth, email and notes.
+        try await req.audit(.caseViewed, actor: .staff(staff.id),
+                            subject: "case:\(caseID)" + (rawSearch != nil && searchError == nil ? " staff-search-results:\(results.count)" : ""))
         return try await req.view.render("cases/overview", CaseViews.OverviewPage(
             chrome: try req.staffChrome(patientCase.patientName, notice: Self.notice(req)),
             header: CaseViews.header(patientCase, tab: "overview"), practiceName: patientCase.practice.name,

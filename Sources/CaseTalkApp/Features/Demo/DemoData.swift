@@ -33,8 +33,8 @@ enum DemoData {
     static func seed(on db: any Database, services: CaseTalkServices, now: Date) async throws -> Bool {
         guard try await StaffUser.query(on: db).filter(\.$email == people[0].email).count() == 0 else { return false }
         let practices = [
-            try await StaffAccounts.createPractice(name: "Riverside Dental Care", at: now, on: db),
-            try await StaffAccounts.createPractice(name: "Northside Oral Surgery", at: now, on: db),
+            try await StaffAccounts.createPractice(name: "Riverside Dental Care", at: now, auditKey: services.auditKey, on: db),
+            try await StaffAccounts.createPractice(name: "Northside Oral Surgery", at: now, auditKey: services.auditKey, on: db),
         ]
         var staff: [StaffUser] = []
         for person in people {
@@ -45,7 +45,7 @@ enum DemoData {
             // SPEC §9: the demo accounts come with two-step verification set up; the development
             // mailbox shows each one's current code.
             _ = try await StaffTwoStep.turnOn(staffID: try staff.last!.requireID(), key: TOTP.newKey(), usedStep: nil,
-                                              sealer: services.sealer, now: now, clientAddress: "demo", on: db)
+                                              sealer: services.sealer, auditKey: services.auditKey, now: now, clientAddress: "demo", on: db)
         }
         let cases: [(first: String, last: String, dob: String?, title: String, notes: String, members: [Int], ageHours: Double)] = [
             ("Jordan", "Miles", "1987-04-12", "Implant planning, lower left molar", "Referred for implant consult.", [0, 3], 2),

@@ -111,7 +111,7 @@ enum Invitations {
     /// and its conversations at once (every patient query joins `case_patients`), the invitation
     /// is revoked so a new one can be sent, and it is audited. Nothing happens when no account is joined.
     static func removePatientAccess(from patientCase: PatientCase, by staff: SignedInStaff, now: Date, clientAddress: String,
-                                    on db: any Database) async throws {
+                                    auditKey: AuditKey, on db: any Database) async throws {
         let caseID = try patientCase.requireID()
         guard patientCase.isOwned(by: staff) else {
             throw NotPossible(message: InvitationControl.onlyOwners(patientCase.practice.name, can: "remove the patient's access."))
@@ -128,7 +128,8 @@ enum Invitations {
                 """).run()
             try await tx.sql.raw("UPDATE cases SET last_activity_at = \(bind: now) WHERE id = \(bind: caseID)").run()
             try await Audit.record(.patientAccessRemoved, actor: .staff(staff.id),
-                                   subject: "case:\(caseID) patient:\(removed.patient_id)", clientAddress: clientAddress, at: now, on: tx)
+                                   subject: "case:\(caseID) patient:\(removed.patient_id)", clientAddress: clientAddress, at: now,
+                                   key: auditKey, on: tx)
         }
     }
 
@@ -183,7 +184,7 @@ enum InvitationReminders {
                                                 practiceName: invitation.invitedBy.practice.name, reminder: true,
                                                 services: services, now: now, on: tx)
                 try await Audit.record(.invitationReminded, actor: .system, subject: "invitation:\(invitation.id!)",
-                                       clientAddress: "local", at: now, on: tx)
+                                       clientAddress: "local", at: now, key: services.auditKey, on: tx)
             }
         }
     }

@@ -183,7 +183,7 @@ enum ThreadViews {
             try await Audit.record(records.map {
                 AuditDraft(action: .messagesViewed, actor: $0.actor, subject: "conversation:\($0.conversationID) messages:\($0.shown)",
                            clientAddress: $0.clientAddress, at: $0.at)
-            }, on: tx)
+            }, key: services.auditKey, on: tx)
         }
         return records.map { _ in .success(()) }
     }

@@ -105,7 +105,7 @@ enum MessageWriter {
             try await Audit.record(fresh.map { draft, conversationID in
                 AuditDraft(action: .messageSent, actor: draft.actor, subject: "conversation:\(conversationID) message:\(draft.messageID)",
                            clientAddress: draft.clientAddress, at: draft.at)
-            }, on: tx)
+            }, key: services.auditKey, on: tx)
             for recipient in [MessageAuthor.patient, .member] {
                 let ids = Set(fresh.filter { $0.draft.author != recipient }.map(\.conversationID))
                 try await Notifications.claimAndQueue(to: recipient, conversations: ids, services: services, now: latest, on: tx)

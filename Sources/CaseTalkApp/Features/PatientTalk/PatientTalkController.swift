@@ -141,7 +141,7 @@ struct PatientTalkController: RouteCollection {
         let caseID = try patientCase.requireID()
         do {
             try await Invitations.removePatientAccess(from: patientCase, by: staff, now: req.now, clientAddress: req.clientAddress,
-                                                          on: req.db)
+                                                          auditKey: req.caseTalk.auditKey, on: req.db)
         } catch let error as Invitations.NotPossible {
             throw PublicError(status: .forbidden, message: error.message)
         }

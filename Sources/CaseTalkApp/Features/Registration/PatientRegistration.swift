@@ -113,7 +113,7 @@ enum PatientRegistration {
         return try await db.transaction { tx in
             let audit = { (action: AuditAction) in
                 try await Audit.record(action, actor: .anonymous, subject: "invitation:\(state.invitationID)",
-                                       clientAddress: clientAddress, at: now, on: tx)
+                                       clientAddress: clientAddress, at: now, key: services.auditKey, on: tx)
             }
             struct Row: Decodable { let birth_date_misses: Int? }
             let counted = try await tx.sql.raw("""
@@ -182,8 +182,8 @@ enum PatientRegistration {
                 .set(\.$termsClientAddress, to: req.clientAddress)
                 .set(\.$termsUserAgent, to: agent)
                 .update()
-            try await req.audit(.termsAccepted, actor: .anonymous,
-                                subject: "invitation:\(state.invitationID) version:\(terms.version) agent:\(agent)", on: tx)
+            try await req.audit(.termsAccepted, actor: .anonymous, subject: "invitation:\(state.invitationID) version:\(terms.version)",
+                                userAgent: agent, on: tx)
         }
     }
 

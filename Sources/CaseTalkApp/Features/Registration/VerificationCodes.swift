@@ -110,7 +110,7 @@ enum VerificationCodes {
 
         func audit(_ action: AuditAction, _ detail: String = "", on db: (any Database)? = nil) async throws {
             try await Audit.record(action, actor: holder.actor, subject: detail.isEmpty ? holder.subject : "\(holder.subject) \(detail)",
-                                   clientAddress: clientAddress, at: now, on: db ?? self.db)
+                                   clientAddress: clientAddress, at: now, key: services.auditKey, on: db ?? self.db)
         }
 
         /// The holder's code columns; nil when its row is gone.

@@ -81,7 +81,7 @@ struct SignInController: RouteCollection {
         }
         guard matches else {
             try await SignInLock.recordFailure(account.principal, reason: "wrong-password", clientAddress: req.clientAddress, now: now,
-                                               on: req.db)
+                                               auditKey: req.caseTalk.auditKey, on: req.db)
             return try await failed(req, email: form.email, next: next)
         }
 

@@ -10,7 +10,7 @@ enum SignInLock {
     /// Counts a failure and locks on the fifth in a row, counting only while the account is not
     /// locked. True when the account is locked afterwards (by this failure or already).
     @discardableResult
-    static func recordFailure(_ account: Principal, reason: String, clientAddress: String, now: Date,
+    static func recordFailure(_ account: Principal, reason: String, clientAddress: String, now: Date, auditKey: AuditKey,
                               on db: any Database) async throws -> Bool {
         struct Row: Decodable { let locked_until: Date? }
         let actor = AuditActor(account)
@@ -24,12 +24,12 @@ enum SignInLock {
                 RETURNING locked_until
                 """).first(decoding: Row.self)
             guard let row else {
-                try await Audit.record(.signInFailed, actor: actor, subject: "locked", clientAddress: clientAddress, at: now, on: tx)
+                try await Audit.record(.signInFailed, actor: actor, subject: "locked", clientAddress: clientAddress, at: now, key: auditKey, on: tx)
                 return true
             }
-            try await Audit.record(.signInFailed, actor: actor, subject: reason, clientAddress: clientAddress, at: now, on: tx)
+            try await Audit.record(.signInFailed, actor: actor, subject: reason, clientAddress: clientAddress, at: now, key: auditKey, on: tx)
             guard let until = row.locked_until, until > now else { return false }
-            try await Audit.record(.accountLocked, actor: actor, subject: "", clientAddress: clientAddress, at: now, on: tx)
+            try await Audit.record(.accountLocked, actor: actor, subject: "", clientAddress: clientAddress, at: now, key: auditKey, on: tx)
             return true
         }
     }

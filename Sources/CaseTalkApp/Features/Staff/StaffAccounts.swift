@@ -4,7 +4,7 @@ import Foundation
 
 /// Creating practices and staff accounts: one path for the commands and the demo data.
 enum StaffAccounts {
-    static func createPractice(name rawName: String, at now: Date, on db: any Database) async throws -> Practice {
+    static func createPractice(name rawName: String, at now: Date, auditKey: AuditKey, on db: any Database) async throws -> Practice {
         guard let name = try TextInput.singleLine(rawName, label: "practice name", maxLength: 200) else {
             throw ValidationError("Enter the practice name.")
         }
@@ -12,7 +12,7 @@ enum StaffAccounts {
         try await db.transaction { tx in
             try await practice.create(on: tx)
             try await Audit.record(.practiceCreated, actor: .system, subject: "practice:\(try practice.requireID())",
-                                   clientAddress: "local", at: now, on: tx)
+                                   clientAddress: "local", at: now, key: auditKey, on: tx)
         }
         return practice
     }
@@ -47,7 +47,7 @@ enum StaffAccounts {
         try await db.transaction { tx in
             try await user.create(on: tx)
             try await Audit.record(.staffCreated, actor: .system, subject: "staff:\(try user.requireID())",
-                                   clientAddress: "local", at: now, on: tx)
+                                   clientAddress: "local", at: now, key: services.auditKey, on: tx)
         }
         return user
     }
@@ -68,7 +68,8 @@ enum StaffAccounts {
             try await StaffUser.query(on: tx).filter(\.$id == userID)
                 .set(\.$passwordHash, to: hash).set(\.$failedLogins, to: 0).set(\.$lockedUntil, to: nil).update()
             try await SessionHousekeeping.endAll(of: .staff(userID), on: tx)
-            try await Audit.record(.passwordReset, actor: .system, subject: "staff:\(userID)", clientAddress: "local", at: now, on: tx)
+            try await Audit.record(.passwordReset, actor: .system, subject: "staff:\(userID)", clientAddress: "local", at: now,
+                                   key: services.auditKey, on: tx)
         }
     }
 }

@@ -19,7 +19,7 @@ enum StaffTwoStep {
 
     /// A code from the app, for the second step of signing in. A right code with a step later
     /// than the last one used clears the failure count; anything else counts as a failure.
-    static func checkCode(_ typed: String, staffID: UUID, sealer: Sealer, now: Date, clientAddress: String,
+    static func checkCode(_ typed: String, staffID: UUID, sealer: Sealer, auditKey: AuditKey, now: Date, clientAddress: String,
                           on db: any Database) async throws -> Outcome {
         struct Row: Decodable { let totp_key: String?; let totp_last_step: Int64? }
         let account = Principal.staff(staffID)
@@ -30,16 +30,18 @@ enum StaffTwoStep {
                                         after: row?.totp_last_step),
            try await SignInLock.admit(account, now: now, also: "totp_last_step = \(bind: step)",
                                       when: "(totp_last_step IS NULL OR totp_last_step < \(bind: step))", on: db) {
-            try await Audit.record(.twoStepCodeAccepted, actor: .staff(staffID), subject: "", clientAddress: clientAddress, at: now, on: db)
+            try await Audit.record(.twoStepCodeAccepted, actor: .staff(staffID), subject: "", clientAddress: clientAddress, at: now,
+                                   key: auditKey, on: db)
             return .admitted
         }
-        return try await SignInLock.recordFailure(account, reason: "wrong-two-step-code", clientAddress: clientAddress, now: now, on: db)
+        return try await SignInLock.recordFailure(account, reason: "wrong-two-step-code", clientAddress: clientAddress, now: now,
+                                                  auditKey: auditKey, on: db)
             ? .locked : .wrong
     }
 
     /// A recovery code instead of the app's: used up by the statement that accepts it, and
     /// accepted only while the account is not locked.
-    static func useRecoveryCode(_ typed: String, staffID: UUID, now: Date, clientAddress: String,
+    static func useRecoveryCode(_ typed: String, staffID: UUID, auditKey: AuditKey, now: Date, clientAddress: String,
                                 on db: any Database) async throws -> Outcome {
         struct NotAdmitted: Error {}
         let account = Principal.staff(staffID)
@@ -53,19 +55,20 @@ enum StaffTwoStep {
                         """).all()
                     guard !used.isEmpty, try await SignInLock.admit(account, now: now, on: tx) else { throw NotAdmitted() }
                     try await Audit.record(.recoveryCodeUsed, actor: .staff(staffID), subject: "", clientAddress: clientAddress,
-                                           at: now, on: tx)
+                                           at: now, key: auditKey, on: tx)
                 }
                 return .admitted
             } catch is NotAdmitted {}
         }
-        return try await SignInLock.recordFailure(account, reason: "wrong-recovery-code", clientAddress: clientAddress, now: now, on: db)
+        return try await SignInLock.recordFailure(account, reason: "wrong-recovery-code", clientAddress: clientAddress, now: now,
+                                                  auditKey: auditKey, on: db)
             ? .locked : .wrong
     }
 
     /// Turns two-step verification on with `key` (its first code, from `step`, already checked,
     /// so it counts as used) and ten new recovery codes, which are returned to be shown once.
     /// Nil when the account already has a key (set up meanwhile in another browser).
-    static func turnOn(staffID: UUID, key: [UInt8], usedStep: Int64?, sealer: Sealer, now: Date, clientAddress: String,
+    static func turnOn(staffID: UUID, key: [UInt8], usedStep: Int64?, sealer: Sealer, auditKey: AuditKey, now: Date, clientAddress: String,
                        on db: any Database) async throws -> [String]? {
         let sealed = try sealer.seal(key, context: keyContext(staffID))
         let codes = RecoveryCodes.generate()
@@ -77,7 +80,8 @@ enum StaffTwoStep {
                 """).all()
             guard !set.isEmpty else { return nil }
             try await replaceRecoveryCodes(staffID: staffID, with: codes, now: now, on: tx)
-            try await Audit.record(.twoStepEnabled, actor: .staff(staffID), subject: "", clientAddress: clientAddress, at: now, on: tx)
+            try await Audit.record(.twoStepEnabled, actor: .staff(staffID), subject: "", clientAddress: clientAddress, at: now,
+                                   key: auditKey, on: tx)
             return codes
         }
     }

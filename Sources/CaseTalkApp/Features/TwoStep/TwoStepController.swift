@@ -78,11 +78,13 @@ struct TwoStepController: RouteCollection {
             }
             let now = req.now
             let outcome: StaffTwoStep.Outcome = if let recovery = form.recovery_code {
-                try await StaffTwoStep.useRecoveryCode(String(recovery.prefix(64)), staffID: pending.account.id, now: now,
+                try await StaffTwoStep.useRecoveryCode(String(recovery.prefix(64)), staffID: pending.account.id,
+                                                       auditKey: req.caseTalk.auditKey, now: now,
                                                        clientAddress: req.clientAddress, on: req.db)
             } else {
                 try await StaffTwoStep.checkCode(String((form.code ?? "").prefix(64)), staffID: pending.account.id,
-                                                 sealer: req.caseTalk.sealer, now: now, clientAddress: req.clientAddress, on: req.db)
+                                                 sealer: req.caseTalk.sealer, auditKey: req.caseTalk.auditKey, now: now,
+                                                 clientAddress: req.clientAddress, on: req.db)
             }
             switch outcome {
             case .admitted:
@@ -117,7 +119,7 @@ struct TwoStepController: RouteCollection {
             }
             guard try await SignInLock.admit(pending.account, now: now, on: req.db),
                   let codes = try await StaffTwoStep.turnOn(staffID: staffID, key: key, usedStep: step, sealer: req.caseTalk.sealer,
-                                                            now: now, clientAddress: req.clientAddress, on: req.db) else {
+                                                            auditKey: req.caseTalk.auditKey, now: now, clientAddress: req.clientAddress, on: req.db) else {
                 return try await SignInController.startAgain(req)
             }
             let next = SafeRedirect.validate(form.next) ?? SignInController.home(of: pending.account)!
