@@ -113,7 +113,7 @@ def run_engine(binary, engine, database_url, seconds, workroot):
         (workdir / folder).symlink_to(REPO / folder)
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
     env.update({
-        "PUBLIC_BASE_URL": "https://casetalk.bench.example", "SMTP_URL": f"smtp://127.0.0.1:{os.environ['BENCH_SMTP_PORT']}",
+        "PUBLIC_BASE_URL": "https://casetalk.bench.example", "SMTP_URL": f"smtp://127.0.0.1:{os.environ['BENCH_SMTP_PORT']}?tls=off",
         "TWILIO_ACCOUNT_SID": "ACbench", "TWILIO_AUTH_TOKEN": "bench", "TWILIO_FROM_NUMBER": "+15550100",
         "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "CASETALK_DATA_KEY": "YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtMzI=",
         "CASETALK_AUDIT_KEY": "YmVuY2gtYXVkaXQtYmVuY2gtYXVkaXQtYmVuY2gtMzI=",

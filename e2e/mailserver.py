@@ -22,13 +22,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def make_certificate():
+def make_certificate(names="DNS:localhost,IP:127.0.0.1"):
     """A self-signed certificate for `localhost` (and 127.0.0.1); returns (cert, key) paths."""
     folder = pathlib.Path(tempfile.mkdtemp(prefix="casetalk-smtp-cert-"))
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
                     "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
+                    "-addext", f"subjectAltName={names}"], check=True, capture_output=True)
     return cert, key
 
 

@@ -2,10 +2,11 @@ import Foundation
 
 /// Where and how to reach the mail server, from `SMTP_URL` (SPEC §6):
 /// `smtp://[user:pass@]host[:port][?tls=required]` — STARTTLS when the server offers it
-/// (required with `tls=required`); `smtps://…` — TLS from the first byte.
+/// (required with `tls=required`, and always in production); `?tls=off` — no TLS, for a relay on
+/// this machine; `smtps://…` — TLS from the first byte.
 /// `?ca=/path/to/ca.pem` trusts an extra certificate authority (a private mail relay).
 public struct SMTPSettings: Equatable, Sendable {
-    public enum Security: Equatable, Sendable { case startTLSIfOffered, startTLSRequired, implicitTLS }
+    public enum Security: Equatable, Sendable { case startTLSIfOffered, startTLSRequired, implicitTLS, plain }
 
     public var host: String
     public var port: Int
@@ -21,7 +22,13 @@ public struct SMTPSettings: Equatable, Sendable {
         }
         let query = Dictionary((components.queryItems ?? []).map { ($0.name.lowercased(), $0.value ?? "") }, uniquingKeysWith: { $1 })
         switch scheme {
-        case "smtp": security = query["tls"]?.lowercased() == "required" ? .startTLSRequired : .startTLSIfOffered
+        case "smtp":
+            switch query["tls"]?.lowercased() {
+            case nil, "": security = .startTLSIfOffered
+            case "required": security = .startTLSRequired
+            case "off": security = .plain
+            default: throw ValidationError("SMTP_URL: tls= must be required or off.")
+            }
         case "smtps": security = .implicitTLS
         default: throw ValidationError("SMTP_URL must start with smtp:// or smtps://.")
         }
@@ -30,6 +37,20 @@ public struct SMTPSettings: Equatable, Sendable {
         self.username = components.user?.removingPercentEncoding.flatMap { $0.isEmpty ? nil : $0 }
         self.password = components.password?.removingPercentEncoding
         self.caFile = query["ca"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Production (review M6): STARTTLS is never optional, since a man in the middle can strip the
+    /// offer; a URL that asks for no TLS is refused unless the relay is on this machine.
+    public func forProduction() throws(ValidationError) -> SMTPSettings {
+        var settings = self
+        switch security {
+        case .startTLSIfOffered: settings.security = .startTLSRequired
+        case .plain where !EnvironmentRule.isLoopback(host):
+            throw ValidationError("?tls=off is only for a mail relay on this machine (127.0.0.1, ::1 or localhost); "
+                                  + "in production mail to another machine goes over TLS.")
+        default: break
+        }
+        return settings
     }
 }
 

@@ -56,6 +56,21 @@ import Testing
         #expect(implicit.security == .implicitTLS)
     }
 
+    /// Review M6: in production STARTTLS is required (a stripped offer is not followed in plain
+    /// text), and no TLS at all only for a relay on this machine.
+    @Test func productionRequiresTLSExceptToARelayOnThisMachine() throws {
+        #expect(try SMTPSettings(url: "smtp://mail.example").forProduction().security == .startTLSRequired)
+        #expect(try SMTPSettings(url: "smtps://mail.example").forProduction().security == .implicitTLS)
+        #expect(try SMTPSettings(url: "smtp://mail.example").security == .startTLSIfOffered, "development keeps the URL's word")
+        for relay in ["127.0.0.1", "localhost", "[::1]"] {
+            #expect(try SMTPSettings(url: "smtp://\(relay):25?tls=off").forProduction().security == .plain, "\(relay)")
+        }
+        for elsewhere in ["mail.example", "127.mail.example", "10.0.0.5"] {
+            #expect(throws: ValidationError.self, "\(elsewhere)") { try SMTPSettings(url: "smtp://\(elsewhere):25?tls=off").forProduction() }
+        }
+        #expect(throws: ValidationError.self) { try SMTPSettings(url: "smtp://mail.example?tls=maybe") }
+    }
+
     @Test(arguments: ["http://mail.example", "mail.example:25", "smtp://", ""])
     func rejectsOtherURLs(url: String) {
         #expect(throws: ValidationError.self) { try SMTPSettings(url: url) }

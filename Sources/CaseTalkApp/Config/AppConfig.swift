@@ -110,7 +110,10 @@ public struct AppConfig: Sendable {
 
         var smtp: SMTPSettings?
         if let url = required("SMTP_URL", "without it email would go to the development mailbox") {
-            do { smtp = try SMTPSettings(url: url) } catch { throw MissingSetting(problems: ["SMTP_URL: \(error.message)"]) }
+            do {
+                let settings = try SMTPSettings(url: url)
+                smtp = isProduction ? try settings.forProduction() : settings
+            } catch { throw MissingSetting(problems: ["SMTP_URL: \(error.message)"]) }
         }
         let sid = required("TWILIO_ACCOUNT_SID", "SMS and voice codes")
         let token = required("TWILIO_AUTH_TOKEN", "SMS and voice codes")

@@ -10,6 +10,7 @@ enum SMTPError: Error, CustomStringConvertible {
     case rejected(step: String, code: Int)
     case tlsRequiredButNotOffered
     case tlsFailed
+    case dataBeforeTLS
     case credentialsNeedTLS
     case authNotSupported
     case timeout(step: String)
@@ -34,6 +35,8 @@ enum SMTPError: Error, CustomStringConvertible {
         case .rejected(let step, let code): "the mail server answered \(code) to \(step)"
         case .tlsRequiredButNotOffered: "the mail server does not offer STARTTLS, and SMTP_URL requires it"
         case .tlsFailed: "the TLS handshake with the mail server failed (is its certificate trusted?)"
+        case .dataBeforeTLS: "the mail server sent more after agreeing to STARTTLS, before the TLS handshake: "
+            + "treated as an attack on the connection (nothing was sent)"
         case .credentialsNeedTLS: "credentials are only sent over TLS (or to a server on this machine)"
         case .authNotSupported: "the mail server offers neither AUTH PLAIN nor AUTH LOGIN"
         case .timeout(let step): "the mail server did not answer \(step) in time"
@@ -83,18 +86,19 @@ final class SMTPSession: Sendable {
             try session.expect(greeting, 220, step: "the greeting")
             var features = try await session.command("EHLO \(helloName)", expect: 250)
             var secured = settings.security == .implicitTLS
-            if !secured, features.extensions.contains("STARTTLS") {
+            if !secured, settings.security != .plain, features.extensions.contains("STARTTLS") {
                 _ = try await session.command("STARTTLS", expect: 220)
+                // Review M6: nothing said before the handshake is believed after it; EHLO again.
+                try await session.startTLS(tls, serverName: serverName)
                 features = try await tlsStep(true) {
-                    try await session.startTLS(tls, serverName: serverName)
-                    return try await session.command("EHLO \(helloName)", expect: 250)
+                    try await session.command("EHLO \(helloName)", expect: 250)
                 }
                 secured = true
             } else if !secured, settings.security == .startTLSRequired {
                 throw SMTPError.tlsRequiredButNotOffered
             }
             if let user = settings.username {
-                guard secured || isLoopback(settings.host) else { throw SMTPError.credentialsNeedTLS }
+                guard secured || EnvironmentRule.isLoopback(settings.host) else { throw SMTPError.credentialsNeedTLS }
                 try await session.authenticate(user: user, password: settings.password ?? "", features: features)
             }
             return session
@@ -181,9 +185,14 @@ final class SMTPSession: Sendable {
         }.get()
     }
 
+    /// Puts TLS under the conversation. On the event loop, in one step: if anything arrived after
+    /// the 220 (a reply or part of one, injected in plain text), the connection is given up;
+    /// otherwise every later byte goes through the TLS handler.
     private func startTLS(_ context: NIOSSLContext, serverName: String?) async throws {
         let channel = self.channel
+        let handler = self.handler
         try await channel.eventLoop.submit {
+            guard let current = handler.value, !current.holdsUnreadBytes else { throw SMTPError.dataBeforeTLS }
             try channel.pipeline.syncOperations.addHandler(
                 NIOSSLClientHandler(context: context, serverHostname: serverName), position: .first)
         }.get()
@@ -202,9 +211,6 @@ final class SMTPSession: Sendable {
         (try? SocketAddress(ipAddress: host, port: 0)) != nil
     }
 
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host.hasPrefix("127.") || host == "::1"
-    }
 }
 
 /// Splits the byte stream into lines, lines into replies, and hands each reply to whoever is
@@ -220,6 +226,9 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     private var waiting: [(id: Int, promise: EventLoopPromise<SMTPReply>, timer: Scheduled<Void>)] = []
     private var failure: (any Error)?
     private var nextID = 0
+
+    /// Whether anything arrived that nobody has asked for yet: a whole reply or part of a line.
+    var holdsUnreadBytes: Bool { !ready.isEmpty || !pending.isEmpty }
 
     /// Called on the channel's event loop `loop`.
     func nextReply(on loop: any EventLoop, timeout: TimeAmount, step: String) -> EventLoopFuture<SMTPReply> {
