@@ -55,18 +55,23 @@ class Server:
         stop(self.proc, signal.SIGINT)
 
 
+def named_cookie(answer, name):
+    """`NAME=value` from Set-Cookie. The server's public address is https, so its cookies are
+    Secure and named `__Host-…` (requests would not send them over http by itself)."""
+    match = re.search(r"(__Host-" + name + r")=([^;]+)", answer.headers.get("Set-Cookie", ""))
+    return match and f"{match.group(1)}={match.group(2)}"
+
+
 def session_cookie(answer):
-    """The session cookie from Set-Cookie (it is Secure in production, so requests would not send it over http)."""
-    match = re.search(r"casetalk_session=([^;]+)", answer.headers.get("Set-Cookie", ""))
-    return match and "casetalk_session=" + match.group(1)
+    return named_cookie(answer, "casetalk_session")
 
 
 def sign_in(base, email, password, totp_key=None, device=None):
     """Signs in as a person does: the password, then the second step (a code from the member's
     TOTP key, by pyotp; a patient brings a remembered browser's device cookie)."""
     page = requests.get(base + "/login", timeout=30)
-    cookie = session_cookie(page)
-    headers = {"Cookie": cookie + (f"; casetalk_device={device}" if device else "")}
+    cookie = named_cookie(page, "casetalk_form")    # a visitor's form token goes with this cookie
+    headers = {"Cookie": cookie + (f"; __Host-casetalk_device={device}" if device else "")}
     answer = requests.post(base + "/login", data={"_csrf": CSRF.search(page.text).group(1), "email": email, "password": password},
                            headers=headers, allow_redirects=False, timeout=60)
     assert answer.status_code == 303, f"sign-in of {email}: {answer.status_code}"
@@ -93,7 +98,7 @@ def prepare_sessions(base, manifest, path):
     patients = {name: {"cookie": sign_in(base, manifest["patients"][i], manifest["password"], device=manifest["deviceTokens"][i])}
                 for name, i in (("heavy", 0), ("long", 1), ("page", 2))}
     login = requests.get(base + "/login", timeout=30)
-    anonymous = {"cookie": session_cookie(login), "csrf": CSRF.search(login.text).group(1)}
+    anonymous = {"cookie": named_cookie(login, "casetalk_form"), "csrf": CSRF.search(login.text).group(1)}
     write_sessions(path, {"members": members, "anonymous": anonymous, **patients})
 
 

@@ -10,7 +10,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
                                     passwords: try PasswordService(parameters: config.passwordParameters),
                                     commonPasswords: try loadCommonPasswords(app),
                                     termsOfUse: try loadTermsOfUse(app),
-                                    sealer: Sealer(key: config.dataKey), auditKey: AuditKey(config.auditKey),
+                                    sealer: Sealer(key: config.dataKey, previous: config.previousDataKeys), auditKey: AuditKey(config.auditKey),
                                     codeHasher: CodeHasher(dataKey: config.dataKey),
                                     mailer: makeMailer(app, config),
                                     phones: makePhoneSender(app, config),
@@ -19,13 +19,15 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.lifecycle.use(BackgroundWorkerLifecycle())
 
     try DatabaseSetup.configure(app, config.database, sqlLogLevel: config.sqlLogLevel, poolSize: config.databasePoolSize)
-    app.migrations.add(Migrations.all(auditKey: AuditKey(config.auditKey)))
+    app.migrations.add(Migrations.all(auditKey: app.caseTalk.auditKey, sealer: app.caseTalk.sealer))
     try await DatabaseSetup.prepare(app, config.database)
 
     app.views.use(.leaf)
     app.routes.defaultMaxBodySize = "64kb"
     // Browsers never compress what they post; a compressed body is refused rather than inflated.
     app.http.server.configuration.requestDecompression = .disabled
+    // Review M7: a connection with nothing sent either way for this long is closed, idle or half-sent.
+    app.http.server.configuration.idleTimeout = .seconds(Int64(config.idleTimeoutSeconds))
     configureMiddleware(app, requestLogLevel: config.requestLogLevel)
     try routes(app)
 
@@ -35,6 +37,7 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     await app.asyncCommands.use(DemoCommand(), as: "demo")
     await app.asyncCommands.use(AuditCommands(), as: "audit")
     await app.asyncCommands.use(MailCommands(), as: "mail")
+    await app.asyncCommands.use(KeyCommands(), as: "keys")
     await app.asyncCommands.use(BenchCommands(), as: "bench")
 }
 

@@ -42,7 +42,15 @@ public struct CodeHasher: Sendable {
     }
 
     public func hash(_ code: String, scope: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array("\(scope):\(code)".utf8), using: key)
-        return Data(mac).base64EncodedString()
+        Data(mac(code, scope: scope)).base64EncodedString()
+    }
+
+    /// The same HMAC as a 43-character base64url token (a visitor's CSRF token).
+    public func token(_ text: String, scope: String) -> String {
+        SecureRandom.base64URL(mac(text, scope: scope))
+    }
+
+    private func mac(_ text: String, scope: String) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Array("\(scope):\(text)".utf8), using: key))
     }
 }

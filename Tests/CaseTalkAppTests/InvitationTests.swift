@@ -124,7 +124,7 @@ struct InvitationWorld {
 
             // Before delivery the outbox holds the email sealed: the link is not readable there.
             let queued = try #require(try await OutboxEmail.query(on: app.db).first())
-            #expect(queued.sealedMessage.hasPrefix("k1:"))
+            #expect(queued.sealedMessage.hasPrefix(app.caseTalk.sealer.currentKeyID + ":"))
             #expect(!queued.sealedMessage.contains("register"))
 
             #expect(try await w.fx.deliver() == 1)

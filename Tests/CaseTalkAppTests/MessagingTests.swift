@@ -311,20 +311,69 @@ struct TalkWorld {
             let t = try await TalkWorld.make(app, clock)
             let text = "Biopsy result: benign, unique-marker-8271"
             try await t.write(text, as: t.ben)
-            struct Row: Decodable { let id: UUID; let key_id: String; let body_sealed: String }
-            let row = try #require(try await app.db.sql.select().columns("id", "key_id", "body_sealed").from("messages")
+            struct Row: Decodable { let id: UUID; let conversation_id: UUID; let key_id: String; let body_sealed: String }
+            let row = try #require(try await app.db.sql.select().columns("id", "conversation_id", "key_id", "body_sealed").from("messages")
                 .first(decoding: Row.self))
-            #expect(row.key_id == Sealer.keyID)
+            #expect(row.key_id == app.caseTalk.sealer.currentKeyID && row.body_sealed.hasPrefix(row.key_id + ":"))
             #expect(!row.body_sealed.contains("unique-marker-8271") && !row.body_sealed.contains("Biopsy"))
-            #expect(String(decoding: try app.caseTalk.sealer.open(row.body_sealed, context: row.id.uuidString), as: UTF8.self) == text)
-            #expect(throws: (any Error).self, "bound to its own row") {
-                try app.caseTalk.sealer.open(row.body_sealed, context: UUID().uuidString)
+            let sealer = app.caseTalk.sealer
+            let bound = MessageSeal.context(messageID: row.id, conversationID: row.conversation_id, author: "member")
+            #expect(String(decoding: try sealer.open(row.body_sealed, context: bound), as: UTF8.self) == text)
+            // Review L7: bound to its row, its conversation and the side that wrote it.
+            for moved in [MessageSeal.context(messageID: UUID(), conversationID: row.conversation_id, author: "member"),
+                          MessageSeal.context(messageID: row.id, conversationID: UUID(), author: "member"),
+                          MessageSeal.context(messageID: row.id, conversationID: row.conversation_id, author: "patient"),
+                          row.id.uuidString] {
+                #expect(throws: (any Error).self) { try sealer.open(row.body_sealed, context: moved) }
             }
             // Nowhere else either: not in the audit trail, the outbox or any other text column.
             let audit = try await AuditEntry.query(on: app.db).all().map(\.subject).joined()
             #expect(!audit.contains("unique-marker-8271"))
         }
     }
+
+    /// `casetalk keys rotate` (review L7): after a new CASETALK_DATA_KEY with the old one kept in
+    /// CASETALK_PREVIOUS_DATA_KEYS, messages sealed under either open; re-sealing leaves nothing
+    /// under the old key, which can then be dropped. A body sealed before keys had ids (`k1`,
+    /// bound to its id alone) is re-sealed with its full binding.
+    @Test func theDataKeyRotatesAndOldMessagesStillOpen() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            try await t.write("Sealed under the first key.", as: t.ben)
+            let first = app.caseTalk.config.dataKey, second = SecureRandom.bytes(32)
+            app.caseTalk.sealer = Sealer(key: second, previous: [first])
+            try await t.write("Sealed under the second key.", as: t.ben)
+            struct Row: Decodable { let id: UUID; let key_id: String; let body_sealed: String }
+            func rows() async throws -> [Row] {
+                try await app.db.sql.raw("SELECT id, key_id, body_sealed FROM messages ORDER BY created_at").all(decoding: Row.self)
+            }
+            #expect(try await rows().map(\.key_id) == [Sealer.keyID(of: first), Sealer.keyID(of: second)])
+            var page = try await t.ben.get("/cases/\(t.caseID)/talk").body.string
+            #expect(page.contains("Sealed under the first key.") && page.contains("Sealed under the second key."))
+
+            // A third message as it was stored before key ids.
+            try await t.write("Sealed before key ids.", as: t.ben)
+            let legacy = try #require(try await rows().last)
+            let legacyBody = "k1:" + (try Sealer(key: second).seal(Array("Sealed before key ids.".utf8), context: legacy.id.uuidString)
+                .split(separator: ":", maxSplits: 1)[1])
+            try await app.db.sql.raw("UPDATE messages SET body_sealed = \(bind: legacyBody), key_id = 'k1' WHERE id = \(bind: legacy.id)").run()
+
+            let counts = try await SealedData.resealAll(with: app.caseTalk.sealer, on: app.db)
+            #expect(counts.messages == 2 && counts.twoStepKeys > 0 && counts.outbox > 0, "\(counts)")
+            #expect(try await rows().allSatisfy { $0.key_id == Sealer.keyID(of: second) && $0.body_sealed.hasPrefix($0.key_id + ":") })
+            #expect(try await SealedData.resealAll(with: app.caseTalk.sealer, on: app.db).total == 0, "nothing left to do")
+
+            app.caseTalk.sealer = Sealer(key: second)   // the first key dropped
+            page = try await t.ben.get("/cases/\(t.caseID)/talk").body.string
+            for text in ["Sealed under the first key.", "Sealed under the second key.", "Sealed before key ids."] {
+                #expect(page.contains(text), "\(text)")
+            }
+            #expect(try await fx(app).deliver() >= 0, "queued emails re-sealed too still go out")
+            #expect(try await Browser(app).signIn("cy@northside.example").location == "/cases", "two-step keys re-sealed still open")
+        }
+    }
+
+    private func fx(_ app: Application) -> Fixtures { Fixtures(app: app) }
 
     /// The embedded default keeps everything in one SQLite file (and its write-ahead log): neither
     /// holds a message's text, the member's or the patient's.

@@ -325,12 +325,12 @@ import VaporTesting
             let id = try await Fixtures(app: app).ada()
             let first = Browser(app)
             try await first.get("/login")
-            let cookie = first.sessionCookie, csrf = first.csrf
+            let csrf = first.csrf, cookies = first.cookies
             let statuses = try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
                 for n in 0..<15 {
                     group.addTask {
                         let tab = Browser(app)
-                        tab.useCookie(cookie)
+                        tab.useCookies(cookies)
                         return try await tab.post("/login", [("email", "ada@example.com"), ("password", "wrong-\(n)")], csrf: csrf).status
                     }
                 }

@@ -55,8 +55,9 @@ struct ReadWorld {
                 message.id = UUID()
                 message.conversationID = conversation.id!
                 message.author = .member
-                message.keyID = Sealer.keyID
-                message.bodySealed = try app.caseTalk.sealer.seal(Array("Message number \(m).".utf8), context: message.id!.uuidString)
+                message.keyID = app.caseTalk.sealer.currentKeyID
+                message.bodySealed = try app.caseTalk.sealer.seal(Array("Message number \(m).".utf8), context: MessageSeal.context(
+                    messageID: message.id!, conversationID: conversation.id!, author: MessageAuthor.member.rawValue))
                 message.createdAt = now.addingTimeInterval(Double(m))
                 return message
             }

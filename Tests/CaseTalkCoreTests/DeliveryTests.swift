@@ -140,7 +140,7 @@ import Testing
 
     @Test func roundTripAndNoPlaintext() throws {
         let sealed = try sealer.seal(Array("the link token".utf8), context: "outbox:1")
-        #expect(sealed.hasPrefix("k1:"))
+        #expect(sealed.hasPrefix(sealer.currentKeyID + ":") && sealer.currentKeyID.count == 13)
         #expect(!sealed.contains("token"))
         #expect(try sealer.open(sealed, context: "outbox:1") == Array("the link token".utf8))
     }
@@ -149,9 +149,30 @@ import Testing
         let sealed = try sealer.seal(Array("secret".utf8), context: "outbox:1")
         #expect(throws: (any Error).self) { try sealer.open(sealed, context: "outbox:2") }
         #expect(throws: (any Error).self) { try Sealer(key: Array(repeating: 8, count: 32)).open(sealed, context: "outbox:1") }
-        var bytes = Array(Data(base64Encoded: String(sealed.dropFirst(3)))!)
+        var bytes = Array(Data(base64Encoded: String(sealed.split(separator: ":")[1]))!)
         bytes[bytes.count / 2] ^= 1
-        #expect(throws: (any Error).self) { try sealer.open("k1:" + Data(bytes).base64EncodedString(), context: "outbox:1") }
+        #expect(throws: (any Error).self) {
+            try sealer.open(sealer.currentKeyID + ":" + Data(bytes).base64EncodedString(), context: "outbox:1")
+        }
+    }
+
+    /// A key ring: values sealed under a previous key open while it is kept, and not once it is
+    /// dropped; new values are always sealed under the current key. The id names the key without
+    /// revealing it.
+    @Test func previousKeysStillOpen() throws {
+        let old = Array(repeating: UInt8(7), count: 32), new = Array(repeating: UInt8(9), count: 32)
+        let sealedOld = try Sealer(key: old).seal(Array("before".utf8), context: "c")
+        let ring = Sealer(key: new, previous: [old])
+        #expect(try ring.open(sealedOld, context: "c") == Array("before".utf8))
+        #expect(!ring.isCurrent(sealedOld))
+        let sealedNew = try ring.seal(Array("after".utf8), context: "c")
+        #expect(ring.isCurrent(sealedNew) && sealedNew.hasPrefix(Sealer.keyID(of: new) + ":"))
+        #expect(throws: Sealer.SealError.self) { try Sealer(key: new).open(sealedOld, context: "c") }
+        #expect(Sealer.keyID(of: old) != Sealer.keyID(of: new))
+        // A legacy `k1` value opens under whichever key of the ring sealed it.
+        let legacy = "k1:" + sealedOld.split(separator: ":")[1]
+        #expect(try ring.open(legacy, context: "c") == Array("before".utf8))
+        #expect(throws: (any Error).self) { try Sealer(key: new).open(legacy, context: "c") }
     }
 
     @Test func htmlEscaping() {

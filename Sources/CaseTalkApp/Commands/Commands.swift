@@ -197,6 +197,43 @@ struct AuditHeadCommand: AsyncCommand {
     }
 }
 
+struct KeyCommands: AsyncCommandGroup {
+    let help = "Rotate the data key."
+    let commands: [String: any AnyAsyncCommand] = ["rotate": RotateKeysCommand(), "generate": GenerateKeyCommand()]
+}
+
+/// `casetalk keys generate`: a new data key, to put in CASETALK_DATA_KEY (README: rotating keys).
+struct GenerateKeyCommand: AsyncCommand {
+    struct Signature: CommandSignature, Sendable { init() {} }
+    let help = "Prints a new random 32-byte key, base64, for CASETALK_DATA_KEY (or CASETALK_AUDIT_KEY)."
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        context.console.output(Data(SecureRandom.bytes(32)).base64EncodedString().consoleText())
+    }
+}
+
+/// `casetalk keys rotate`: re-seals every value sealed under a key in CASETALK_PREVIOUS_DATA_KEYS
+/// with CASETALK_DATA_KEY, so the previous keys can then be dropped.
+struct RotateKeysCommand: AsyncCommand {
+    struct Signature: CommandSignature, Sendable { init() {} }
+    let help = "Re-seals everything sealed under a previous data key with the current CASETALK_DATA_KEY."
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = try await CommandSupport.migrated(context)
+        let sealer = app.caseTalk.sealer
+        let counts: SealedData.Counts
+        do {
+            counts = try await SealedData.resealAll(with: sealer, on: app.db)
+        } catch is Sealer.SealError {
+            throw CommandFailure("A sealed value opens with none of the keys given: put the key it was sealed with in "
+                                 + "CASETALK_PREVIOUS_DATA_KEYS. Values done so far are re-sealed; the rest are as they were.")
+        }
+        context.console.info("Re-sealed under key \(sealer.currentKeyID): \(counts.messages) messages, \(counts.outbox) queued emails, "
+                             + "\(counts.twoStepKeys) two-step keys, \(counts.setupKeys) keys being set up. "
+                             + "Nothing is sealed under another key now; CASETALK_PREVIOUS_DATA_KEYS can be emptied.")
+    }
+}
+
 struct MailCommands: AsyncCommandGroup {
     let help = "Check email delivery."
     let commands: [String: any AnyAsyncCommand] = ["test": SendTestMailCommand()]

@@ -26,6 +26,9 @@ public struct AppConfig: Sendable {
     public var twilioAPIBaseURL: String
     /// 32 bytes; seals message bodies (SPEC §5).
     public var dataKey: [UInt8]
+    /// `CASETALK_PREVIOUS_DATA_KEYS`: earlier data keys, still opened after a rotation until
+    /// `casetalk keys rotate` has re-sealed everything under the current one.
+    public var previousDataKeys: [[UInt8]] = []
     /// 32 bytes; keys the audit chain (SPEC §5). Kept apart from the database, and from the data key.
     public var auditKey: [UInt8]
     public var passwordParameters: ScryptHasher.Parameters
@@ -44,6 +47,9 @@ public struct AppConfig: Sendable {
     /// PostgreSQL connections per event loop (one loop per core). More than one, so a connection
     /// left waiting by a database that went away does not hold up every request on its loop.
     public var databasePoolSize: Int = 8
+    /// `CASETALK_IDLE_TIMEOUT`: seconds a connection may go without a byte either way before the
+    /// server closes it (review M7: idle and half-sent connections were kept for ever).
+    public var idleTimeoutSeconds: Int = 30
     /// `TRUSTED_PROXIES` (SPEC §5): only from these is `X-Forwarded-For` believed.
     public var trustedProxies = TrustedProxies(ranges: [])
 
@@ -135,6 +141,16 @@ public struct AppConfig: Sendable {
             problems.append("CASETALK_AUDIT_KEY must not be the data key (whoever holds one must not hold both).")
         }
 
+        var previousDataKeys: [[UInt8]] = []
+        if let list = value("CASETALK_PREVIOUS_DATA_KEYS") {
+            for encoded in list.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !encoded.isEmpty {
+                guard let key = Data(base64Encoded: encoded), key.count == 32 else {
+                    throw MissingSetting(problems: ["CASETALK_PREVIOUS_DATA_KEYS must be base64 keys of exactly 32 bytes, comma-separated."])
+                }
+                previousDataKeys.append(Array(key))
+            }
+        }
+
         let rateLimits: RateLimitPolicy
         switch value("CASETALK_RATE_LIMITS") ?? "standard" {
         case "standard": rateLimits = .standard
@@ -148,6 +164,14 @@ public struct AppConfig: Sendable {
                 throw MissingSetting(problems: ["DATABASE_POOL_SIZE must be a whole number from 1 to 100."])
             }
             poolSize = size
+        }
+
+        var idleTimeout = 30
+        if let text = value("CASETALK_IDLE_TIMEOUT") {
+            guard let seconds = Int(text), (5...3600).contains(seconds) else {
+                throw MissingSetting(problems: ["CASETALK_IDLE_TIMEOUT must be a whole number of seconds from 5 to 3600."])
+            }
+            idleTimeout = seconds
         }
 
         let twilioBase = value("TWILIO_API_BASE_URL") ?? "https://api.twilio.com"
@@ -174,6 +198,8 @@ public struct AppConfig: Sendable {
         config.rateLimits = rateLimits
         config.databasePoolSize = poolSize
         config.trustedProxies = trustedProxies
+        config.idleTimeoutSeconds = idleTimeout
+        config.previousDataKeys = previousDataKeys
         config.isDevelopment = environment == .development
         return config
     }

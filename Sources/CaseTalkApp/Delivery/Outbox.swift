@@ -17,7 +17,7 @@ enum Outbox {
         row.id = UUID()
         row.kind = kind
         row.relatedID = relatedID
-        row.sealedMessage = try sealer.seal(Array(try JSONEncoder().encode(message)), context: "outbox:\(row.id!)")
+        row.sealedMessage = try sealer.seal(Array(try JSONEncoder().encode(message)), context: SealedData.outboxContext(row.id!))
         row.status = .pending
         row.attempts = 0
         row.nextAttemptAt = now
@@ -40,7 +40,7 @@ enum Outbox {
                 continue
             }
             do {
-                let bytes = try sealer.open(row.sealed_message, context: "outbox:\(row.id)")
+                let bytes = try sealer.open(row.sealed_message, context: SealedData.outboxContext(row.id))
                 ready.append((row, try JSONDecoder().decode(EmailMessage.self, from: Data(bytes))))
             } catch {
                 // Cannot be opened (wrong key): keep it, tell the operator, try again later.
@@ -132,8 +132,10 @@ final class BackgroundWorker: Sendable {
                     do {
                         let services = app.caseTalk
                         let now = services.clock.now()
-                        handled = try await Outbox.deliverDue(db: app.db, mailer: services.mailer, sealer: services.sealer,
-                                                             now: now, logger: app.logger)
+                        // Forgot password? requests first, so their emails go out in this round.
+                        handled = try await PasswordResets.handleDue(services: services, now: now, on: app.db)
+                        handled += try await Outbox.deliverDue(db: app.db, mailer: services.mailer, sealer: services.sealer,
+                                                              now: now, logger: app.logger)
                         if now.timeIntervalSince(lastHousekeeping) >= 60 {
                             try await InvitationReminders.sendDue(db: app.db, services: services, now: now)
                             try await SessionHousekeeping.sweepExpired(on: app.db, now: now)

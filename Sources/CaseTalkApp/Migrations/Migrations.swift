@@ -2,9 +2,10 @@ import CaseTalkCore
 import Fluent
 
 /// Every migration, in order. Names are fixed: they are what the `_fluent_migrations` table records.
-/// The audit key re-chains a trail written before the chain was keyed (024).
+/// The audit key re-chains a trail written before the chain was keyed (024); the data keys
+/// re-seal values sealed before keys had ids (026).
 public enum Migrations {
-    public static func all(auditKey: AuditKey) -> [any Migration] { [
+    public static func all(auditKey: AuditKey, sealer: Sealer) -> [any Migration] { [
         CreatePractice(),
         CreateStaffUser(),
         CreateCase(),
@@ -29,8 +30,10 @@ public enum Migrations {
         UpdateCodeHoldersAddSessionBinding(),
         CreateTwoStepVerification(),
         UpdateAuditEntryKeyChain(key: auditKey),
+        CreatePasswordResetRequest(),
+        UpdateSealedDataKeyIDs(sealer: sealer),
     ] }
 
     /// How many there are (`/readyz` waits for all of them).
-    public static let count = all(auditKey: AuditKey([UInt8](repeating: 0, count: 32))).count
+    public static let count = all(auditKey: AuditKey([UInt8](repeating: 0, count: 32)), sealer: Sealer(key: [UInt8](repeating: 0, count: 32))).count
 }

@@ -57,6 +57,7 @@ enum AuditAction: String, Sendable {
     case invitationAccepted = "invitation.accepted"
     case patientAccessRemoved = "case.patient_access_removed"
     case resetRequested = "password_reset.requested"
+    case resetRequestHandled = "password_reset.request_handled"
     case resetCodeSent = "password_reset.code_sent"
     case resetCodeSendFailed = "password_reset.code_send_failed"
     case resetCodeVerified = "password_reset.code_verified"

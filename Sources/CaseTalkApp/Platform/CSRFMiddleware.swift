@@ -2,7 +2,7 @@ import CaseTalkCore
 import Vapor
 
 /// Rejects every state-changing request whose `_csrf` form field (or `X-CSRF-Token` header) does
-/// not match the session's token (SPEC §5).
+/// not match the session's token, or a visitor's without a session (`formToken`; SPEC §5).
 struct CSRFMiddleware: Middleware {
     static let fieldName = "_csrf"
     let maxBodySize: Int
@@ -15,7 +15,7 @@ struct CSRFMiddleware: Middleware {
                 // A body that arrived whole is not measured by `collect`, so the size is checked here too.
                 guard (body?.readableBytes ?? 0) <= maxBodySize else { return req.eventLoop.makeFailedFuture(PublicError.tooLarge) }
                 let sent = req.headers.first(name: "X-CSRF-Token") ?? req.formField(Self.fieldName)
-                guard let session = req.session, let sent, ConstantTime.equal(sent, session.csrfToken) else {
+                guard let expected = req.expectedFormToken, let sent, ConstantTime.equal(sent, expected) else {
                     req.logger.notice("request rejected: missing or wrong CSRF token")
                     return req.eventLoop.makeFailedFuture(PublicError.csrfRejected)
                 }

@@ -51,6 +51,11 @@ extension Application {
     }
 }
 
+extension CaseTalkServices {
+    /// The names and attributes of the cookies, from the public address (https: `__Host-`).
+    var cookies: BrowserCookies { BrowserCookies(secure: config.usesSecureCookies) }
+}
+
 extension Request {
     var caseTalk: CaseTalkServices { application.caseTalk }
     var now: Date { application.caseTalk.clock.now() }

@@ -28,10 +28,9 @@ enum SignedInPerson: Sendable {
 /// Loads the server-side session named by the cookie, ends it when it is idle or too old, and
 /// writes the cookie back when a handler started or ended a session.
 struct SessionMiddleware: AsyncMiddleware {
-    static let cookieName = "casetalk_session"
-
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        if let token = req.cookies[Self.cookieName]?.string {
+        let cookies = req.caseTalk.cookies
+        if let token = req.cookies[cookies.session]?.string {
             if let session = try await Self.load(token: token, req: req) {
                 req.storage[CurrentSessionKey.self] = session
             } else {
@@ -40,16 +39,11 @@ struct SessionMiddleware: AsyncMiddleware {
         }
         let response = try await next.respond(to: req)
         switch req.storage[PendingCookieKey.self] {
-        case .set(let token)?:
-            response.cookies[Self.cookieName] = HTTPCookies.Value(
-                string: token, path: "/", isSecure: req.caseTalk.config.usesSecureCookies, isHTTPOnly: true, sameSite: .lax)
-        case .clear?:
-            response.cookies[Self.cookieName] = HTTPCookies.Value(
-                string: "", expires: Date(timeIntervalSince1970: 0), maxAge: 0, path: "/",
-                isSecure: req.caseTalk.config.usesSecureCookies, isHTTPOnly: true, sameSite: .lax)
-        case nil:
-            break
+        case .set(let token)?: response.cookies[cookies.session] = cookies.value(token)
+        case .clear?: response.cookies[cookies.session] = cookies.cleared()
+        case nil: break
         }
+        if let visitor = req.newVisitorCookie, req.session == nil { response.cookies[cookies.visitor] = cookies.value(visitor) }
         return response
     }
 
@@ -166,8 +160,8 @@ private struct PendingCookieKey: StorageKey { typealias Value = PendingCookie }
 extension Request {
     var session: CurrentSession? { storage[CurrentSessionKey.self] }
 
-    /// The current session, or a new anonymous one: a visitor needs one for the CSRF token of
-    /// the sign-in form.
+    /// The current session, or a new anonymous one, for what must be remembered between pages (an
+    /// invitation or reset link moved off the URL, the address for the sign-in page).
     func ensureSession() async throws -> CurrentSession {
         if let session { return session }
         return try await replaceSession(with: nil)

@@ -8,15 +8,32 @@ import VaporTesting
 /// the pages it gets, so tests go through the same forms a person does.
 final class Browser {
     let app: Application
-    private(set) var sessionCookie: String?
-    /// The remembered-browser cookie (SPEC §5), kept like a browser keeps it.
-    private(set) var deviceCookie: String?
+    /// Every cookie the server set and has not cleared, by name.
+    private var jar: [String: String] = [:]
     private(set) var csrf: String?
+
+    var sessionCookie: String? {
+        get { jar[app.caseTalk.cookies.session] }
+        set { jar[app.caseTalk.cookies.session] = newValue }
+    }
+    /// The remembered-browser cookie (SPEC §5), kept like a browser keeps it.
+    var deviceCookie: String? {
+        get { jar[app.caseTalk.cookies.device] }
+        set { jar[app.caseTalk.cookies.device] = newValue }
+    }
+    /// The visitor's form cookie (the CSRF token before there is a session).
+    var visitorCookie: String? { jar[app.caseTalk.cookies.visitor] }
 
     init(_ app: Application) { self.app = app }
 
     /// Uses another browser's cookie (to show that a stolen or old cookie no longer works).
     func useCookie(_ cookie: String?) { sessionCookie = cookie }
+
+    /// Every cookie this browser holds, to give to another tab (`useCookies`).
+    var cookies: [String: String] { jar }
+
+    /// Takes every cookie of another tab of the same browser.
+    func useCookies(_ cookies: [String: String]) { jar = cookies }
 
     @discardableResult
     func get(_ path: String, extraHeaders: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
@@ -29,11 +46,13 @@ final class Browser {
 
     /// Posts a form. The CSRF token last seen is added unless `csrf` says otherwise.
     @discardableResult
-    func post(_ path: String, _ fields: [(String, String)], csrf override: String?? = nil) async throws -> TestingHTTPResponse {
+    func post(_ path: String, _ fields: [(String, String)], csrf override: String?? = nil,
+              extraHeaders: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
         var all = fields
         let token: String? = switch override { case .some(let value): value; case .none: csrf }
         if let token { all.append(("_csrf", token)) }
         var headers = headers()
+        headers.add(contentsOf: extraHeaders)
         headers.contentType = .urlEncodedForm
         let body = all.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
         let response = try await app.testing().sendRequest(.POST, path, headers: headers, body: ByteBuffer(string: body))
@@ -93,10 +112,7 @@ final class Browser {
     private func headers() -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.add(name: .userAgent, value: Self.userAgent)
-        var cookies: [String] = []
-        if let sessionCookie { cookies.append("\(SessionMiddleware.cookieName)=\(sessionCookie)") }
-        if let deviceCookie { cookies.append("\(RememberedBrowsers.cookieName)=\(deviceCookie)") }
-        if !cookies.isEmpty { headers.add(name: .cookie, value: cookies.joined(separator: "; ")) }
+        if !jar.isEmpty { headers.add(name: .cookie, value: jar.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")) }
         return headers
     }
 
@@ -104,12 +120,7 @@ final class Browser {
         for header in response.headers[.setCookie] {
             let pair = header.split(separator: ";")[0]
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if parts.count == 2, parts[0] == SessionMiddleware.cookieName {
-                sessionCookie = parts[1].isEmpty ? nil : String(parts[1])
-            }
-            if parts.count == 2, parts[0] == RememberedBrowsers.cookieName {
-                deviceCookie = parts[1].isEmpty ? nil : String(parts[1])
-            }
+            if parts.count == 2 { jar[String(parts[0])] = parts[1].isEmpty ? nil : String(parts[1]) }
         }
         if let token = Self.firstMatch(in: response.body.string, after: "name=\"_csrf\" value=\"") {
             csrf = token

@@ -95,10 +95,12 @@ struct Fixtures {
         return browser
     }
 
-    /// Runs one round of outbox delivery at the test clock's time.
+    /// Runs one round of the background worker's delivery at the test clock's time: Forgot
+    /// password? requests, then the outbox. Returns how many emails it handled.
     @discardableResult
     func deliver(now: Date? = nil) async throws -> Int {
-        try await Outbox.deliverDue(db: app.db, mailer: app.caseTalk.mailer, sealer: app.caseTalk.sealer,
+        try await PasswordResets.handleDue(services: app.caseTalk, now: now ?? app.caseTalk.clock.now(), on: app.db)
+        return try await Outbox.deliverDue(db: app.db, mailer: app.caseTalk.mailer, sealer: app.caseTalk.sealer,
                                     now: now ?? app.caseTalk.clock.now(), logger: app.logger)
     }
 

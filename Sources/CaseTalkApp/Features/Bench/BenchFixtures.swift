@@ -145,9 +145,10 @@ enum BenchFixtures {
                 message.id = UUID()
                 message.conversationID = talk.id!
                 message.author = n % 3 == 2 ? .patient : .member
-                message.keyID = Sealer.keyID
+                message.keyID = services.sealer.currentKeyID
                 let text = (0..<12).map { _ in words.randomElement(using: &random)! }.joined(separator: " ")
-                message.bodySealed = try services.sealer.seal(Array(text.utf8), context: message.id!.uuidString)
+                message.bodySealed = try services.sealer.seal(Array(text.utf8), context: MessageSeal.context(
+                    messageID: message.id!, conversationID: talk.id!, author: message.author.rawValue))
                 message.createdAt = talk.createdAt.addingTimeInterval(Double(n) * 60)
                 message.readAt = n < count - 1 ? message.createdAt : nil
                 batch.append(message)

@@ -93,7 +93,7 @@ enum Conversations {
                      actor: AuditActor, req: Request) async throws -> UUID {
         let id = UUID()
         let draft = MessageWriter.Draft(messageID: id, author: author, caseID: caseID, memberID: memberID, idempotencyKey: idempotencyKey,
-                                        bodySealed: try req.caseTalk.sealer.seal(Array(text.utf8), context: id.uuidString),
+                                        body: text,
                                         actor: actor, clientAddress: req.clientAddress, at: req.now)
         return try await req.caseTalk.messages.write(draft, services: req.caseTalk, on: req.db)
     }
@@ -137,7 +137,8 @@ enum Conversations {
         let sealer = req.caseTalk.sealer
         let entries = try rows.map { row in
             let mine = row.author_kind == viewer.rawValue
-            let text = String(decoding: try sealer.open(row.body_sealed, context: row.id.uuidString), as: UTF8.self)
+            let text = String(decoding: try sealer.open(row.body_sealed, context: MessageSeal.context(
+                messageID: row.id, conversationID: conversationID, author: row.author_kind)), as: UTF8.self)
             return Entry(id: row.id.uuidString, mine: mine,
                          author: row.author_kind == MessageAuthor.member.rawValue ? names.member : names.patient,
                          date: CaseViews.display(row.created_at), text: text,

@@ -54,9 +54,8 @@ struct PasswordResetController: RouteCollection {
     // MARK: Forgot password?
 
     func forgotPage(req: Request) async throws -> Response {
-        let session = try await req.ensureSession()
         let notice = req.query[String.self, at: "sent"] == "1" ? Self.sentNotice : nil
-        return try await renderForgot(req, csrf: session.csrfToken, email: "", notice: notice, error: nil, status: .ok)
+        return try await renderForgot(req, csrf: req.formToken(), email: "", notice: notice, error: nil, status: .ok)
     }
 
     /// The same answer for every well-formed address, so the form does not tell who has an account.
@@ -66,8 +65,7 @@ struct PasswordResetController: RouteCollection {
         do {
             email = try EmailAddress(form.email ?? "")
         } catch {
-            let session = try await req.ensureSession()
-            return try await renderForgot(req, csrf: session.csrfToken, email: String((form.email ?? "").prefix(254)), notice: nil,
+            return try await renderForgot(req, csrf: req.formToken(), email: String((form.email ?? "").prefix(254)), notice: nil,
                                           error: error.message, status: .unprocessableEntity)
         }
         try await req.rateLimit(.passwordReset, account: email.value)
@@ -78,8 +76,11 @@ struct PasswordResetController: RouteCollection {
     // MARK: The link
 
     /// Opening the link changes nothing but the session: the token moves into it and off the URL.
+    /// A link that is not a live reset touches no session (review M7: any 43 characters made one).
     func openLink(req: Request) async throws -> Response {
-        guard let token = req.parameters.get("token"), SecureRandom.isTokenShaped(token) else { return try await invalid(req) }
+        guard let token = req.parameters.get("token"), SecureRandom.isTokenShaped(token),
+              try await PasswordResets.live(tokenHash: Digest.sha256Hex(token), now: req.now, on: req.db) != nil
+        else { return try await invalid(req) }
         try await req.rememberPasswordReset(tokenHash: Digest.sha256Hex(token))
         return req.redirect(to: "/password/reset")
     }

@@ -13,20 +13,63 @@ enum PasswordResets {
     /// At most 3 reset emails per account per hour, so the form cannot be used to flood a mailbox.
     static let emailsPerHour = 3
 
-    /// The Forgot password? form. The answer is the same whatever the address; only an account
-    /// gets an email: a patient the link, staff a note on how their password is reset.
+    /// The Forgot password? form. Every well-formed address gets the same work here (review L1: a
+    /// patient's address answered measurably slower): its request is stored, sealed, with an audit
+    /// entry, in one transaction; the background worker then looks the address up (`handleDue`).
     static func request(_ email: EmailAddress, req: Request) async throws {
-        let now = req.now
-        let services = req.caseTalk
+        let id = UUID()
+        let sealed = try req.caseTalk.sealer.seal(Array(email.value.utf8), context: requestContext(id))
+        try await req.db.transaction { tx in
+            try await tx.sql.raw("""
+                INSERT INTO password_reset_requests (id, email_sealed, client_address, requested_at)
+                VALUES (\(bind: id), \(bind: sealed), \(bind: req.clientAddress), \(bind: req.now))
+                """).run()
+            try await req.audit(.resetRequested, actor: .anonymous, subject: "reset-request:\(id)", on: tx)
+        }
+    }
+
+    static func requestContext(_ id: UUID) -> String { "reset-request:\(id)" }
+
+    /// Handles the stored requests, oldest first: each in one transaction that takes it (so two
+    /// servers never handle one twice) and does what it asks, or, if anything fails, leaves it for
+    /// the next round. Returns how many were handled.
+    @discardableResult
+    static func handleDue(services: CaseTalkServices, now: Date, on db: any Database, limit: Int = 50) async throws -> Int {
+        struct Row: Decodable { let id: UUID; let email_sealed: String; let client_address: String }
+        let due = try await db.sql.raw("""
+            SELECT id, email_sealed, client_address FROM password_reset_requests ORDER BY requested_at LIMIT \(literal: limit)
+            """).all(decoding: Row.self)
+        var handled = 0
+        for row in due {
+            let took = try await db.transaction { tx -> Bool in
+                let taken = try await tx.sql.raw("DELETE FROM password_reset_requests WHERE id = \(bind: row.id) RETURNING id").all()
+                guard !taken.isEmpty else { return false }
+                let address = String(decoding: try services.sealer.open(row.email_sealed, context: requestContext(row.id)), as: UTF8.self)
+                try await fulfil(try EmailAddress(address), request: row.id, clientAddress: row.client_address,
+                                 services: services, now: now, on: tx)
+                return true
+            }
+            if took { handled += 1 }
+        }
+        return handled
+    }
+
+    /// What a request asks, once the address is looked up: a patient gets the link, staff a note on
+    /// how their password is reset, an unknown address nothing (all audited).
+    private static func fulfil(_ email: EmailAddress, request: UUID, clientAddress: String, services: CaseTalkServices,
+                               now: Date, on db: any Database) async throws {
         let since = now.addingTimeInterval(-3600)
-        if let patient = try await Patient.query(on: req.db).filter(\.$email == email.value).first() {
+        func audit(_ actor: AuditActor, _ subject: String) async throws {
+            try await Audit.record(.resetRequestHandled, actor: actor, subject: "reset-request:\(request) \(subject)",
+                                   clientAddress: clientAddress, at: now, key: services.auditKey, on: db)
+        }
+        if let patient = try await Patient.query(on: db).filter(\.$email == email.value).first() {
             let patientID = try patient.requireID()
             // The newest few links: enough to count the last hour's and to find the one replaced.
-            let recent = try await PasswordReset.query(on: req.db).filter(\.$patient.$id == patientID)
+            let recent = try await PasswordReset.query(on: db).filter(\.$patient.$id == patientID)
                 .sort(\.$createdAt, .descending).limit(emailsPerHour).all()
             guard recent.filter({ $0.createdAt > since }).count < emailsPerHour else {
-                try await req.audit(.resetRequested, actor: .patient(patientID), subject: "limited")
-                return
+                return try await audit(.patient(patientID), "limited")
             }
             let token = SecureRandom.token()
             let reset = PasswordReset()
@@ -43,28 +86,21 @@ enum PasswordResets {
             reset.lockCount = previous?.lockCount ?? 0
             let message = AccountEmails.resetLink(to: patient.email, from: services.config.mailFrom,
                                                   link: "\(services.config.publicBaseURL.absoluteString)/password/reset/\(token)")
-            try await req.db.transaction { tx in
-                try await PasswordReset.query(on: tx).filter(\.$patient.$id == patientID).filter(\.$closedAt == nil)
-                    .set(\.$closedAt, to: now).update()
-                try await reset.create(on: tx)
-                try await Outbox.enqueue(message, kind: "password-reset", relatedID: reset.id, sealer: services.sealer, at: now, on: tx)
-                try await req.audit(.resetRequested, actor: .patient(patientID), subject: "password-reset:\(reset.id!)", on: tx)
-            }
-        } else if let staff = try await StaffUser.query(on: req.db).filter(\.$email == email.value).first() {
+            try await PasswordReset.query(on: db).filter(\.$patient.$id == patientID).filter(\.$closedAt == nil)
+                .set(\.$closedAt, to: now).update()
+            try await reset.create(on: db)
+            try await Outbox.enqueue(message, kind: "password-reset", relatedID: reset.id, sealer: services.sealer, at: now, on: db)
+            try await audit(.patient(patientID), "password-reset:\(reset.id!)")
+        } else if let staff = try await StaffUser.query(on: db).filter(\.$email == email.value).first() {
             let staffID = try staff.requireID()
-            let recent = try await OutboxEmail.query(on: req.db).filter(\.$relatedID == staffID)
+            let recent = try await OutboxEmail.query(on: db).filter(\.$relatedID == staffID)
                 .filter(\.$kind == "password-reset-staff").filter(\.$createdAt > since).count()
-            guard recent < emailsPerHour else {
-                try await req.audit(.resetRequested, actor: .staff(staffID), subject: "limited")
-                return
-            }
+            guard recent < emailsPerHour else { return try await audit(.staff(staffID), "limited") }
             let message = AccountEmails.staffReset(to: staff.email, from: services.config.mailFrom)
-            try await req.db.transaction { tx in
-                try await Outbox.enqueue(message, kind: "password-reset-staff", relatedID: staffID, sealer: services.sealer, at: now, on: tx)
-                try await req.audit(.resetRequested, actor: .staff(staffID), subject: "staff-account", on: tx)
-            }
+            try await Outbox.enqueue(message, kind: "password-reset-staff", relatedID: staffID, sealer: services.sealer, at: now, on: db)
+            try await audit(.staff(staffID), "staff-account")
         } else {
-            try await req.audit(.resetRequested, actor: .anonymous, subject: "unknown-account")
+            try await audit(.anonymous, "unknown-account")
         }
     }
 
@@ -96,10 +132,14 @@ enum PasswordResets {
     }
 
     /// The live reset whose link was opened in this session: not used, not replaced, not expired.
+    /// The open, unexpired reset whose link has this hash.
+    static func live(tokenHash hash: String, now: Date, on db: any Database) async throws -> PasswordReset? {
+        try await PasswordReset.query(on: db).filter(\.$tokenHash == hash).filter(\.$closedAt == nil).filter(\.$expiresAt > now).first()
+    }
+
     static func load(_ req: Request) async throws -> State? {
         guard let session = req.session, let hash = session.passwordResetTokenHash,
-              let reset = try await PasswordReset.query(on: req.db).filter(\.$tokenHash == hash).filter(\.$closedAt == nil)
-                .filter(\.$expiresAt > req.now).first(),
+              let reset = try await live(tokenHash: hash, now: req.now, on: req.db),
               let patient = try await Patient.find(reset.$patient.id, on: req.db),
               let email = try? EmailAddress(patient.email) else { return nil }
         return State(reset: reset, resetID: try reset.requireID(), patientID: patient.id!, email: email, numbers: patient.verifiedNumbers,

@@ -219,8 +219,7 @@ struct RegistrationController: RouteCollection {
                 try await req.replaceSession(with: nil, signInEmail: email)
                 // The browser that registered is remembered (SPEC §5): its first sign-in needs no new code.
                 let response = req.redirect(to: "/login?registered=1")
-                response.cookies[RememberedBrowsers.cookieName] = RememberedBrowsers.cookie(deviceToken,
-                                                                                           secure: req.caseTalk.config.usesSecureCookies)
+                req.rememberBrowser(deviceToken, on: response)
                 return response
             case .alreadyDone:
                 return req.redirect(to: "/register")

@@ -43,14 +43,13 @@ struct SignInController: RouteCollection {
 
     func show(req: Request) async throws -> Response {
         if let home = Self.home(of: req.session?.principal) { return req.redirect(to: home) }
-        let session = try await req.ensureSession()
         let next = SafeRedirect.validate(req.query[String.self, at: "next"])
         let notice: String? = if req.query[String.self, at: "registered"] == "1" {
             "Your account is ready. Sign in with your email address and new password."
         } else if req.query[String.self, at: "reset"] == "1" {
             "Your password has been changed, and every other sign-in has ended. Sign in with your new password."
         } else { nil }
-        return try await render(req, csrf: session.csrfToken, email: session.signInEmail ?? "", next: next, error: nil,
+        return try await render(req, csrf: req.formToken(), email: req.session?.signInEmail ?? "", next: next, error: nil,
                                 notice: notice, status: .ok)
     }
 
@@ -62,8 +61,7 @@ struct SignInController: RouteCollection {
         do {
             try await req.rateLimit(.signIn, account: email?.value)
         } catch let limited as PublicError where limited.status == .tooManyRequests {
-            let session = try await req.ensureSession()
-            let response = try await render(req, csrf: session.csrfToken, email: String((form.email ?? "").prefix(254)), next: next,
+            let response = try await render(req, csrf: req.formToken(), email: String((form.email ?? "").prefix(254)), next: next,
                                             error: limited.message, notice: nil, status: .tooManyRequests)
             response.headers.replaceOrAdd(name: .retryAfter, value: String(limited.retryAfter ?? 60))
             return response
@@ -182,9 +180,8 @@ struct SignInController: RouteCollection {
     }
 
     private func failed(_ req: Request, email: String?, next: String?) async throws -> Response {
-        let session = try await req.ensureSession()
         let shownEmail = String((email ?? "").prefix(254))
-        return try await render(req, csrf: session.csrfToken, email: shownEmail, next: next,
+        return try await render(req, csrf: req.formToken(), email: shownEmail, next: next,
                                 error: Self.failureMessage, notice: nil, status: .unauthorized)
     }
 

@@ -8,7 +8,6 @@ import Vapor
 /// patient. A sign-in that brings a live one skips the phone code. A password change forgets
 /// every browser of the account.
 enum RememberedBrowsers {
-    static let cookieName = "casetalk_device"
     static let lifetime: TimeInterval = 30 * 24 * 3600
 
     /// Whether `token` (the cookie's value) is a live remembered browser of `patientID`.
@@ -40,12 +39,14 @@ enum RememberedBrowsers {
         try await db.sql.raw("DELETE FROM remembered_browsers WHERE expires_at <= \(bind: now)").run()
     }
 
-    static func cookie(_ token: String, secure: Bool) -> HTTPCookies.Value {
-        HTTPCookies.Value(string: token, maxAge: Int(lifetime), path: "/", isSecure: secure, isHTTPOnly: true, sameSite: .lax)
-    }
 }
 
 extension Request {
     /// The device cookie this browser brought, if any.
-    var rememberedBrowserToken: String? { cookies[RememberedBrowsers.cookieName]?.string }
+    var rememberedBrowserToken: String? { cookies[caseTalk.cookies.device]?.string }
+
+    /// Sets the remembered-browser cookie on `response` (30 days).
+    func rememberBrowser(_ token: String, on response: Response) {
+        response.cookies[caseTalk.cookies.device] = caseTalk.cookies.value(token, maxAge: RememberedBrowsers.lifetime)
+    }
 }

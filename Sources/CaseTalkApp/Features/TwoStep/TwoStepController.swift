@@ -133,14 +133,14 @@ struct TwoStepController: RouteCollection {
     /// The key being set up: drawn on the first visit and kept, sealed, in the half-done sign-in.
     private func setupKey(_ req: Request, _ pending: PendingSignIn) throws -> [UInt8]? {
         guard let sealed = pending.sealedKey, let session = req.session else { return nil }
-        return try req.caseTalk.sealer.open(sealed, context: "totp-setup:\(session.idHash)")
+        return try req.caseTalk.sealer.open(sealed, context: SealedData.setupKeyContext(session.idHash))
     }
 
     private func renderSetup(_ req: Request, _ pending: PendingSignIn, error: String?, status: HTTPResponseStatus) async throws -> Response {
         var key = try setupKey(req, pending)
         if key == nil, let session = req.session {
             let drawn = TOTP.newKey()
-            try await req.rememberPendingKey(try req.caseTalk.sealer.seal(drawn, context: "totp-setup:\(session.idHash)"))
+            try await req.rememberPendingKey(try req.caseTalk.sealer.seal(drawn, context: SealedData.setupKeyContext(session.idHash)))
             key = drawn
         }
         guard let key, let staff = try await StaffUser.find(pending.account.id, on: req.db) else { throw Abort(.notFound) }
@@ -214,7 +214,7 @@ struct TwoStepController: RouteCollection {
         }
         let response = try await SignInController.complete(req, as: account, next: next, token: token)
         if let deviceToken {
-            response.cookies[RememberedBrowsers.cookieName] = RememberedBrowsers.cookie(deviceToken, secure: services.config.usesSecureCookies)
+            req.rememberBrowser(deviceToken, on: response)
         }
         return response
     }
