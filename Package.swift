@@ -25,6 +25,11 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        // Pages and emails as typed Swift views (issue 17): Core only, so a view cannot query anything.
+        .target(
+            name: "CaseTalkViews",
+            dependencies: ["CaseTalkCore"]
+        ),
         .target(
             name: "CaseTalkApp",
             dependencies: [
@@ -47,6 +52,10 @@ let package = Package(
         .testTarget(
             name: "CaseTalkCoreTests",
             dependencies: ["CaseTalkCore"]
+        ),
+        .testTarget(
+            name: "CaseTalkViewsTests",
+            dependencies: ["CaseTalkViews"]
         ),
         .testTarget(
             name: "CaseTalkAppTests",
