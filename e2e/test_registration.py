@@ -48,6 +48,9 @@ def sign_in_code(driver, twilio, number, remember):
     sent_before = twilio.count()
     choose(driver, "Text message (SMS)")
     button(driver, "Continue").click()
+    # The next page, or the same one asking to wait: read it only once it has come.
+    WebDriverWait(driver, 20, poll_frequency=0.1).until(
+        lambda d: "Please wait" in d.page_source or any(h.text.strip() == "Enter code" for h in d.find_elements(By.CSS_SELECTOR, "h1, h2")))
     wait = re.search(r"Please wait (\d+) seconds", driver.page_source)
     if wait:   # the 30 seconds between sends to one account still run from an earlier code
         time.sleep(int(wait.group(1)) + 1)

@@ -91,16 +91,26 @@ struct InvitationWorld {
 
 @Suite struct InvitationRaceTests {
     @Test func simultaneousInvitesLeaveOneInvitationAndNoServerError() async throws {
-        try await withCaseTalk { app, _ in
+        try await withCaseTalk { app, clock in
             let w = try await InvitationWorld.make(app)
             try await w.ben.get("/cases/\(w.caseID)?q=moreau")
             try await w.ben.post("/cases/\(w.caseID)/members", [("staff_id", w.world.cy.uuidString)])
             let caseID = w.caseID
+            // Six browsers signed in first, half a minute apart (each sign-in takes a TOTP step);
+            // then the invitations race.
+            var signedIn: [[String: String]] = []
+            for n in 0..<6 {
+                clock.advance(by: 30)
+                let member = Browser(app)
+                try await member.signIn(n % 2 == 0 ? "ben@riverside.example" : "cy@northside.example")
+                signedIn.append(member.cookies)
+            }
+            let cookies = signedIn
             let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
-                for n in 0..<6 {
+                for (n, jar) in cookies.enumerated() {
                     group.addTask {
                         let member = Browser(app)
-                        try await member.signIn(n % 2 == 0 ? "ben@riverside.example" : "cy@northside.example")
+                        member.useCookies(jar)
                         try await member.get("/cases/\(caseID)/invite")
                         let address = "pat\(n)@example.com"
                         return try await member.post("/cases/\(caseID)/invite", [("email", address), ("confirm_email", address)]).status
