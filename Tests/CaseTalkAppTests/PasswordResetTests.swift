@@ -156,6 +156,21 @@ struct ResetWorld {
                     + (try await PasswordReset.query(on: app.db).first()!.id!.uuidString))
             #expect(handled.contains { $0.subject.hasSuffix("unknown-account") } && handled.contains { $0.subject.hasSuffix("staff-account") })
             #expect(try await w.registration.invitations.fx.deliver() == 0, "each request handled once")
+
+            // A request that cannot be opened (sealed under a key this server does not hold) is kept,
+            // and does not hold up the ones after it.
+            let stuck = UUID()
+            let foreign = try Sealer(key: SecureRandom.bytes(32)).seal(Array("pat@example.com".utf8), context: PasswordResets.requestContext(stuck))
+            try await app.db.sql.raw("""
+                INSERT INTO password_reset_requests (id, email_sealed, client_address, requested_at)
+                VALUES (\(bind: stuck), \(bind: foreign), '127.0.0.1', \(bind: clock.now.addingTimeInterval(-60)))
+                """).run()
+            try await w.ask("ben@riverside.example")
+            let sentBefore = w.mailer.sent.count
+            try await w.registration.invitations.fx.deliver()
+            #expect(w.mailer.sent.dropFirst(sentBefore).map(\.to) == ["ben@riverside.example"])
+            struct Left: Decodable { let id: UUID }
+            #expect(try await app.db.sql.raw("SELECT id FROM password_reset_requests").all(decoding: Left.self).map(\.id) == [stuck])
         }
     }
 

@@ -133,7 +133,7 @@ final class BackgroundWorker: Sendable {
                         let services = app.caseTalk
                         let now = services.clock.now()
                         // Forgot password? requests first, so their emails go out in this round.
-                        handled = try await PasswordResets.handleDue(services: services, now: now, on: app.db)
+                        handled = try await PasswordResets.handleDue(services: services, now: now, on: app.db, logger: app.logger)
                         handled += try await Outbox.deliverDue(db: app.db, mailer: services.mailer, sealer: services.sealer,
                                                               now: now, logger: app.logger)
                         if now.timeIntervalSince(lastHousekeeping) >= 60 {

@@ -106,7 +106,7 @@ enum Audit {
             var rows: [SQLQueryString] = []
             for (offset, draft) in drafts.enumerated() {
                 let record = AuditRecord(sequence: head.seq - Int64(drafts.count) + 1 + Int64(offset),
-                                         occurredAtMillis: Int64((draft.at.timeIntervalSince1970 * 1000).rounded()),
+                                         occurredAtMillis: millis(draft.at),
                                          actorKind: draft.actor.kind, actorID: draft.actor.id, action: draft.action.rawValue,
                                          subject: draft.subject, clientAddress: draft.clientAddress, userAgent: draft.userAgent)
                 let hash = record.chainHash(previous: previous, key: key)
@@ -169,8 +169,11 @@ enum Audit {
     }
 
     private static func sign(_ head: Head, key: AuditKey, at now: Date) -> SignedAuditHead {
-        SignedAuditHead(sequence: head.seq, hash: head.hash, writtenAtMillis: Int64((now.timeIntervalSince1970 * 1000).rounded()), key: key)
+        SignedAuditHead(sequence: head.seq, hash: head.hash, writtenAtMillis: millis(now), key: key)
     }
+
+    /// Times in the chain: whole milliseconds since 1970.
+    private static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
 }
 
 extension Request {

@@ -99,7 +99,7 @@ struct Fixtures {
     /// password? requests, then the outbox. Returns how many emails it handled.
     @discardableResult
     func deliver(now: Date? = nil) async throws -> Int {
-        try await PasswordResets.handleDue(services: app.caseTalk, now: now ?? app.caseTalk.clock.now(), on: app.db)
+        try await PasswordResets.handleDue(services: app.caseTalk, now: now ?? app.caseTalk.clock.now(), on: app.db, logger: app.logger)
         return try await Outbox.deliverDue(db: app.db, mailer: app.caseTalk.mailer, sealer: app.caseTalk.sealer,
                                     now: now ?? app.caseTalk.clock.now(), logger: app.logger)
     }

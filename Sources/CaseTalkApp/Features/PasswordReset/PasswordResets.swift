@@ -32,22 +32,31 @@ enum PasswordResets {
 
     /// Handles the stored requests, oldest first: each in one transaction that takes it (so two
     /// servers never handle one twice) and does what it asks, or, if anything fails, leaves it for
-    /// the next round. Returns how many were handled.
+    /// the next round without holding up the requests after it. Returns how many were handled.
     @discardableResult
-    static func handleDue(services: CaseTalkServices, now: Date, on db: any Database, limit: Int = 50) async throws -> Int {
+    static func handleDue(services: CaseTalkServices, now: Date, on db: any Database, logger: Logger,
+                          limit: Int = 50) async throws -> Int {
         struct Row: Decodable { let id: UUID; let email_sealed: String; let client_address: String }
         let due = try await db.sql.raw("""
             SELECT id, email_sealed, client_address FROM password_reset_requests ORDER BY requested_at LIMIT \(literal: limit)
             """).all(decoding: Row.self)
         var handled = 0
         for row in due {
-            let took = try await db.transaction { tx -> Bool in
-                let taken = try await tx.sql.raw("DELETE FROM password_reset_requests WHERE id = \(bind: row.id) RETURNING id").all()
-                guard !taken.isEmpty else { return false }
-                let address = String(decoding: try services.sealer.open(row.email_sealed, context: requestContext(row.id)), as: UTF8.self)
-                try await fulfil(try EmailAddress(address), request: row.id, clientAddress: row.client_address,
-                                 services: services, now: now, on: tx)
-                return true
+            let took: Bool
+            do {
+                took = try await db.transaction { tx -> Bool in
+                    let taken = try await tx.sql.raw("DELETE FROM password_reset_requests WHERE id = \(bind: row.id) RETURNING id").all()
+                    guard !taken.isEmpty else { return false }
+                    let address = String(decoding: try services.sealer.open(row.email_sealed, context: requestContext(row.id)),
+                                         as: UTF8.self)
+                    try await fulfil(try EmailAddress(address), request: row.id, clientAddress: row.client_address,
+                                     services: services, now: now, on: tx)
+                    return true
+                }
+            } catch {
+                logger.error("password reset request could not be handled; kept for the next round",
+                             metadata: ["request_id": .string(row.id.uuidString), "error": .string(String(reflecting: type(of: error)))])
+                continue
             }
             if took { handled += 1 }
         }
