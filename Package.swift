@@ -34,6 +34,7 @@ let package = Package(
             name: "CaseTalkApp",
             dependencies: [
                 "CaseTalkCore",
+                "CaseTalkViews",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -61,6 +62,7 @@ let package = Package(
             name: "CaseTalkAppTests",
             dependencies: [
                 "CaseTalkApp",
+                "CaseTalkViews",
                 .product(name: "VaporTesting", package: "vapor"),
             ]
         ),

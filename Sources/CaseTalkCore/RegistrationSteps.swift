@@ -16,8 +16,6 @@ public enum RegistrationStep: String, CaseIterable, Sendable, Comparable {
         }
     }
 
-    public var path: String { "/register/" + rawValue }
-
     private var order: Int { Self.allCases.firstIndex(of: self)! }
     public static func < (a: Self, b: Self) -> Bool { a.order < b.order }
 }

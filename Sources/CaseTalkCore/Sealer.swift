@@ -66,22 +66,3 @@ public enum MessageSeal {
         "message:\(messageID.uuidString)|conversation:\(conversationID.uuidString)|author:\(author)"
     }
 }
-
-public enum HTMLText {
-    /// Escapes text for HTML element content and quoted attribute values.
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
-}

@@ -1,3 +1,5 @@
+import CaseTalkCore
+
 /// A piece of HTML, built with Swift's string interpolation (issue 17).
 ///
 /// - Literal segments are `StaticString`s, written in the source, and are appended as they are.
@@ -82,5 +84,31 @@ public struct HTML: Sendable, Equatable, ExpressibleByStringInterpolation {
             default: bytes.append(byte)
             }
         }
+    }
+}
+
+extension HTML.StringInterpolation {
+    /// A link or form target: the typed path, escaped for its quoted attribute.
+    public mutating func appendInterpolation(_ path: Paths) { HTML.escape(path.path, into: &bytes) }
+
+    /// A file under `Public/`.
+    public mutating func appendInterpolation(_ asset: Asset) { HTML.escape(asset.rawValue, into: &bytes) }
+
+    /// A whole number, in digits.
+    public mutating func appendInterpolation(number: Int) { bytes.append(contentsOf: String(number).utf8) }
+
+    /// A literal from the source (a field's name, say), as it is.
+    public mutating func appendInterpolation(literal: StaticString) { HTML.append(literal, to: &bytes) }
+}
+
+extension HTML {
+    /// `html` when `condition` holds, nothing otherwise.
+    public static func when(_ condition: Bool, _ html: @autoclosure () -> HTML) -> HTML { condition ? html() : HTML() }
+
+    /// The pieces made from each element, one after another.
+    public static func each<S: Sequence>(_ items: S, _ piece: (S.Element) -> HTML) -> HTML {
+        var out = HTML()
+        for item in items { out.append(piece(item)) }
+        return out
     }
 }

@@ -110,7 +110,7 @@ struct ReadWorld {
             let html = page.body.string
             #expect(html.components(separatedBy: "<li class=\"message").count - 1 == Conversations.threadPageSize)
             #expect(html.contains("Message number 999.") && html.contains("Message number 950.") && !html.contains("Message number 949."))
-            #expect(html.contains("href=\"?page=2\"") && html.contains("Show earlier messages") && !html.contains("Show later messages"))
+            #expect(html.contains("href=\"/inbox/\(long)?page=2\"") && html.contains("Show earlier messages") && !html.contains("Show later messages"))
             let (second, older) = try await w.statements("/inbox/\(long)?page=2")
             #expect(older.body.string.contains("Message number 900.") && !older.body.string.contains("Message number 950."))
             #expect(older.body.string.contains("Show later messages"))

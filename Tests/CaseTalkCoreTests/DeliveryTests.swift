@@ -174,8 +174,4 @@ import Testing
         #expect(try ring.open(legacy, context: "c") == Array("before".utf8))
         #expect(throws: (any Error).self) { try Sealer(key: new).open(legacy, context: "c") }
     }
-
-    @Test func htmlEscaping() {
-        #expect(HTMLText.escape(#"<a href="x">O'Neil & co</a>"#) == "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; co&lt;/a&gt;")
-    }
 }

@@ -39,7 +39,7 @@ struct ServeWithMigrationsCommand: AnyAsyncCommand {
             }
         }
         if services.config.servesDevelopmentMailbox {
-            context.console.info("Development mailbox: \(services.config.publicBaseURL.absoluteString)/dev/mailbox")
+            context.console.info("Development mailbox: \(Paths.devMailbox.url(base: services.config.publicBaseURL))")
         }
         services.worker.start(app)
         try await serve.run(using: &context)

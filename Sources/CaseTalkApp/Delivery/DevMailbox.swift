@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Fluent
 import Foundation
 import Vapor
@@ -46,14 +47,6 @@ struct DevMailboxMailer: Mailer {
 
 /// `/dev/mailbox`: registered only when the development mailbox is in use.
 struct DevMailboxController: RouteCollection {
-    struct Item: Encodable {
-        let id: String, kind: String, recipient: String, subject: String, createdAt: String
-    }
-    struct ListPage: Encodable { let chrome: PageChrome; let codes: [DemoCode]; let items: [Item] }
-    /// A demo account's two-step code that will be accepted now (SPEC §9).
-    struct DemoCode: Encodable { let email: String; let code: String? }
-    struct ItemPage: Encodable { let chrome: PageChrome; let item: Item; let text: String }
-
     func boot(routes: any RoutesBuilder) throws {
         let mailbox = routes.grouped("dev", "mailbox")
         mailbox.get(use: list)
@@ -61,26 +54,26 @@ struct DevMailboxController: RouteCollection {
         mailbox.get(":itemID", "html", use: html)
     }
 
-    func list(req: Request) async throws -> View {
+    func list(req: Request) async throws -> Response {
         let items = try await DevMailboxItem.query(on: req.db).sort(\.$createdAt, .descending).limit(200).all()
-        return try await req.view.render("dev/mailbox", ListPage(
-            chrome: PageChrome(title: "Development mailbox"), codes: try await demoCodes(req), items: items.map(Self.item)))
+        return req.page(MailboxView.render(MailboxModel(
+            chrome: PageChrome(title: "Development mailbox"), codes: try await demoCodes(req), items: items.map(Self.item))))
     }
 
-    private func demoCodes(_ req: Request) async throws -> [DemoCode] {
+    private func demoCodes(_ req: Request) async throws -> [MailboxModel.DemoCode] {
         let emails = DemoData.people.map(\.email)
         let staff = try await StaffUser.query(on: req.db).filter(\.$email ~~ emails).filter(\.$totpKey != nil).all()
         return try staff.sorted { emails.firstIndex(of: $0.email)! < emails.firstIndex(of: $1.email)! }.map { person in
-            DemoCode(email: person.email, code: try StaffTwoStep.usableCode(key: person.totpKey!, lastStep: person.totpLastStep,
+            MailboxModel.DemoCode(email: person.email, code: try StaffTwoStep.usableCode(key: person.totpKey!, lastStep: person.totpLastStep,
                                                                            staffID: try person.requireID(), sealer: req.caseTalk.sealer,
                                                                            now: req.now))
         }
     }
 
-    func show(req: Request) async throws -> View {
+    func show(req: Request) async throws -> Response {
         let item = try await find(req)
-        return try await req.view.render("dev/mailbox-item", ItemPage(
-            chrome: PageChrome(title: item.subject), item: Self.item(item), text: item.textBody))
+        return req.page(MailboxItemView.render(MailboxItemModel(
+            chrome: PageChrome(title: item.subject), item: Self.item(item), text: item.textBody)))
     }
 
     /// The HTML part as sent, under the site's strict Content-Security-Policy (no script, no
@@ -99,8 +92,8 @@ struct DevMailboxController: RouteCollection {
         return item
     }
 
-    static func item(_ model: DevMailboxItem) -> Item {
-        Item(id: model.id?.uuidString ?? "", kind: model.kind, recipient: model.recipient, subject: model.subject,
+    static func item(_ model: DevMailboxItem) -> MailboxItem {
+        MailboxItem(id: model.id ?? UUID(), kind: model.kind, recipient: model.recipient, subject: model.subject,
              createdAt: CaseViews.display(model.createdAt))
     }
 }

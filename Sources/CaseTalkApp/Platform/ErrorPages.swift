@@ -1,3 +1,4 @@
+import CaseTalkViews
 import Vapor
 
 /// An error whose message is written for the person using the page.
@@ -18,12 +19,6 @@ struct PublicError: AbortError {
 /// Turns every error into a plain page that says what went wrong in general terms. Details of
 /// the error never reach the response; the log gets its type, not its text (it may hold data).
 struct ErrorPagesMiddleware: Middleware {
-    struct Context: Encodable {
-        let chrome: PageChrome
-        let status: UInt
-        let message: String
-    }
-
     func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         next.respond(to: req).flatMapError { error in
             req.eventLoop.makeFutureWithTask { await Self.page(for: error, req) }
@@ -39,15 +34,7 @@ struct ErrorPagesMiddleware: Middleware {
         // A signed-in person keeps the navigation and Sign Out on an error page.
         let chrome = (try? req.staffChrome(status.reasonPhrase)) ?? (try? req.patientChrome(status.reasonPhrase))
             ?? PageChrome(title: status.reasonPhrase)
-        let context = Context(chrome: chrome, status: status.code, message: message)
-        let response: Response
-        if let view = try? await req.view.render("errors/error", context).encodeResponse(for: req) {
-            response = view
-        } else {
-            response = Response(body: .init(string: message))
-            response.headers.contentType = .plainText
-        }
-        response.status = status
+        let response = req.page(ErrorView.render(ErrorModel(chrome: chrome, message: message)), status: status)
         if let seconds = (error as? PublicError)?.retryAfter {
             response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds))
         }

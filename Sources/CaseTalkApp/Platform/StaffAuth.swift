@@ -23,11 +23,7 @@ struct RequireStaffMiddleware: Middleware {
 extension Request {
     /// To the sign-in page, with the page asked for remembered as a relative path.
     func redirectToSignIn() -> Response {
-        var target = "/login"
-        if method == .GET, let next = SafeRedirect.validate(url.path) {
-            target += "?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/-_"))) ?? "")
-        }
-        return redirect(to: target)
+        redirect(to: .signIn(next: method == .GET ? SafeRedirect.validate(url.path) : nil))
     }
 
     func requireStaff() throws -> SignedInStaff {

@@ -14,8 +14,3 @@ extension Request {
     }
 }
 
-extension CaseViews {
-    static func header(_ patientCase: PatientCase, tab: String) -> Header {
-        Header(id: patientCase.id?.uuidString ?? "", patientName: patientCase.patientName, title: patientCase.title, tab: tab)
-    }
-}

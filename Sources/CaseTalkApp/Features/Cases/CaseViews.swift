@@ -1,68 +1,15 @@
 import CaseTalkCore
+import CaseTalkViews
 import Foundation
 
-/// The typed contexts of the case pages; built by `CasesController`, never from models directly.
+/// What the case pages show of the database's rows; the pages' models are in `CaseTalkViews`.
 enum CaseViews {
-    struct ListItem: Encodable {
-        let id: String
-        let patientName: String
-        let title: String
-        let lastActivity: String
-        let unread: Int
+    static func member(_ row: CaseQueries.MemberRow) -> CaseMemberModel {
+        CaseMemberModel(id: row.id, name: row.name, role: row.role == "doctor" ? "Doctor" : "Staff", practiceName: row.practice_name)
     }
 
-    struct ListPage: Encodable {
-        let chrome: PageChrome
-        let cases: [ListItem]
-        let page: Int
-        let previousPage: Int?
-        let nextPage: Int?
-    }
-
-    struct NewCaseValues: Encodable {
-        var firstName = "", lastName = "", dateOfBirth = "", patientEmail = "", title = "", notes = ""
-    }
-
-    struct NewCasePage: Encodable {
-        let chrome: PageChrome
-        let values: NewCaseValues
-        let errors: [String: String]
-        let errorList: [String]
-    }
-
-    /// The case header and tabs, shared by the Overview and Patient Talk tabs.
-    struct Header: Encodable {
-        let id: String
-        let patientName: String
-        let title: String
-        let tab: String
-    }
-
-    struct Member: Encodable {
-        let id: String
-        let name: String
-        let role: String
-        let practiceName: String
-    }
-
-    struct OverviewPage: Encodable {
-        let chrome: PageChrome
-        let header: Header
-        let practiceName: String
-        let dateOfBirth: String?
-        let patientEmail: String?
-        let notes: String?
-        let createdAt: String
-        let members: [Member]
-        let search: String
-        let searched: Bool
-        let results: [Member]
-        let searchError: String?
-    }
-
-    static func member(_ row: CaseQueries.MemberRow) -> Member {
-        Member(id: row.id.uuidString, name: row.name, role: row.role == "doctor" ? "Doctor" : "Staff",
-               practiceName: row.practice_name)
+    static func header(_ patientCase: PatientCase, tab: CaseHeader.Tab) -> CaseHeader {
+        CaseHeader(id: patientCase.id ?? UUID(), patientName: patientCase.patientName, title: patientCase.title, tab: tab)
     }
 
     /// Dates are shown in UTC, labelled, until people can choose their time zone.

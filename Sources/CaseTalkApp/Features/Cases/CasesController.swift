@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Fluent
 import SQLKit
 import Vapor
@@ -22,17 +23,17 @@ struct CasesController: RouteCollection {
 
     // MARK: View Cases
 
-    func index(req: Request) async throws -> View {
+    func index(req: Request) async throws -> Response {
         let staff = try req.requireStaff()
         let page = max(1, min(req.query[Int.self, at: "page"] ?? 1, 10_000))
         let rows = try await CaseQueries.casesOf(member: staff.id, page: page, pageSize: Self.pageSize, on: req.db)
         let items = rows.prefix(Self.pageSize).map {
-            CaseViews.ListItem(id: $0.id.uuidString, patientName: "\($0.patient_first_name) \($0.patient_last_name)",
+            CaseListModel.Item(id: $0.id, patientName: "\($0.patient_first_name) \($0.patient_last_name)",
                                title: $0.title, lastActivity: CaseViews.display($0.activity_at), unread: $0.unread)
         }
-        return try await req.view.render("cases/index", CaseViews.ListPage(
-            chrome: try req.staffChrome("View Cases"), cases: Array(items), page: page,
-            previousPage: page > 1 ? page - 1 : nil, nextPage: rows.count > Self.pageSize ? page + 1 : nil))
+        return req.page(CaseListView.render(CaseListModel(
+            chrome: try req.staffChrome("View Cases"), cases: Array(items),
+            previousPage: page > 1 ? page - 1 : nil, nextPage: rows.count > Self.pageSize ? page + 1 : nil)))
     }
 
     // MARK: New Case
@@ -46,8 +47,8 @@ struct CasesController: RouteCollection {
         var notes: String?
     }
 
-    func newCase(req: Request) async throws -> View {
-        try await renderNewCase(req, values: .init(), errors: FieldErrors())
+    func newCase(req: Request) async throws -> Response {
+        try renderNewCase(req, values: .init(), errors: FieldErrors())
     }
 
     func create(req: Request) async throws -> Response {
@@ -59,12 +60,10 @@ struct CasesController: RouteCollection {
         switch CaseDraft.validate(input, today: Self.today(req.now)) {
         case .success(let valid): draft = valid
         case .failure(let errors):
-            let values = CaseViews.NewCaseValues(
+            let values = NewCaseModel.Values(
                 firstName: form.first_name ?? "", lastName: form.last_name ?? "", dateOfBirth: form.date_of_birth ?? "",
                 patientEmail: form.patient_email ?? "", title: form.title ?? "", notes: form.notes ?? "")
-            let response = try await renderNewCase(req, values: values, errors: errors).encodeResponse(for: req)
-            response.status = .unprocessableEntity
-            return response
+            return try renderNewCase(req, values: values, errors: errors, status: .unprocessableEntity)
         }
 
         let now = req.now
@@ -86,18 +85,17 @@ struct CasesController: RouteCollection {
             try await CaseMember(caseID: caseID, staffID: staff.id, addedByID: nil, addedAt: now).create(on: tx)
             try await req.audit(.caseCreated, actor: .staff(staff.id), subject: "case:\(caseID)", on: tx)
         }
-        return req.redirect(to: "/cases/\(caseID)?done=created")
+        return req.redirect(to: .caseOverview(caseID, done: .created))
     }
 
-    private func renderNewCase(_ req: Request, values: CaseViews.NewCaseValues, errors: FieldErrors) async throws -> View {
-        try await req.view.render("cases/new", CaseViews.NewCasePage(
-            chrome: try req.staffChrome("New Case"), values: values, errors: errors.byField,
-            errorList: errors.messages.map(\.message)))
+    private func renderNewCase(_ req: Request, values: NewCaseModel.Values, errors: FieldErrors,
+                               status: HTTPResponseStatus = .ok) throws -> Response {
+        req.page(NewCaseView.render(NewCaseModel(chrome: try req.staffChrome("New Case"), values: values, errors: errors)), status: status)
     }
 
     // MARK: Case page
 
-    func overview(req: Request) async throws -> View {
+    func overview(req: Request) async throws -> Response {
         let (staff, patientCase) = try await req.memberCase()
         let caseID = try patientCase.requireID()
         let members = try await CaseQueries.members(of: caseID, on: req.db)
@@ -122,13 +120,13 @@ struct CasesController: RouteCollection {
         // Review M5: the Overview shows the patient's name, date of birth, email and notes.
         try await req.audit(.caseViewed, actor: .staff(staff.id),
                             subject: "case:\(caseID)" + (rawSearch != nil && searchError == nil ? " staff-search-results:\(results.count)" : ""))
-        return try await req.view.render("cases/overview", CaseViews.OverviewPage(
+        return req.page(CaseOverviewView.render(CaseOverviewModel(
             chrome: try req.staffChrome(patientCase.patientName, notice: Self.notice(req)),
-            header: CaseViews.header(patientCase, tab: "overview"), practiceName: patientCase.practice.name,
+            header: CaseViews.header(patientCase, tab: .overview), practiceName: patientCase.practice.name,
             dateOfBirth: patientCase.patientDateOfBirth, patientEmail: patientEmail, notes: patientCase.notes,
             createdAt: CaseViews.display(patientCase.createdAt), members: members.map(CaseViews.member),
             search: search, searched: rawSearch != nil && searchError == nil,
-            results: results.map(CaseViews.member), searchError: searchError))
+            results: results.map(CaseViews.member), searchError: searchError)))
     }
 
     struct AddMemberForm: Content {
@@ -144,7 +142,7 @@ struct CasesController: RouteCollection {
         }
         let alreadyMember = try await CaseMember.query(on: req.db)
             .filter(\.$patientCase.$id == caseID).filter(\.$staff.$id == newID).count() > 0
-        if alreadyMember { return req.redirect(to: "/cases/\(caseID)?done=already-member") }
+        if alreadyMember { return req.redirect(to: .caseOverview(caseID, done: .alreadyMember)) }
 
         let now = req.now
         try await req.db.transaction { tx in
@@ -155,21 +153,21 @@ struct CasesController: RouteCollection {
             let services = req.caseTalk
             let email = StaffEmails.addedToCase(to: added.email, from: services.config.mailFrom, adderName: staff.name,
                                                 practiceName: staff.practiceName,
-                                                link: services.config.publicBaseURL.absoluteString + "/cases/\(caseID)")
+                                                link: Paths.caseOverview(caseID).url(base: services.config.publicBaseURL))
             try await Outbox.enqueue(email, kind: "member_added", relatedID: caseID, sealer: services.sealer, at: now, on: tx)
             try await req.audit(.memberAdded, actor: .staff(staff.id), subject: "case:\(caseID) staff:\(newID)", on: tx)
         }
-        return req.redirect(to: "/cases/\(caseID)?done=member-added")
+        return req.redirect(to: .caseOverview(caseID, done: .memberAdded))
     }
 
     // MARK: Helpers
 
     private static func notice(_ req: Request) -> String? {
-        switch req.query[String.self, at: "done"] {
-        case "created": "Case created. You are its first member."
-        case "member-added": "Added to the case."
-        case "already-member": "That person is already on this case."
-        default: nil
+        switch req.query[String.self, at: "done"].flatMap(Paths.CaseNotice.init(rawValue:)) {
+        case .created: "Case created. You are its first member."
+        case .memberAdded: "Added to the case."
+        case .alreadyMember: "That person is already on this case."
+        case nil: nil
         }
     }
 

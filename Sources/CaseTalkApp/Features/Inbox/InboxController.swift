@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Fluent
 import SQLKit
 import Vapor
@@ -9,45 +10,13 @@ import Vapor
 struct InboxController: RouteCollection {
     static let pageSize = 20
 
-    struct ListPage: Encodable {
-        struct Row: Encodable {
-            let id: String; let practiceName: String; let memberName: String; let caseTitle: String; let lastActivity: String
-            /// "2 unread", or nil. Conditions in templates are Bools and values are strings: LeafKit converts
-            /// anything else at every use, which was a tenth of a Secure Inbox page.
-            let unread: String?
-            let isUnread: Bool
-            init(id: String, practiceName: String, memberName: String, caseTitle: String, lastActivity: String, unread: Int) {
-                self.id = id; self.practiceName = practiceName; self.memberName = memberName; self.caseTitle = caseTitle
-                self.lastActivity = lastActivity; self.unread = unread > 0 ? "\(unread) unread" : nil; self.isUnread = unread > 0
-            }
-        }
-        let chrome: PageChrome
-        let conversations: [Row]
-        let hasConversations: Bool
-        let previousPage: Int?
-        let nextPage: Int?
-    }
-
-    struct ThreadPage: Encodable {
-        let chrome: PageChrome
-        let id: String
-        let memberName: String
-        let practiceName: String
-        let caseTitle: String
-        let thread: Conversations.Thread
-        /// A new key for each rendered reply form (see `Conversations.send`).
-        let sendKey: String
-        let draft: String
-        let error: String?
-    }
-
     func boot(routes: any RoutesBuilder) throws {
         routes.get("inbox", use: list)
         routes.get("inbox", ":conversationID", use: thread)
         routes.post("inbox", ":conversationID", use: reply)
     }
 
-    func list(req: Request) async throws -> View {
+    func list(req: Request) async throws -> Response {
         let patient = try req.requirePatient()
         let page = max(1, min(req.query[Int.self, at: "page"] ?? 1, 10_000))
         struct Row: Decodable { let id: UUID; let practice_name: String; let member_name: String; let title: String
@@ -64,17 +33,16 @@ struct InboxController: RouteCollection {
             ORDER BY conversations.last_message_at DESC, conversations.id ASC
             LIMIT \(literal: Self.pageSize + 1) OFFSET \(literal: (page - 1) * Self.pageSize)
             """).all(decoding: Row.self)
-        return try await req.view.render("inbox/index", ListPage(
+        return req.page(InboxView.render(InboxModel(
             chrome: try req.patientChrome("Secure Inbox"),
             conversations: rows.prefix(Self.pageSize).map {
-                .init(id: $0.id.uuidString, practiceName: $0.practice_name, memberName: $0.member_name, caseTitle: $0.title,
+                .init(id: $0.id, practiceName: $0.practice_name, memberName: $0.member_name, caseTitle: $0.title,
                       lastActivity: CaseViews.display($0.last_message_at), unread: $0.patient_unread)
             },
-            hasConversations: !rows.isEmpty,
-            previousPage: page > 1 ? page - 1 : nil, nextPage: rows.count > Self.pageSize ? page + 1 : nil))
+            previousPage: page > 1 ? page - 1 : nil, nextPage: rows.count > Self.pageSize ? page + 1 : nil)))
     }
 
-    func thread(req: Request) async throws -> View {
+    func thread(req: Request) async throws -> Response {
         let (patient, conversation) = try await scoped(req)
         return try await render(req, patient, conversation, draft: "", error: nil)
     }
@@ -90,12 +58,10 @@ struct InboxController: RouteCollection {
                                          idempotencyKey: Conversations.idempotencyKey(form.idempotencyKey),
                                          actor: .patient(patient.id), req: req)
         } catch let error as ValidationError {
-            let response = try await render(req, patient, conversation, draft: String((form.body ?? "").prefix(Conversations.maxLength)),
-                                            error: error.message).encodeResponse(for: req)
-            response.status = .unprocessableEntity
-            return response
+            return try await render(req, patient, conversation, draft: String((form.body ?? "").prefix(Conversations.maxLength)),
+                                    error: error.message, status: .unprocessableEntity)
         }
-        return req.redirect(to: "/inbox/\(conversation.id)?sent=1")
+        return req.redirect(to: .conversation(conversation.id, sent: true))
     }
 
     private func scoped(_ req: Request) async throws -> (SignedInPatient, Conversations.PatientView) {
@@ -108,14 +74,14 @@ struct InboxController: RouteCollection {
     }
 
     private func render(_ req: Request, _ patient: SignedInPatient, _ conversation: Conversations.PatientView, draft: String,
-                        error: String?) async throws -> View {
+                        error: String?, status: HTTPResponseStatus = .ok) async throws -> Response {
         let notice = req.query[String.self, at: "sent"] == "1" ? "Your reply was sent." : nil
         return try await Conversations.open(conversation.id, as: .patient, names: (conversation.member_name, patient.name),
                                             page: req.query[Int.self, at: "page"] ?? 1, actor: .patient(patient.id), req: req) { thread in
-            try await req.view.render("inbox/thread", ThreadPage(
+            req.page(InboxThreadView.render(InboxThreadModel(
                 chrome: try req.patientChrome("Secure Inbox · \(conversation.member_name)", notice: notice),
-                id: conversation.id.uuidString, memberName: conversation.member_name, practiceName: conversation.practice_name,
-                caseTitle: conversation.case_title, thread: thread, sendKey: SecureRandom.token(), draft: draft, error: error))
+                id: conversation.id, memberName: conversation.member_name, practiceName: conversation.practice_name,
+                caseTitle: conversation.case_title, thread: thread, sendKey: SecureRandom.token(), draft: draft, error: error)), status: status)
         }
     }
 }

@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Foundation
 
 /// The emails CaseTalk sends about invitations and cases. They name the practice and the person,
@@ -25,8 +26,7 @@ enum StaffEmails {
         """
         let html = page(paragraphs: [
             "Hello,",
-            "\(opening)\(HTMLText.escape(memberName)) at \(HTMLText.escape(practiceName)) has invited you to CaseTalk, "
-                + "the secure portal your practice uses to talk with you. A secure message is waiting for you there.",
+            "\(opening)\(memberName) at \(practiceName) has invited you to CaseTalk, the secure portal your practice uses to talk with you. A secure message is waiting for you there.",
         ], link: link, linkText: "Accept the invitation", after: [
             "The link works for 14 days. If you were not expecting this email, you can ignore it.",
             "CaseTalk never sends medical details by email. Please do not reply to this message.",
@@ -47,7 +47,7 @@ enum StaffEmails {
         """
         let html = page(paragraphs: [
             "Hello,",
-            "\(HTMLText.escape(adderName)) at \(HTMLText.escape(practiceName)) added you to a case on CaseTalk.",
+            "\(adderName) at \(practiceName) added you to a case on CaseTalk.",
         ], link: link, linkText: "Open the case", after: ["Please do not reply to this message."])
         return EmailMessage(from: from, to: address, subject: "You were added to a case on CaseTalk", text: text, html: html)
     }
@@ -64,7 +64,7 @@ enum StaffEmails {
 
         CaseTalk never sends medical details by email. Please do not reply to this message.
         """
-        let html = page(paragraphs: ["Hello,", "You have a new secure message from \(HTMLText.escape(practiceName)) on CaseTalk."],
+        let html = page(paragraphs: ["Hello,", "You have a new secure message from \(practiceName) on CaseTalk."],
                         link: link, linkText: "Read the message",
                         after: ["CaseTalk never sends medical details by email. Please do not reply to this message."])
         return EmailMessage(from: from, to: address, subject: "You have a new secure message from \(practiceName)", text: text, html: html)
@@ -102,9 +102,7 @@ enum StaffEmails {
 
         Please do not reply to this message.
         """
-        let html = page(paragraphs: ["Hello,", "\(HTMLText.escape(changerName)) at \(HTMLText.escape(practiceName)) sent the patient "
-                                        + "invitation of a case you are on to a new email address. The case's Patient Talk shows which "
-                                        + "address, and who registers from it."],
+        let html = page(paragraphs: ["Hello,", "\(changerName) at \(practiceName) sent the patient invitation of a case you are on to a new email address. The case's Patient Talk shows which address, and who registers from it."],
                         link: link, linkText: "Open the case", after: ["Please do not reply to this message."])
         return EmailMessage(from: from, to: address, subject: "A patient invitation went to a new address on CaseTalk", text: text, html: html)
     }
@@ -123,17 +121,13 @@ enum StaffEmails {
 
         Please do not reply to this message.
         """
-        let html = page(paragraphs: ["Hello,", "A patient invitation you sent on CaseTalk no longer works: the date of birth was "
-                                        + "answered wrongly 3 times. If the address was right, send a new invitation from the case."],
+        let html = page(paragraphs: ["Hello,", "A patient invitation you sent on CaseTalk no longer works: the date of birth was answered wrongly 3 times. If the address was right, send a new invitation from the case."],
                         link: link, linkText: "Open the case", after: ["Please do not reply to this message."])
         return EmailMessage(from: from, to: address, subject: "A patient invitation was stopped on CaseTalk", text: text, html: html)
     }
 
-    /// The HTML part: the paragraphs, at most one link, and the closing paragraphs (already escaped).
-    static func page(paragraphs: [String], link: String?, linkText: String = "", after: [String] = []) -> String {
-        let body = paragraphs.map { "<p>\($0)</p>" }.joined()
-            + (link.map { "<p><a href=\"\(HTMLText.escape($0))\">\(HTMLText.escape(linkText))</a></p>" } ?? "")
-            + after.map { "<p>\($0)</p>" }.joined()
-        return "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>CaseTalk</title></head><body>\(body)</body></html>"
+    /// The HTML part (see `EmailView`): each paragraph's names were escaped where they were interpolated.
+    static func page(paragraphs: [HTML], link: String?, linkText: String = "", after: [HTML] = []) -> String {
+        EmailView.render(paragraphs, link: link, linkText: linkText, after: after).text
     }
 }

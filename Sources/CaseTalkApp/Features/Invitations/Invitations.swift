@@ -96,7 +96,7 @@ enum Invitations {
                 try await issueLink(token: token, for: invitation, memberName: staff.name, practiceName: staff.practiceName,
                                     reminder: false, services: services, now: now, on: tx)
             }
-            let link = "\(services.config.publicBaseURL.absoluteString)/cases/\(caseID)/talk"
+            let link = Paths.patientTalk(caseID).url(base: services.config.publicBaseURL)
             for member in others {
                 let message = StaffEmails.invitationAddressChanged(to: member, from: services.config.mailFrom, changerName: staff.name,
                                                                    practiceName: staff.practiceName, link: link)
@@ -139,7 +139,7 @@ enum Invitations {
         let invitationID = try invitation.requireID()
         try await InvitationToken(tokenHash: Digest.sha256Hex(token), invitationID: invitationID,
                                   createdAt: now, expiresAt: invitation.expiresAt).create(on: db)
-        let link = services.config.publicBaseURL.absoluteString + "/register/" + token
+        let link = Paths.invitationLink(token: token).url(base: services.config.publicBaseURL)
         let email = StaffEmails.invitation(to: invitation.email, from: services.config.mailFrom, memberName: memberName,
                                            practiceName: practiceName, link: link, reminder: reminder)
         try await Outbox.enqueue(email, kind: reminder ? "reminder" : "invitation", relatedID: invitationID,

@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Fluent
 import Foundation
 import SQLKit
@@ -9,23 +10,6 @@ import Vapor
 /// (SPEC §1, the privacy rule). Nothing here takes a conversation id without that scope.
 enum Conversations {
     static let maxLength = 5000
-
-    /// One message as a thread shows it.
-    struct Entry: Encodable, Sendable {
-        let id: String
-        let mine: Bool
-        let author: String
-        let date: String
-        let text: String
-        /// For the viewer's own messages: when the other side first opened it.
-        let read: String?
-        let isRead: Bool
-
-        init(id: String, mine: Bool, author: String, date: String, text: String, read: String?) {
-            self.id = id; self.mine = mine; self.author = author; self.date = date; self.text = text
-            self.read = read; self.isRead = read != nil
-        }
-    }
 
     /// The member's own conversation on a case, if they have written in it.
     static func forMember(caseID: UUID, memberID: UUID, on db: any Database) async throws -> Conversation? {
@@ -101,28 +85,12 @@ enum Conversations {
     /// Messages per thread page: the newest page comes first, with links to earlier ones.
     static let threadPageSize = 50
 
-    /// One page of a thread, oldest first within the page.
-    struct Thread: Encodable, Sendable {
-        let entries: [Entry]
-        let hasEntries: Bool
-        /// The page of older messages, if any; and of newer ones, when this is not the newest.
-        let earlierPage: Int?
-        let laterPage: Int?
-
-        init(entries: [Entry], earlierPage: Int?, laterPage: Int?) {
-            self.entries = entries; self.hasEntries = !entries.isEmpty
-            self.earlierPage = earlierPage; self.laterPage = laterPage
-        }
-
-        static let empty = Thread(entries: [], earlierPage: nil, laterPage: nil)
-    }
-
     /// Page `page` of the thread (1 = the newest messages) as `viewer` sees it, shown by `show`;
     /// opening it marks the other side's messages read (the one change a GET may make, SPEC §5)
     /// and is audited (see `ThreadViews`), while the page is being made: it is answered once both
     /// are done. Callers pass a conversation they found within the viewer's scope.
     static func open(_ conversationID: UUID, as viewer: MessageAuthor, names: (member: String, patient: String),
-                     page requested: Int, actor: AuditActor, req: Request, show: (Thread) async throws -> View) async throws -> View {
+                     page requested: Int, actor: AuditActor, req: Request, show: (ThreadModel) async throws -> Response) async throws -> Response {
         let page = max(1, min(requested, 100_000))
         struct Row: Decodable { let id: UUID; let author_kind: String; let body_sealed: String; let created_at: Date; let read_at: Date? }
         let newestFirst = try await req.db.sql.raw("""
@@ -139,12 +107,12 @@ enum Conversations {
             let mine = row.author_kind == viewer.rawValue
             let text = String(decoding: try sealer.open(row.body_sealed, context: MessageSeal.context(
                 messageID: row.id, conversationID: conversationID, author: row.author_kind)), as: UTF8.self)
-            return Entry(id: row.id.uuidString, mine: mine,
+            return ThreadEntry(id: row.id, mine: mine,
                          author: row.author_kind == MessageAuthor.member.rawValue ? names.member : names.patient,
                          date: CaseViews.display(row.created_at), text: text,
                          read: mine ? row.read_at.map(CaseViews.display) : nil)
         }
-        let shown = try await show(Thread(entries: entries, earlierPage: newestFirst.count > threadPageSize ? page + 1 : nil,
+        let shown = try await show(ThreadModel(entries: entries, earlierPage: newestFirst.count > threadPageSize ? page + 1 : nil,
                                           laterPage: page > 1 ? page - 1 : nil))
         try await viewed
         return shown

@@ -46,15 +46,15 @@ enum Notifications {
             LEFT JOIN patients ON patients.id = case_patients.patient_id
             WHERE conversations.id IN (\(binds: claimed))
             """).all(decoding: Address.self)
-        let base = services.config.publicBaseURL.absoluteString, from = services.config.mailFrom
+        let base = services.config.publicBaseURL, from = services.config.mailFrom
         for address in addresses {
             let email: EmailMessage
             switch recipient {
             case .patient:
                 guard let to = address.patient_email else { continue }
-                email = StaffEmails.newMessage(to: to, from: from, practiceName: address.practice_name, link: "\(base)/inbox/\(address.id)")
+                email = StaffEmails.newMessage(to: to, from: from, practiceName: address.practice_name, link: Paths.conversation(address.id).url(base: base))
             case .member:
-                email = StaffEmails.patientReplied(to: address.member_email, from: from, link: "\(base)/cases/\(address.case_id)/talk")
+                email = StaffEmails.patientReplied(to: address.member_email, from: from, link: Paths.patientTalk(address.case_id).url(base: base))
             }
             try await Outbox.enqueue(email, kind: kind(to: recipient), relatedID: address.id, sealer: services.sealer, at: now, on: tx)
         }

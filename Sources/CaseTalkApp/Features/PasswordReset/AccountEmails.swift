@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Foundation
 
 /// The emails of Forgot password? (SPEC §4). Like every CaseTalk email they carry one link at most
@@ -59,7 +60,7 @@ enum AccountEmails {
 
         Please do not reply to this message.
         """
-        let html = StaffEmails.page(paragraphs: ["Hello,", first, second], link: signInLink, linkText: "Sign in",
+        let html = StaffEmails.page(paragraphs: ["Hello,", "\(first)", "\(second)"], link: signInLink, linkText: "Sign in",
                                     after: ["Please do not reply to this message."])
         return EmailMessage(from: from, to: address, subject: "New sign-in to your CaseTalk account", text: text, html: html)
     }
@@ -75,7 +76,7 @@ enum AccountEmails {
 
         If you did not ask, ignore this email: your password stays as it is. Please do not reply to this message.
         """
-        let body = ["Hello,",
+        let body: [HTML] = ["Hello,",
                     "Someone asked to reset the password of your CaseTalk practice account. Practice accounts cannot be reset from the sign-in page: ask the person who runs CaseTalk for your practice to set a new one for you (the casetalk staff password command).",
                     "If you did not ask, ignore this email: your password stays as it is. Please do not reply to this message."]
         let html = StaffEmails.page(paragraphs: body, link: nil)

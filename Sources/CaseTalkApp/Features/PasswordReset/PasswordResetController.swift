@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Fluent
 import Vapor
 
@@ -12,7 +13,13 @@ struct PasswordResetController: RouteCollection {
 
     enum Step: String, Sendable {
         case method, code, password
-        var path: String { "/password/reset/\(rawValue)" }
+        var path: Paths {
+            switch self {
+            case .method: .codeMethod(.passwordReset)
+            case .code: .code(.passwordReset)
+            case .password: .resetPassword
+            }
+        }
 
         static func firstUnfinished(_ state: PasswordResets.State) -> Step {
             state.codeVerified ? .password : state.codeSent ? .code : .method
@@ -25,12 +32,6 @@ struct PasswordResetController: RouteCollection {
             case .password: state.codeVerified
             }
         }
-    }
-
-    struct ForgotPage: Encodable {
-        let chrome: PageChrome
-        let email: String
-        let error: String?
     }
 
     struct ForgotForm: Content { var email: String? }
@@ -70,7 +71,7 @@ struct PasswordResetController: RouteCollection {
         }
         try await req.rateLimit(.passwordReset, account: email.value)
         try await PasswordResets.request(email, req: req)
-        return req.redirect(to: "/password/forgot?sent=1")
+        return req.redirect(to: .forgotPassword(sent: true))
     }
 
     // MARK: The link
@@ -82,7 +83,7 @@ struct PasswordResetController: RouteCollection {
               try await PasswordResets.live(tokenHash: Digest.sha256Hex(token), now: req.now, on: req.db) != nil
         else { return try await invalid(req) }
         try await req.rememberPasswordReset(tokenHash: Digest.sha256Hex(token))
-        return req.redirect(to: "/password/reset")
+        return req.redirect(to: .resetStart)
     }
 
     func start(req: Request) async throws -> Response {
@@ -151,7 +152,7 @@ struct PasswordResetController: RouteCollection {
             let hash = try await req.caseTalk.passwords.hash(password)
             guard try await PasswordResets.complete(state, passwordHash: hash, req: req) else { return try await invalid(req) }
             try await req.replaceSession(with: nil, signInEmail: state.email.value)
-            return req.redirect(to: "/login?reset=1")
+            return req.redirect(to: .signIn(notice: .reset))
         }
     }
 
@@ -169,9 +170,7 @@ struct PasswordResetController: RouteCollection {
 
     private func renderForgot(_ req: Request, csrf: String, email: String, notice: String?, error: String?,
                               status: HTTPResponseStatus) async throws -> Response {
-        let page = ForgotPage(chrome: PageChrome(title: "Forgot password?", csrf: csrf, notice: notice), email: email, error: error)
-        let response = try await req.view.render("password/forgot", page).encodeResponse(for: req)
-        response.status = status
-        return response
+        req.page(ForgotPasswordView.render(ForgotPasswordModel(chrome: PageChrome(title: "Forgot password?", csrf: csrf, notice: notice),
+                                                              email: email, error: error)), status: status)
     }
 }

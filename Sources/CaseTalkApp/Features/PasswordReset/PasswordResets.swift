@@ -94,7 +94,7 @@ enum PasswordResets {
             reset.lockedUntil = previous?.lockedUntil
             reset.lockCount = previous?.lockCount ?? 0
             let message = AccountEmails.resetLink(to: patient.email, from: services.config.mailFrom,
-                                                  link: "\(services.config.publicBaseURL.absoluteString)/password/reset/\(token)")
+                                                  link: Paths.resetLink(token: token).url(base: services.config.publicBaseURL))
             try await PasswordReset.query(on: db).filter(\.$patient.$id == patientID).filter(\.$closedAt == nil)
                 .set(\.$closedAt, to: now).update()
             try await reset.create(on: db)
@@ -161,7 +161,7 @@ enum PasswordResets {
         let now = req.now
         let services = req.caseTalk
         let notice = AccountEmails.passwordChanged(to: state.email.value, from: services.config.mailFrom,
-                                                   signInLink: "\(services.config.publicBaseURL.absoluteString)/login")
+                                                   signInLink: Paths.signIn().url(base: services.config.publicBaseURL))
         return try await req.db.transaction { tx in
             let closed = try await tx.sql.update(PasswordReset.schema)
                 .set("closed_at", to: SQLBind(now))

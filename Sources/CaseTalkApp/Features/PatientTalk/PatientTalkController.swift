@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Fluent
 import Vapor
 
@@ -15,56 +16,9 @@ struct PatientTalkController: RouteCollection {
         talk.post("patient", "remove", use: removePatientAccess)
     }
 
-    struct InviteValues: Encodable { var email = "", confirmEmail = "" }
-
-    struct TalkPage: Encodable {
-        let chrome: PageChrome
-        let header: CaseViews.Header
-        let invitation: InvitationView?
-        let values: InviteValues
-        let errors: [String: String]
-        /// The member's own thread with the patient, oldest first.
-        let thread: Conversations.Thread
-        /// A new key for each rendered send form (see `Conversations.send`).
-        let sendKey: String
-        let draft: String
-        let messageError: String?
-    }
-
-    struct InvitePage: Encodable {
-        let chrome: PageChrome
-        let header: CaseViews.Header
-        let current: InvitationView?
-        let values: InviteValues
-        let errors: [String: String]
-        let errorList: [String]
-    }
-
-    /// What every member sees of the invitation (SPEC §3): the address masked, who sent or
-    /// changed it and when, which account answered; and what this member may do with it.
-    struct InvitationView: Encodable {
-        struct Event: Encodable { let label: String; let date: String }
-        /// Masked, as in `j•••@patient.test`.
-        let email: String
-        let state: String
-        /// "Dr. Maya Chen (Riverside Dental Care)": whoever last sent or changed it.
-        let sentBy: String
-        let events: [Event]
-        let delivery: String?
-        let deliveryProblem: Bool
-        let canResend: Bool
-        let canRevoke: Bool
-        /// Only the owning practice may send to another address; others are told why.
-        let canChangeAddress: Bool
-        let controlNote: String?
-        /// "Registered as j•••@patient.test, phone ••44, on {date}".
-        let registeredAs: String?
-        let canRemoveAccess: Bool
-    }
-
     // MARK: Pages
 
-    func show(req: Request) async throws -> View {
+    func show(req: Request) async throws -> Response {
         let (_, patientCase) = try await req.memberCase()
         return try await renderTalk(req, patientCase, values: .init(), errors: [:], notice: Self.notice(req))
     }
@@ -84,16 +38,14 @@ struct PatientTalkController: RouteCollection {
                                          actor: .staff(staff.id), req: req)
         } catch let error as ValidationError {
             let (_, patientCase) = try await req.memberCase()
-            let response = try await renderTalk(req, patientCase, values: .init(), errors: [:], notice: nil,
-                                                draft: String((form.body ?? "").prefix(Conversations.maxLength)),
-                                                messageError: error.message).encodeResponse(for: req)
-            response.status = .unprocessableEntity
-            return response
+            return try await renderTalk(req, patientCase, values: .init(), errors: [:], notice: nil,
+                                        draft: String((form.body ?? "").prefix(Conversations.maxLength)),
+                                        messageError: error.message, status: .unprocessableEntity)
         }
-        return req.redirect(to: "/cases/\(caseID)/talk?done=message")
+        return req.redirect(to: .patientTalk(caseID, done: .message))
     }
 
-    func inviteForm(req: Request) async throws -> View {
+    func inviteForm(req: Request) async throws -> Response {
         let (_, patientCase) = try await req.memberCase()
         let values = InviteValues(email: patientCase.patientEmail ?? "", confirmEmail: "")
         return try await renderInvite(req, patientCase, values: values, errors: FieldErrors())
@@ -114,25 +66,22 @@ struct PatientTalkController: RouteCollection {
         switch CaseTalkCore.InviteForm.validate(email: form.email, confirmation: form.confirm_email) {
         case .failure(let errors):
             let values = InviteValues(email: String((form.email ?? "").prefix(254)), confirmEmail: String((form.confirm_email ?? "").prefix(254)))
-            let view = form.from == "talk"
-                ? try await renderTalk(req, patientCase, values: values, errors: errors.byField, notice: nil)
-                : try await renderInvite(req, patientCase, values: values, errors: errors)
-            let response = try await view.encodeResponse(for: req)
-            response.status = .unprocessableEntity
-            return response
+            return form.from == "talk"
+                ? try await renderTalk(req, patientCase, values: values, errors: errors.byField, notice: nil, status: .unprocessableEntity)
+                : try await renderInvite(req, patientCase, values: values, errors: errors, status: .unprocessableEntity)
         case .success(let address):
-            return try await change(.send(address), req, staff, patientCase, done: "invited")
+            return try await change(.send(address), req, staff, patientCase, done: .invited)
         }
     }
 
     func resend(req: Request) async throws -> Response {
         let (staff, patientCase) = try await req.memberCase()
-        return try await change(.resend, req, staff, patientCase, done: "resent")
+        return try await change(.resend, req, staff, patientCase, done: .resent)
     }
 
     func revoke(req: Request) async throws -> Response {
         let (staff, patientCase) = try await req.memberCase()
-        return try await change(.revoke, req, staff, patientCase, done: "revoked")
+        return try await change(.revoke, req, staff, patientCase, done: .revoked)
     }
 
     /// **Remove patient access**, for the owning practice (others get the reason, 403).
@@ -145,11 +94,11 @@ struct PatientTalkController: RouteCollection {
         } catch let error as Invitations.NotPossible {
             throw PublicError(status: .forbidden, message: error.message)
         }
-        return req.redirect(to: "/cases/\(caseID)/talk?done=removed")
+        return req.redirect(to: .patientTalk(caseID, done: .removed))
     }
 
     private func change(_ change: Invitations.Change, _ req: Request, _ staff: SignedInStaff, _ patientCase: PatientCase,
-                        done: String) async throws -> Response {
+                        done: Paths.TalkNotice) async throws -> Response {
         let caseID = try patientCase.requireID()
         try await req.rateLimit(.invitation, account: "staff:\(staff.id)")
         do {
@@ -160,21 +109,23 @@ struct PatientTalkController: RouteCollection {
             // Another member invited the patient of this case at the same moment (one invitation per case).
             throw PublicError(status: .conflict, message: "Someone else changed this invitation just now. Reload the page and try again.")
         }
-        return req.redirect(to: "/cases/\(caseID)/talk?done=\(done)")
+        return req.redirect(to: .patientTalk(caseID, done: done))
     }
 
     // MARK: Rendering
 
     private func renderTalk(_ req: Request, _ patientCase: PatientCase, values: InviteValues, errors: [String: String],
-                            notice: String?, draft: String = "", messageError: String? = nil) async throws -> View {
+                            notice: String?, draft: String = "", messageError: String? = nil,
+                            status: HTTPResponseStatus = .ok) async throws -> Response {
         let staff = try req.requireStaff()
         let caseID = try patientCase.requireID()
         let invitation = try await invitationView(req, patientCase, staff: staff)
-        let show = { (thread: Conversations.Thread) in
-            try await req.view.render("cases/talk", TalkPage(
+        let show = { (thread: ThreadModel) in
+            req.page(PatientTalkView.render(PatientTalkModel(
                 chrome: try req.staffChrome("Patient Talk · \(patientCase.patientName)", notice: notice),
-                header: CaseViews.header(patientCase, tab: "talk"), invitation: invitation,
-                values: values, errors: errors, thread: thread, sendKey: SecureRandom.token(), draft: draft, messageError: messageError))
+                header: CaseViews.header(patientCase, tab: .talk), invitation: invitation,
+                values: values, errors: errors, thread: thread, sendKey: SecureRandom.token(), draft: draft, messageError: messageError)),
+                     status: status)
         }
         guard let conversation = try await Conversations.forMember(caseID: caseID, memberID: staff.id, on: req.db) else {
             return try await show(.empty)
@@ -183,16 +134,17 @@ struct PatientTalkController: RouteCollection {
                                             page: req.query[Int.self, at: "page"] ?? 1, actor: .staff(staff.id), req: req, show: show)
     }
 
-    private func renderInvite(_ req: Request, _ patientCase: PatientCase, values: InviteValues, errors: FieldErrors) async throws -> View {
-        try await req.view.render("cases/invite", InvitePage(
+    private func renderInvite(_ req: Request, _ patientCase: PatientCase, values: InviteValues, errors: FieldErrors,
+                              status: HTTPResponseStatus = .ok) async throws -> Response {
+        req.page(InviteView.render(InviteModel(
             chrome: try req.staffChrome("Invite Patient · \(patientCase.patientName)"),
-            header: CaseViews.header(patientCase, tab: "talk"),
+            header: CaseViews.header(patientCase, tab: .talk),
             current: try await invitationView(req, patientCase, staff: try req.requireStaff()),
-            values: values, errors: errors.byField, errorList: errors.messages.map(\.message)))
+            values: values, errors: errors)), status: status)
     }
 
     /// The invitation's state for staff, with the delivery of its latest email.
-    private func invitationView(_ req: Request, _ patientCase: PatientCase, staff: SignedInStaff) async throws -> InvitationView? {
+    private func invitationView(_ req: Request, _ patientCase: PatientCase, staff: SignedInStaff) async throws -> InvitationModel? {
         let caseID = try patientCase.requireID()
         guard let invitation = try await Invitation.query(on: req.db).filter(\.$patientCase.$id == caseID)
             .with(\.$invitedBy) { $0.with(\.$practice) }.first() else { return nil }
@@ -202,7 +154,7 @@ struct PatientTalkController: RouteCollection {
             .sort(\.$createdAt, .descending).first()
         let state = invitation.state(at: now)
 
-        var events = [InvitationView.Event(label: "Sent", date: CaseViews.display(invitation.sentAt))]
+        var events = [InvitationModel.Event(label: "Sent", date: CaseViews.display(invitation.sentAt))]
         if let opened = invitation.openedAt { events.append(.init(label: "Opened", date: CaseViews.display(opened))) }
         if let verified = invitation.codeVerifiedAt { events.append(.init(label: "Code verified", date: CaseViews.display(verified))) }
         if let registered = invitation.registeredAt { events.append(.init(label: "Registered", date: CaseViews.display(registered))) }
@@ -235,7 +187,7 @@ struct PatientTalkController: RouteCollection {
             "Registered as \(EmailAddress.masked(account.email)), phone ••\(account.verifiedNumber.suffix(2)), on \(CaseViews.display(account.joinedAt))"
         }
         let sender = invitation.invitedBy
-        return InvitationView(email: EmailAddress.masked(invitation.email), state: Self.label(state),
+        return InvitationModel(email: EmailAddress.masked(invitation.email), state: Self.label(state), isRevoked: state == .revoked,
                               sentBy: "\(sender.name) (\(sender.practice.name))", events: events, delivery: delivery,
                               deliveryProblem: problem, canResend: state != .registered && state != .revoked,
                               canRevoke: owns && (state == .sent || state == .opened || state == .codeVerified),
@@ -256,13 +208,13 @@ struct PatientTalkController: RouteCollection {
     }
 
     private static func notice(_ req: Request) -> String? {
-        switch req.query[String.self, at: "done"] {
-        case "invited": "Invitation sent. The patient will get an email with a link to register."
-        case "resent": "Invitation sent again. The earlier link no longer works."
-        case "revoked": "Invitation revoked. Its link no longer works."
-        case "removed": "The patient's access to this case was removed. You can send a new invitation."
-        case "message": "Message sent."
-        default: nil
+        switch req.query[String.self, at: "done"].flatMap(Paths.TalkNotice.init(rawValue:)) {
+        case .invited: "Invitation sent. The patient will get an email with a link to register."
+        case .resent: "Invitation sent again. The earlier link no longer works."
+        case .revoked: "Invitation revoked. Its link no longer works."
+        case .removed: "The patient's access to this case was removed. You can send a new invitation."
+        case .message: "Message sent."
+        case nil: nil
         }
     }
 }

@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Vapor
 
 /// The signed-in patient, as the portal pages need them.

@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Fluent
 import SQLKit
 import Vapor
@@ -6,19 +7,11 @@ import Vapor
 /// The patient's dashboard after signing in (SPEC §4): **Secure Inbox** with the unread count, and
 /// the practices and cases they have joined.
 struct PortalController: RouteCollection {
-    struct HomePage: Encodable {
-        struct CaseRow: Encodable { let practiceName: String; let title: String; let joined: String }
-        let chrome: PageChrome
-        let cases: [CaseRow]
-        /// Unread messages across the Secure Inbox.
-        let unread: Int
-    }
-
     func boot(routes: any RoutesBuilder) throws {
         routes.get("portal", use: home)
     }
 
-    func home(req: Request) async throws -> View {
+    func home(req: Request) async throws -> Response {
         let patient = try req.requirePatient()
         struct Row: Decodable { let practice_name: String; let title: String; let joined_at: Date }
         // Only the signed-in patient's own cases, chosen in the query.
@@ -43,9 +36,9 @@ struct PortalController: RouteCollection {
             .first(decoding: Unread.self)?.unread ?? 0
         let notice = req.query[String.self, at: "joined"] == "1"
             ? "The invitation is accepted: its case is now part of your account." : nil
-        return try await req.view.render("portal/home", HomePage(
+        return req.page(PortalView.render(PortalModel(
             chrome: try req.patientChrome("Your CaseTalk", notice: notice),
             cases: rows.map { .init(practiceName: $0.practice_name, title: $0.title, joined: CaseViews.display($0.joined_at)) },
-            unread: unread))
+            unread: unread)))
     }
 }

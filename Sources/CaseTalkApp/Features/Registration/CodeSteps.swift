@@ -63,12 +63,7 @@ struct CodeSteps {
 
 extension RegistrationPages.Flow {
     /// The code page, with the page to return to (a sign-in's) and the "sent again" notice.
-    func codePath(sentAgain: Bool = false) -> String {
-        var query: [String] = []
-        if sentAgain { query.append("sent=again") }
-        if let next { query.append("next=" + SignInController.queryEscaped(next)) }
-        return path + "/code" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
-    }
+    func codePath(sentAgain: Bool = false) -> Paths { .code(flow, sentAgain: sentAgain, next: next) }
 
-    var methodPath: String { path + "/method" + SignInController.nextSuffix(next) }
+    var methodPath: Paths { .codeMethod(flow, next: next) }
 }

@@ -135,7 +135,7 @@ enum PatientRegistration {
             try await InvitationToken.query(on: tx).filter(\.$invitation.$id == state.invitationID).delete()
             if let member = try await StaffUser.find(state.invitation.$invitedBy.id, on: tx) {
                 let message = StaffEmails.invitationEnded(to: member.email, from: services.config.mailFrom,
-                                                          link: "\(services.config.publicBaseURL.absoluteString)/cases/\(state.caseID)/talk")
+                                                          link: Paths.patientTalk(state.caseID).url(base: services.config.publicBaseURL))
                 try await Outbox.enqueue(message, kind: "invitation-ended", relatedID: state.invitationID, sealer: services.sealer,
                                          at: now, on: tx)
             }

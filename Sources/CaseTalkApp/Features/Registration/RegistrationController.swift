@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Fluent
 import Vapor
 
@@ -49,13 +50,13 @@ struct RegistrationController: RouteCollection {
             }
         }
         try await req.rememberRegistration(tokenHash: hash)
-        return req.redirect(to: "/register")
+        return req.redirect(to: .registration)
     }
 
     func start(req: Request) async throws -> Response {
         switch try await PatientRegistration.load(req) {
         case .stopped(let stop): return try await stopped(req, stop)
-        case .going(let state): return req.redirect(to: state.progress.firstUnfinished.path)
+        case .going(let state): return req.redirect(to: .registrationStep(state.progress.firstUnfinished))
         }
     }
 
@@ -82,7 +83,7 @@ struct RegistrationController: RouteCollection {
             switch try await PatientRegistration.checkBirthDate(answer, state, services: req.caseTalk, now: req.now,
                                                                 clientAddress: req.clientAddress, on: req.db) {
             case .confirmed:
-                return req.redirect(to: RegistrationStep.phones.path)
+                return req.redirect(to: .registrationStep(.phones))
             case .wrong(ended: false):
                 return try await RegistrationPages.birthDate(req, state, value: "", problem: .init(
                     "That date of birth does not match what your practice has on file. Check it and try again.",
@@ -112,14 +113,14 @@ struct RegistrationController: RouteCollection {
             let form = try req.content.decode(PhoneForm.self)
             switch PhoneNumbers.validate(mobile: form.mobile, home: form.home, work: form.work) {
             case .failure(let errors):
-                let values = RegistrationPages.PhoneValues(mobile: Self.echo(form.mobile), home: Self.echo(form.home), work: Self.echo(form.work))
+                let values = PhoneValues(mobile: Self.echo(form.mobile), home: Self.echo(form.home), work: Self.echo(form.work))
                 return try await RegistrationPages.phones(req, state, values: values, errors: errors, status: .unprocessableEntity)
             case .success(let numbers):
                 // Numbers another browser typed, or already verified, stay as they are.
                 guard try await PatientRegistration.savePhones(numbers, state, req: req) else {
-                    return req.redirect(to: "/register")
+                    return req.redirect(to: .registration)
                 }
-                return req.redirect(to: RegistrationStep.method.path)
+                return req.redirect(to: .registrationStep(.method))
             }
         }
     }
@@ -151,7 +152,7 @@ struct RegistrationController: RouteCollection {
         try await step(.code, req) { state in
             try await codeSteps(req, state).check(req, code: try req.content.decode(CodeForm.self).code) { token in
                 try await req.replaceSession(with: nil, registrationTokenHash: req.session?.registrationTokenHash, token: token)
-                return req.redirect(to: RegistrationStep.terms.path)
+                return req.redirect(to: .registrationStep(.terms))
             }
         }
     }
@@ -188,7 +189,7 @@ struct RegistrationController: RouteCollection {
                     req, state, error: "Read the Terms of Use to the end, or tick “I have read the Terms of Use”, then choose I Accept.")
             }
             try await PatientRegistration.acceptTerms(req.caseTalk.termsOfUse, state, req: req)
-            return req.redirect(to: RegistrationStep.password.path)
+            return req.redirect(to: .registrationStep(.password))
         }
     }
 
@@ -218,11 +219,11 @@ struct RegistrationController: RouteCollection {
             case .created(let email, let deviceToken):
                 try await req.replaceSession(with: nil, signInEmail: email)
                 // The browser that registered is remembered (SPEC §5): its first sign-in needs no new code.
-                let response = req.redirect(to: "/login?registered=1")
+                let response = req.redirect(to: .signIn(notice: .registered))
                 req.rememberBrowser(deviceToken, on: response)
                 return response
             case .alreadyDone:
-                return req.redirect(to: "/register")
+                return req.redirect(to: .registration)
             }
         }
     }
@@ -233,8 +234,8 @@ struct RegistrationController: RouteCollection {
     func acceptIntoAccount(req: Request) async throws -> Response {
         guard case .patient(let patientID)? = req.session?.principal, let hash = req.session?.registrationTokenHash,
               try await PatientRegistration.acceptIntoAccount(tokenHash: hash, patientID: patientID, req: req)
-        else { return req.redirect(to: "/register") }
-        return req.redirect(to: "/portal?joined=1")
+        else { return req.redirect(to: .registration) }
+        return req.redirect(to: .portal(joined: true))
     }
 
     // MARK: Helpers
@@ -247,7 +248,7 @@ struct RegistrationController: RouteCollection {
         case .stopped(let stop):
             return try await stopped(req, stop)
         case .going(let state):
-            guard state.progress.allows(step) else { return req.redirect(to: state.progress.firstUnfinished.path) }
+            guard state.progress.allows(step) else { return req.redirect(to: .registrationStep(state.progress.firstUnfinished)) }
             return try await body(state)
         }
     }

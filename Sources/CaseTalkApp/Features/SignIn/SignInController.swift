@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Fluent
 import SQLKit
 import Vapor
@@ -6,13 +7,6 @@ import Vapor
 /// `/login` and `/logout` (SPEC §2, §5).
 struct SignInController: RouteCollection {
     static let failureMessage = "Email or password is incorrect"
-
-    struct Page: Encodable {
-        let chrome: PageChrome
-        let email: String
-        let next: String?
-        let error: String?
-    }
 
     struct Form: Content {
         var email: String?
@@ -29,14 +23,14 @@ struct SignInController: RouteCollection {
     }
 
     func home(req: Request) async throws -> Response {
-        req.redirect(to: Self.home(of: req.session?.principal) ?? "/login")
+        req.redirect(to: Self.home(of: req.session?.principal) ?? .signIn())
     }
 
     /// Where each kind of person starts.
-    static func home(of principal: Principal?) -> String? {
+    static func home(of principal: Principal?) -> Paths? {
         switch principal {
-        case .staff?: "/cases"
-        case .patient?: "/portal"
+        case .staff?: .cases()
+        case .patient?: .portal()
         case nil: nil
         }
     }
@@ -119,12 +113,12 @@ struct SignInController: RouteCollection {
         try await req.replaceSession(with: nil, registrationTokenHash: req.session?.registrationTokenHash,
                                      pending: PendingSignIn(account: principal, factor: factor))
         try await req.audit(.passwordAccepted, actor: AuditActor(principal), subject: factor.rawValue)
-        let path = switch factor {
-        case .totp: "/login/two-step"
-        case .totpSetup: "/two-step/setup"
-        case .phoneCode: "/login/verify/method"
+        let path: Paths = switch factor {
+        case .totp: .twoStep(next: next)
+        case .totpSetup: .twoStepSetup(next: next)
+        case .phoneCode: .codeMethod(.signIn, next: next)
         }
-        return req.redirect(to: path + Self.nextSuffix(next))
+        return req.redirect(to: path)
     }
 
     /// The end of every sign-in: a new session for `principal` (with the id drawn earlier when a
@@ -136,28 +130,17 @@ struct SignInController: RouteCollection {
         try await req.audit(.signInSucceeded, actor: AuditActor(principal))
         if case .patient(let patientID) = principal, let pendingInvitation,
            try await PatientRegistration.acceptIntoAccount(tokenHash: pendingInvitation, patientID: patientID, req: req) {
-            return req.redirect(to: "/portal?joined=1")
+            return req.redirect(to: .portal(joined: true))
         }
-        return req.redirect(to: next ?? home(of: principal)!)
+        return req.redirect(to: next ?? home(of: principal)!.path)
     }
 
     /// A half-done sign-in that cannot go on (the account locked meanwhile): it ends, and the
     /// sign-in page says what every failure says.
     static func startAgain(_ req: Request) async throws -> Response {
         let session = try await req.replaceSession(with: nil)
-        let page = Page(chrome: PageChrome(title: "Sign In", csrf: session.csrfToken), email: "", next: nil, error: failureMessage)
-        let response = try await req.view.render("signin/login", page).encodeResponse(for: req)
-        response.status = .unauthorized
-        return response
-    }
-
-    /// `?next=…` for a validated relative path, or nothing.
-    static func nextSuffix(_ next: String?, joiner: String = "?") -> String {
-        next.map { joiner + "next=" + queryEscaped($0) } ?? ""
-    }
-
-    static func queryEscaped(_ path: String) -> String {
-        path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/-_"))) ?? ""
+        let page = SignInModel(chrome: PageChrome(title: "Sign In", csrf: session.csrfToken), email: "", next: nil, error: failureMessage)
+        return req.page(SignInView.render(page), status: .unauthorized)
     }
 
     private func lockedOut(_ req: Request, account: SignInAccount, email: String?, next: String?) async throws -> Response {
@@ -176,7 +159,7 @@ struct SignInController: RouteCollection {
             try await req.audit(.signedOut, actor: AuditActor(principal))
         }
         try await req.endSession()
-        return req.redirect(to: "/login")
+        return req.redirect(to: .signIn())
     }
 
     private func failed(_ req: Request, email: String?, next: String?) async throws -> Response {
@@ -187,10 +170,8 @@ struct SignInController: RouteCollection {
 
     private func render(_ req: Request, csrf: String, email: String, next: String?, error: String?,
                         notice: String?, status: HTTPResponseStatus) async throws -> Response {
-        let page = Page(chrome: PageChrome(title: "Sign In", csrf: csrf, notice: notice), email: email, next: next, error: error)
-        let response = try await req.view.render("signin/login", page).encodeResponse(for: req)
-        response.status = status
-        return response
+        let page = SignInModel(chrome: PageChrome(title: "Sign In", csrf: csrf, notice: notice), email: email, next: next, error: error)
+        return req.page(SignInView.render(page), status: status)
     }
 }
 

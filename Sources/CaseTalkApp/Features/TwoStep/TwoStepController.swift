@@ -1,4 +1,5 @@
 import CaseTalkCore
+import CaseTalkViews
 import Fluent
 import SQLKit
 import Vapor
@@ -14,30 +15,6 @@ struct TwoStepController: RouteCollection {
     static let malformedCode = "Enter the 6 digits your app shows."
     static let malformedRecoveryCode = "Enter a recovery code as you saved it: 16 letters and digits, like abcd-efgh-ijkl-mnop."
     static let wrongSetupCode = "That code is not right. Check that your phone's clock is set automatically, and enter the 6-digit code the app shows now."
-
-    struct CodePage: Encodable {
-        let chrome: PageChrome
-        let recovery: Bool
-        let next: String?
-        let nextQuery: String?
-        let error: String?
-    }
-
-    struct SetupPage: Encodable {
-        let chrome: PageChrome
-        /// The QR code as an SVG path and its side (`QRCode.svgPath`); empty if it cannot be drawn.
-        let qrPath: String
-        let qrSide: Int
-        let key: String
-        let next: String?
-        let error: String?
-    }
-
-    struct RecoveryCodesPage: Encodable {
-        let chrome: PageChrome
-        let codes: [String]
-        let next: String
-    }
 
     struct CodeForm: Content { var code: String?; var recovery_code: String?; var next: String? }
     struct MethodForm: Content { var route: String?; var next: String? }
@@ -122,11 +99,10 @@ struct TwoStepController: RouteCollection {
                                                             auditKey: req.caseTalk.auditKey, now: now, clientAddress: req.clientAddress, on: req.db) else {
                 return try await SignInController.startAgain(req)
             }
-            let next = SafeRedirect.validate(form.next) ?? SignInController.home(of: pending.account)!
+            let next = SafeRedirect.validate(form.next) ?? SignInController.home(of: pending.account)!.path
             _ = try await SignInController.complete(req, as: pending.account, next: next)
-            let page = RecoveryCodesPage(chrome: PageChrome(title: "Save your recovery codes", csrf: req.session?.csrfToken),
-                                         codes: codes, next: next)
-            return try await req.view.render("signin/recovery-codes", page).encodeResponse(for: req)
+            return req.page(RecoveryCodesView.render(RecoveryCodesModel(
+                chrome: PageChrome(title: "Save your recovery codes", csrf: req.session?.csrfToken), codes: codes, next: next)))
         }
     }
 
@@ -146,21 +122,17 @@ struct TwoStepController: RouteCollection {
         guard let key, let staff = try await StaffUser.find(pending.account.id, on: req.db) else { throw Abort(.notFound) }
         let uri = TOTP.provisioningURI(key: key, account: staff.email)
         let qr = try? QRCode(uri)
-        let page = SetupPage(chrome: PageChrome(title: "Set up two-step verification", csrf: req.session?.csrfToken),
-                             qrPath: qr?.svgPath ?? "", qrSide: qr?.sideWithQuietZone ?? 0, key: TOTP.grouped(key), next: SafeRedirect.validate(req.query[String.self, at: "next"]),
-                             error: error)
-        let response = try await req.view.render("signin/setup", page).encodeResponse(for: req)
-        response.status = status
-        return response
+        let page = TwoStepSetupModel(chrome: PageChrome(title: "Set up two-step verification", csrf: req.session?.csrfToken),
+                                     qrPath: qr?.svgPath ?? "", qrSide: qr?.sideWithQuietZone ?? 0, key: TOTP.grouped(key),
+                                     next: SafeRedirect.validate(req.query[String.self, at: "next"]), error: error)
+        return req.page(TwoStepSetupView.render(page), status: status)
     }
 
     private func renderCode(_ req: Request, recovery: Bool, error: String?, status: HTTPResponseStatus) async throws -> Response {
         let next = SafeRedirect.validate(req.query[String.self, at: "next"] ?? (try? req.content.get(String.self, at: "next")))
-        let page = CodePage(chrome: PageChrome(title: "Two-step verification", csrf: req.session?.csrfToken), recovery: recovery,
-                            next: next, nextQuery: next.map(SignInController.queryEscaped), error: error)
-        let response = try await req.view.render("signin/two-step", page).encodeResponse(for: req)
-        response.status = status
-        return response
+        let page = TwoStepModel(chrome: PageChrome(title: "Two-step verification", csrf: req.session?.csrfToken), recovery: recovery,
+                                next: next, error: error)
+        return req.page(TwoStepView.render(page), status: status)
     }
 
     // MARK: Patients: a code to the verified phone
@@ -207,7 +179,7 @@ struct TwoStepController: RouteCollection {
                 try await req.audit(.browserRemembered, actor: AuditActor(account), on: tx)
             }
             let notice = AccountEmails.newBrowserSignIn(to: state.email, from: services.config.mailFrom,
-                                                        signInLink: "\(services.config.publicBaseURL.absoluteString)/login")
+                                                        signInLink: Paths.signIn().url(base: services.config.publicBaseURL))
             try await Outbox.enqueue(notice, kind: "new-browser-sign-in", relatedID: state.patientID, sealer: services.sealer,
                                      at: now, on: tx)
             return token
@@ -276,7 +248,7 @@ struct TwoStepController: RouteCollection {
     /// Runs `body` when this session's sign-in owes `factor`; anyone else starts at Sign In.
     private func pending(_ factor: SecondFactor, _ req: Request, _ body: (PendingSignIn) async throws -> Response) async throws -> Response {
         guard let pending = req.session?.pending, pending.factor == factor else {
-            return req.redirect(to: SignInController.home(of: req.session?.principal) ?? "/login")
+            return req.redirect(to: SignInController.home(of: req.session?.principal) ?? .signIn())
         }
         return try await body(pending)
     }

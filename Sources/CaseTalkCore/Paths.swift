@@ -1,0 +1,227 @@
+import Foundation
+
+/// Every URL the product links or redirects to, typed (issue 17). Views, redirects and email
+/// links take a `Paths`, never a string; `PathsTests` ties every `Route` to a registered route.
+///
+/// A path is made from its `route` (the pattern the router registers), the values for the
+/// pattern's parameters in order, and a query: so a link cannot drift from its route.
+public enum Paths: Hashable, Sendable {
+    // Signing in and out
+    case home
+    case signIn(next: String? = nil, notice: SignInNotice? = nil)
+    case signOut
+    case sessionAlive
+    case twoStep(recovery: Bool = false, next: String? = nil)
+    case twoStepSetup(next: String? = nil)
+    /// A new browser's sign-in: its first page (the delivery method).
+    case signInVerify
+    // The phone code's pages, shared by a registration, a password reset and a new browser's sign-in
+    case codeMethod(CodeFlow, next: String? = nil)
+    case code(CodeFlow, sentAgain: Bool = false, next: String? = nil)
+    case codeResend(CodeFlow)
+    // Password reset
+    case forgotPassword(sent: Bool = false)
+    case resetLink(token: String)
+    case resetStart
+    case resetPassword
+    // Registration
+    case invitationLink(token: String)
+    case registration
+    case registrationStep(RegistrationStep)
+    case acceptInvitation
+    // Patients
+    case portal(joined: Bool = false)
+    case inbox(page: Int? = nil)
+    case conversation(UUID, page: Int? = nil, sent: Bool = false)
+    // Staff
+    case cases(page: Int? = nil)
+    case newCase
+    case caseOverview(UUID, search: String? = nil, done: CaseNotice? = nil)
+    case caseMembers(UUID)
+    case patientTalk(UUID, page: Int? = nil, done: TalkNotice? = nil)
+    case invite(UUID)
+    case resendInvitation(UUID)
+    case revokeInvitation(UUID)
+    case removePatientAccess(UUID)
+    // Development only
+    case devMailbox
+    case devMailboxItem(UUID)
+    case devMailboxItemHTML(UUID)
+
+    /// The three flows that send a code to a phone, by where their pages live.
+    public enum CodeFlow: String, Hashable, Sendable, CaseIterable, Encodable {
+        case registration = "/register"
+        case passwordReset = "/password/reset"
+        case signIn = "/login/verify"
+    }
+
+    /// What the sign-in page says on arrival.
+    public enum SignInNotice: String, Hashable, Sendable { case registered, reset }
+
+    /// What a case's Overview says after an action.
+    public enum CaseNotice: String, Hashable, Sendable, CaseIterable {
+        case created, alreadyMember = "already-member", memberAdded = "member-added"
+    }
+
+    /// What Patient Talk says after an action.
+    public enum TalkNotice: String, Hashable, Sendable, CaseIterable {
+        case message, invited, resent, revoked, removed
+    }
+
+    /// Every pattern the router registers for a page or a form, written once.
+    public enum Route: String, CaseIterable, Sendable {
+        case home = "/"
+        case signIn = "/login"
+        case signOut = "/logout"
+        case sessionAlive = "/session/alive"
+        case twoStep = "/login/two-step"
+        case twoStepSetup = "/two-step/setup"
+        case signInVerify = "/login/verify"
+        case signInMethod = "/login/verify/method"
+        case signInCode = "/login/verify/code"
+        case signInCodeResend = "/login/verify/code/resend"
+        case forgotPassword = "/password/forgot"
+        case resetLink = "/password/reset/:token"
+        case resetStart = "/password/reset"
+        case resetMethod = "/password/reset/method"
+        case resetCode = "/password/reset/code"
+        case resetCodeResend = "/password/reset/code/resend"
+        case resetPassword = "/password/reset/password"
+        case invitationLink = "/register/:token"
+        case registration = "/register"
+        case birthDate = "/register/birth-date"
+        case phones = "/register/phones"
+        case registrationMethod = "/register/method"
+        case registrationCode = "/register/code"
+        case registrationCodeResend = "/register/code/resend"
+        case terms = "/register/terms"
+        case registrationPassword = "/register/password"
+        case acceptInvitation = "/register/accept"
+        case portal = "/portal"
+        case inbox = "/inbox"
+        case conversation = "/inbox/:conversationID"
+        case cases = "/cases"
+        case newCase = "/cases/new"
+        case caseOverview = "/cases/:caseID"
+        case caseMembers = "/cases/:caseID/members"
+        case patientTalk = "/cases/:caseID/talk"
+        case invite = "/cases/:caseID/invite"
+        case resendInvitation = "/cases/:caseID/invitation/resend"
+        case revokeInvitation = "/cases/:caseID/invitation/revoke"
+        case removePatientAccess = "/cases/:caseID/patient/remove"
+        case devMailbox = "/dev/mailbox"
+        case devMailboxItem = "/dev/mailbox/:itemID"
+        case devMailboxItemHTML = "/dev/mailbox/:itemID/html"
+    }
+
+    public var route: Route {
+        switch self {
+        case .home: .home
+        case .signIn: .signIn
+        case .signOut: .signOut
+        case .sessionAlive: .sessionAlive
+        case .twoStep: .twoStep
+        case .twoStepSetup: .twoStepSetup
+        case .signInVerify: .signInVerify
+        case .codeMethod(let flow, _):
+            switch flow { case .registration: .registrationMethod; case .passwordReset: .resetMethod; case .signIn: .signInMethod }
+        case .code(let flow, _, _):
+            switch flow { case .registration: .registrationCode; case .passwordReset: .resetCode; case .signIn: .signInCode }
+        case .codeResend(let flow):
+            switch flow {
+            case .registration: .registrationCodeResend; case .passwordReset: .resetCodeResend; case .signIn: .signInCodeResend
+            }
+        case .forgotPassword: .forgotPassword
+        case .resetLink: .resetLink
+        case .resetStart: .resetStart
+        case .resetPassword: .resetPassword
+        case .invitationLink: .invitationLink
+        case .registration: .registration
+        case .registrationStep(let step):
+            switch step {
+            case .birthDate: .birthDate; case .phones: .phones; case .method: .registrationMethod
+            case .code: .registrationCode; case .terms: .terms; case .password: .registrationPassword
+            }
+        case .acceptInvitation: .acceptInvitation
+        case .portal: .portal
+        case .inbox: .inbox
+        case .conversation: .conversation
+        case .cases: .cases
+        case .newCase: .newCase
+        case .caseOverview: .caseOverview
+        case .caseMembers: .caseMembers
+        case .patientTalk: .patientTalk
+        case .invite: .invite
+        case .resendInvitation: .resendInvitation
+        case .revokeInvitation: .revokeInvitation
+        case .removePatientAccess: .removePatientAccess
+        case .devMailbox: .devMailbox
+        case .devMailboxItem: .devMailboxItem
+        case .devMailboxItemHTML: .devMailboxItemHTML
+        }
+    }
+
+    /// The values of the route's parameters, in order.
+    var parameters: [String] {
+        switch self {
+        case .resetLink(let token), .invitationLink(let token): [token]
+        case .conversation(let id, _, _), .caseOverview(let id, _, _), .caseMembers(let id), .patientTalk(let id, _, _),
+             .invite(let id), .resendInvitation(let id), .revokeInvitation(let id), .removePatientAccess(let id),
+             .devMailboxItem(let id), .devMailboxItemHTML(let id):
+            [id.uuidString]
+        default: []
+        }
+    }
+
+    /// The query's names and values, in order; absent values are left out.
+    var query: [(String, String)] {
+        var items: [(String, String?)] = []
+        switch self {
+        case .signIn(let next, let notice): items = [("next", next), (notice?.rawValue ?? "", notice.map { _ in "1" })]
+        case .twoStep(let recovery, let next): items = [("recovery", recovery ? "1" : nil), ("next", next)]
+        case .twoStepSetup(let next), .codeMethod(_, let next): items = [("next", next)]
+        case .code(_, let sentAgain, let next): items = [("sent", sentAgain ? "again" : nil), ("next", next)]
+        case .forgotPassword(let sent): items = [("sent", sent ? "1" : nil)]
+        case .portal(let joined): items = [("joined", joined ? "1" : nil)]
+        case .inbox(let page), .cases(let page): items = [("page", page.map(String.init))]
+        case .conversation(_, let page, let sent): items = [("page", page.map(String.init)), ("sent", sent ? "1" : nil)]
+        case .caseOverview(_, let search, let done): items = [("q", search), ("done", done?.rawValue)]
+        case .patientTalk(_, let page, let done): items = [("page", page.map(String.init)), ("done", done?.rawValue)]
+        default: break
+        }
+        return items.compactMap { name, value in value.map { (name, $0) } }
+    }
+
+    /// The path and query, as a link or a redirect takes it.
+    public var path: String {
+        var values = parameters.makeIterator()
+        let segments = route.rawValue.split(separator: "/", omittingEmptySubsequences: true).map { segment in
+            segment.hasPrefix(":") ? Self.escape(values.next() ?? "", allowing: Self.segment) : String(segment)
+        }
+        var result = "/" + segments.joined(separator: "/")
+        let query = query
+        if !query.isEmpty {
+            result += "?" + query.map { "\($0)=\(Self.escape($1, allowing: Self.queryValue))" }.joined(separator: "&")
+        }
+        return result
+    }
+
+    /// The whole link, for an email: `base` is the public address without a trailing slash.
+    public func url(base: URL) -> String { base.absoluteString + path }
+
+    /// ASCII letters, digits and `-_.~` stay (and `/` in a query value, which is often a path);
+    /// everything else is percent-encoded, so a value cannot end its segment or its parameter.
+    static func escape(_ value: String, allowing allowed: CharacterSet) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
+    private static let segment = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~")
+    private static let queryValue = segment.union(CharacterSet(charactersIn: "/"))
+}
+
+/// The files under `Public/` that pages link to.
+public enum Asset: String, CaseIterable, Sendable {
+    case stylesheet = "/css/app.css"
+    case script = "/js/app.js"
+    case commonPasswords = "/data/common-passwords.txt"
+}
