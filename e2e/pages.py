@@ -10,10 +10,20 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ARTIFACTS, DEMO_PASSWORD, MAYA, demo_code
 
-try:  # accessibility checks run when axe-core is available (axe-selenium-python bundles it)
-    from axe_selenium_python import Axe
-except ImportError:  # pragma: no cover - reported by the suite
-    Axe = None
+def _axe_source():
+    """axe-core 4.x as shipped in the axe-playwright-python wheel (installed with --no-deps: only
+    its axe.min.js is used, injected into the Selenium-driven page). Found without importing the
+    package, whose code needs Playwright."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.find_spec("axe_playwright_python")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    script = Path(list(spec.submodule_search_locations)[0]) / "axe.min.js"
+    return script.read_text(encoding="utf-8") if script.exists() else None
+
+
+AXE_SOURCE = _axe_source()
 
 AXE_RESULTS = []
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/register/([A-Za-z0-9_-]{43}))")
@@ -113,30 +123,25 @@ def sign_out(driver):
     wait_for_heading(driver, "Sign In")
 
 
-def _without_known_false_positives(violations):
-    """The bundled axe-core predates `autocomplete="one-time-code"`, which the HTML standard
-    defines (it lets phones offer the texted code); its findings on that value alone are dropped."""
-    kept = []
-    for violation in violations:
-        if violation["id"] == "autocomplete-valid":
-            nodes = [n for n in violation["nodes"] if 'autocomplete="one-time-code"' not in n["html"]]
-            if not nodes:
-                continue
-            violation = {**violation, "nodes": nodes}
-        kept.append(violation)
-    return kept
+def axe_run(driver):
+    """axe-core's results for the page as it is now."""
+    driver.execute_script(AXE_SOURCE)
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done({version: axe.version, violations: r.violations}),"
+        " e => done({error: String(e)}));")
 
 
 def shot(driver, name):
     """Saves a screenshot and runs the accessibility check on the page."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    if Axe is not None:
-        axe = Axe(driver)
-        axe.inject()
-        results = axe.run()
-        serious = [v for v in _without_known_false_positives(results["violations"])
-                   if v.get("impact") in ("serious", "critical")]
+    assert AXE_SOURCE is not None, "axe-core 4.x is missing: pip install --no-deps axe-playwright-python"
+    if AXE_SOURCE is not None:
+        results = axe_run(driver)
+        assert "error" not in results, f"{name}: axe-core failed: {results.get('error')}"
+        assert results["version"].startswith("4."), f"axe-core {results['version']}"
+        serious = [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
         AXE_RESULTS.append((name, serious))
         (ARTIFACTS / f"{name}.axe.json").write_text(json.dumps(results["violations"], indent=1))
         assert not serious, f"{name}: accessibility problems: " + "; ".join(
