@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "casetalk", targets: ["CaseTalk"]),
+        .executable(name: "casetalk-bench", targets: ["CaseTalkBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -48,6 +49,12 @@ let package = Package(
         .executableTarget(
             name: "CaseTalk",
             dependencies: ["CaseTalkApp", .product(name: "Vapor", package: "vapor"), .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        // Benchmark commands (bench/): not part of the product.
+        .executableTarget(
+            name: "CaseTalkBench",
+            dependencies: ["CaseTalkViews", .product(name: "Leaf", package: "leaf"), .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(

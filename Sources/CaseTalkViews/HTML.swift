@@ -73,6 +73,12 @@ public struct HTML: Sendable, Equatable, ExpressibleByStringInterpolation {
     /// Escapes UTF-8 byte by byte: the five special characters are ASCII, so no multi-byte
     /// sequence is ever split or changed.
     static func escape(_ text: String, into bytes: inout [UInt8]) {
+        // Most text has nothing to escape: then it goes in whole.
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">")
+                                        || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") || $0 == 0 }) {
+            bytes.append(contentsOf: text.utf8)
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "&"): bytes.append(contentsOf: [0x26, 0x61, 0x6D, 0x70, 0x3B])               // &amp;
