@@ -1,6 +1,5 @@
 import CaseTalkCore
 import Fluent
-import Leaf
 import Vapor
 
 /// Builds the application from its configuration: services, database, middleware, migrations,
@@ -22,7 +21,6 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.migrations.add(Migrations.all(auditKey: app.caseTalk.auditKey, sealer: app.caseTalk.sealer))
     try await DatabaseSetup.prepare(app, config.database)
 
-    app.views.use(.leaf)
     app.routes.defaultMaxBodySize = "64kb"
     // Browsers never compress what they post; a compressed body is refused rather than inflated.
     app.http.server.configuration.requestDecompression = .disabled

@@ -1,16 +1,12 @@
 import CaseTalkCore
 import CaseTalkViews
 import Foundation
-import Leaf
-import LeafKit
-import NIOCore
-import NIOPosix
 
 // The render micro-benchmark (issue 17): the Secure Inbox page with 20 rows and a 50-message
-// thread page, each drawn from one model by its typed view and by its Leaf template, side by
-// side in one run. Run in the release build from the repository's root:
+// thread page, each drawn from its model by its typed view, in the release build:
 //     swift run -c release casetalk-bench [batches]
-// Prints the median time per page of each, in microseconds, and their ratio.
+// Prints the median time per page in microseconds. The figures beside Leaf's, taken before Leaf
+// was removed, are in bench/PROFILE.md.
 
 let chrome = PageChrome(title: "Secure Inbox", csrf: SecureRandom.token(), userName: "Ana Silva", isPatient: true)
 let inbox = InboxModel(chrome: chrome, conversations: (0..<20).map { index in
@@ -28,24 +24,16 @@ let thread = InboxThreadModel(chrome: chrome, id: UUID(), memberName: "Dr. Maya 
                               sendKey: SecureRandom.token(), draft: "", error: nil)
 
 let batches = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 15
-let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-let pool = NIOThreadPool(numberOfThreads: 1)
-pool.start()
-let views = FileManager.default.currentDirectoryPath + "/Resources/Views/"
-let sources = LeafSources()
-try sources.register(using: NIOLeafFiles(fileio: NonBlockingFileIO(threadPool: pool), sandboxDirectory: views, viewDirectory: views))
-let leaf = LeafRenderer(configuration: LeafConfiguration(rootDirectory: views), sources: sources, eventLoop: group.next())
-
 /// Median microseconds per call over `batches` batches, each long enough to be measured.
-func measure(_ body: () throws -> Int) rethrows -> (median: Double, bytes: Int) {
+func measure(_ body: () -> Int) -> (median: Double, bytes: Int) {
     var bytes = 0, sink = 0
-    for _ in 0..<200 { bytes = try body() }
+    for _ in 0..<200 { bytes = body() }
     var perCall: [Double] = []
     let clock = ContinuousClock()
     for _ in 0..<batches {
         let count = 500
         let started = clock.now
-        for _ in 0..<count { sink &+= try body() }
+        for _ in 0..<count { sink &+= body() }
         let elapsed = clock.now - started
         perCall.append(Double(elapsed.components.attoseconds) / 1e12 / Double(count) + Double(elapsed.components.seconds) * 1e6 / Double(count))
     }
@@ -54,21 +42,14 @@ func measure(_ body: () throws -> Int) rethrows -> (median: Double, bytes: Int) 
     return (perCall[perCall.count / 2], bytes)
 }
 
-func viewBuffer(_ html: HTML) -> Int {
-    var buffer = ByteBufferAllocator().buffer(capacity: html.bytes.count)
-    buffer.writeBytes(html.bytes)
-    return buffer.readableBytes
-}
+func viewBytes(_ html: HTML) -> Int { html.bytes.count }
 
-print("| page | typed view (µs) | Leaf (µs) | Leaf ÷ view | bytes |")
-print("|---|---:|---:|---:|---:|")
-for (name, template, render, model) in [
-    ("Secure Inbox, 20 rows", "inbox/index", { viewBuffer(InboxView.render(inbox)) }, inbox as any Encodable & Sendable),
-    ("thread, 50 messages", "inbox/thread", { viewBuffer(InboxThreadView.render(thread)) }, thread as any Encodable & Sendable),
-] as [(String, String, () -> Int, any Encodable & Sendable)] {
+print("| page | typed view (µs) | bytes |")
+print("|---|---:|---:|")
+for (name, render) in [
+    ("Secure Inbox, 20 rows", { viewBytes(InboxView.render(inbox)) }),
+    ("thread, 50 messages", { viewBytes(InboxThreadView.render(thread)) }),
+] as [(String, () -> Int)] {
     let typed = measure(render)
-    let leafed = try measure { try leaf.render(path: template, context: model).wait().readableBytes }
-    print(String(format: "| %@ | %.1f | %.1f | %.1f | %d |", name, typed.median, leafed.median, leafed.median / typed.median, typed.bytes))
+    print(String(format: "| %@ | %.1f | %d |", name, typed.median, typed.bytes))
 }
-try pool.syncShutdownGracefully()
-try group.syncShutdownGracefully()

@@ -49,7 +49,7 @@ public enum Paths: Hashable, Sendable {
     case devMailboxItemHTML(UUID)
 
     /// The three flows that send a code to a phone, by where their pages live.
-    public enum CodeFlow: String, Hashable, Sendable, CaseIterable, Encodable {
+    public enum CodeFlow: String, Hashable, Sendable, CaseIterable {
         case registration = "/register"
         case passwordReset = "/password/reset"
         case signIn = "/login/verify"

@@ -2,8 +2,8 @@ import CaseTalkCore
 import Foundation
 
 /// The case header and tabs, shared by the Overview and Patient Talk tabs.
-public struct CaseHeader: Sendable, Encodable {
-    public enum Tab: String, Sendable, Encodable { case overview, talk }
+public struct CaseHeader: Sendable {
+    public enum Tab: String, Sendable { case overview, talk }
     public let id: UUID
     public let patientName: String
     public let title: String
@@ -32,8 +32,8 @@ public struct CaseHeader: Sendable, Encodable {
 }
 
 /// View Cases (SPEC §2).
-public struct CaseListModel: Sendable, Encodable {
-    public struct Item: Sendable, Encodable {
+public struct CaseListModel: Sendable {
+    public struct Item: Sendable {
         public let id: UUID; public let patientName: String; public let title: String; public let lastActivity: String
         public let unread: Int
         public init(id: UUID, patientName: String, title: String, lastActivity: String, unread: Int) {
@@ -88,8 +88,8 @@ public enum CaseListView {
 }
 
 /// New Case (SPEC §2).
-public struct NewCaseModel: Sendable, Encodable {
-    public struct Values: Sendable, Encodable {
+public struct NewCaseModel: Sendable {
+    public struct Values: Sendable {
         public var firstName = "", lastName = "", dateOfBirth = "", patientEmail = "", title = "", notes = ""
         public init() {}
         public init(firstName: String, lastName: String, dateOfBirth: String, patientEmail: String, title: String, notes: String) {
@@ -148,7 +148,7 @@ public enum NewCaseView {
 }
 
 /// A doctor or staff member on a case, or found by **Add a Doctor/Staff**.
-public struct CaseMemberModel: Sendable, Encodable {
+public struct CaseMemberModel: Sendable {
     public let id: UUID; public let name: String; public let role: String; public let practiceName: String
     public init(id: UUID, name: String, role: String, practiceName: String) {
         self.id = id; self.name = name; self.role = role; self.practiceName = practiceName
@@ -156,7 +156,7 @@ public struct CaseMemberModel: Sendable, Encodable {
 }
 
 /// A case's Overview tab (SPEC §2).
-public struct CaseOverviewModel: Sendable, Encodable {
+public struct CaseOverviewModel: Sendable {
     public let chrome: PageChrome
     public let header: CaseHeader
     public let practiceName: String
@@ -240,8 +240,8 @@ public enum CaseOverviewView {
 
 /// What every member sees of the invitation (SPEC §3): the address masked, who sent or changed it
 /// and when, which account answered; and what this member may do with it.
-public struct InvitationModel: Sendable, Encodable {
-    public struct Event: Sendable, Encodable {
+public struct InvitationModel: Sendable {
+    public struct Event: Sendable {
         public let label: String; public let date: String
         public init(label: String, date: String) { self.label = label; self.date = date }
     }
@@ -275,7 +275,7 @@ public struct InvitationModel: Sendable, Encodable {
 }
 
 /// The invitation form's values.
-public struct InviteValues: Sendable, Encodable {
+public struct InviteValues: Sendable {
     public var email = "", confirmEmail = ""
     public init(email: String = "", confirmEmail: String = "") { self.email = email; self.confirmEmail = confirmEmail }
 }
@@ -291,7 +291,7 @@ enum InviteFields {
 }
 
 /// A member's Patient Talk (SPEC §4): their private thread with the patient and the invitation.
-public struct PatientTalkModel: Sendable, Encodable {
+public struct PatientTalkModel: Sendable {
     public let chrome: PageChrome
     public let header: CaseHeader
     public let invitation: InvitationModel?
@@ -394,7 +394,7 @@ public enum PatientTalkView {
 }
 
 /// Invite Patient (SPEC §3).
-public struct InviteModel: Sendable, Encodable {
+public struct InviteModel: Sendable {
     public let chrome: PageChrome
     public let header: CaseHeader
     public let current: InvitationModel?

@@ -2,7 +2,7 @@ import CaseTalkCore
 import Foundation
 
 /// The development mailbox's item, as its pages list it.
-public struct MailboxItem: Sendable, Encodable {
+public struct MailboxItem: Sendable {
     public let id: UUID, kind: String, recipient: String, subject: String, createdAt: String
     public init(id: UUID, kind: String, recipient: String, subject: String, createdAt: String) {
         self.id = id; self.kind = kind; self.recipient = recipient; self.subject = subject; self.createdAt = createdAt
@@ -10,9 +10,9 @@ public struct MailboxItem: Sendable, Encodable {
 }
 
 /// `/dev/mailbox`: what would have been sent, and the demo accounts' two-step codes (SPEC §9).
-public struct MailboxModel: Sendable, Encodable {
+public struct MailboxModel: Sendable {
     /// A demo account's two-step code that will be accepted now, or nil when it was just used.
-    public struct DemoCode: Sendable, Encodable {
+    public struct DemoCode: Sendable {
         public let email: String; public let code: String?
         public init(email: String, code: String?) { self.email = email; self.code = code }
     }
@@ -58,7 +58,7 @@ public enum MailboxView {
     }
 }
 
-public struct MailboxItemModel: Sendable, Encodable {
+public struct MailboxItemModel: Sendable {
     public let chrome: PageChrome
     public let item: MailboxItem
     public let text: String

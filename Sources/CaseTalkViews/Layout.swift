@@ -2,7 +2,7 @@ import CaseTalkCore
 
 /// What the shared layout needs on every page: the title, the signed-in person, the CSRF token
 /// for the sign-out form, and an optional notice.
-public struct PageChrome: Sendable, Encodable {
+public struct PageChrome: Sendable {
     public var title: String
     public var csrf: String?
     public var userName: String?

@@ -2,26 +2,24 @@ import CaseTalkCore
 import Foundation
 
 /// The patient's **Secure Inbox** list (SPEC §4).
-public struct InboxModel: Sendable, Encodable {
-    public struct Row: Sendable, Encodable {
+public struct InboxModel: Sendable {
+    public struct Row: Sendable {
         public let id: UUID; public let practiceName: String; public let memberName: String; public let caseTitle: String
         public let lastActivity: String
-        /// "2 unread", or nil.
-        public let unread: String?
-        public let isUnread: Bool
+        /// The member's messages the patient has not opened yet.
+        public let unread: Int
         public init(id: UUID, practiceName: String, memberName: String, caseTitle: String, lastActivity: String, unread: Int) {
             self.id = id; self.practiceName = practiceName; self.memberName = memberName; self.caseTitle = caseTitle
-            self.lastActivity = lastActivity; self.unread = unread > 0 ? "\(unread) unread" : nil; self.isUnread = unread > 0
+            self.lastActivity = lastActivity; self.unread = unread
         }
     }
     public let chrome: PageChrome
     public let conversations: [Row]
-    public let hasConversations: Bool
     public let previousPage: Int?
     public let nextPage: Int?
 
     public init(chrome: PageChrome, conversations: [Row], previousPage: Int?, nextPage: Int?) {
-        self.chrome = chrome; self.conversations = conversations; self.hasConversations = !conversations.isEmpty
+        self.chrome = chrome; self.conversations = conversations
         self.previousPage = previousPage; self.nextPage = nextPage
     }
 }
@@ -33,8 +31,8 @@ public enum InboxView {
             body = "<p class=\"empty\">No messages yet. When someone from your care team writes to you, it appears here.</p>"
         } else {
             let rows = HTML.each(model.conversations) { row in
-                let unreadClass: HTML = row.unread == nil ? HTML() : " class=\"unread\""
-                let badge: HTML = row.unread.map { " <span class=\"badge\">\($0)</span>" } ?? HTML()
+                let unreadClass: HTML = row.unread > 0 ? " class=\"unread\"" : HTML()
+                let badge: HTML = row.unread > 0 ? " <span class=\"badge\">\(number: row.unread) unread</span>" : HTML()
                 return """
                 <tr\(unreadClass)>
                   <td data-label="Practice">\(row.practiceName)</td>
@@ -64,7 +62,7 @@ public enum InboxView {
 }
 
 /// One conversation of the Secure Inbox, with the reply box.
-public struct InboxThreadModel: Sendable, Encodable {
+public struct InboxThreadModel: Sendable {
     public let chrome: PageChrome
     public let id: UUID
     public let memberName: String
@@ -99,8 +97,8 @@ public enum InboxThreadView {
 }
 
 /// The patient's dashboard (SPEC §4).
-public struct PortalModel: Sendable, Encodable {
-    public struct CaseRow: Sendable, Encodable {
+public struct PortalModel: Sendable {
+    public struct CaseRow: Sendable {
         public let practiceName: String; public let title: String; public let joined: String
         public init(practiceName: String, title: String, joined: String) {
             self.practiceName = practiceName; self.title = title; self.joined = joined

@@ -2,8 +2,8 @@ import CaseTalkCore
 import Foundation
 
 /// The step list at the top of every registration step page.
-public struct StepsModel: Sendable, Encodable {
-    public struct Item: Sendable, Encodable { public let number: Int; public let title: String; public let current: Bool; public let done: Bool }
+public struct StepsModel: Sendable {
+    public struct Item: Sendable { public let number: Int; public let title: String; public let current: Bool; public let done: Bool }
     public let items: [Item]
     public let current: Int
     public let total: Int
@@ -43,7 +43,7 @@ private func invitedBy(_ memberName: String, _ practiceName: String) -> HTML {
     "<p>\(memberName) at \(practiceName) invited you to CaseTalk, the secure portal they use to talk with you. A secure message is waiting for you.</p>"
 }
 
-public struct BirthDateModel: Sendable, Encodable {
+public struct BirthDateModel: Sendable {
     public let chrome: PageChrome
     public let steps: StepsModel
     public let memberName: String
@@ -78,12 +78,12 @@ public enum BirthDateView {
     }
 }
 
-public struct PhoneValues: Sendable, Encodable {
+public struct PhoneValues: Sendable {
     public var mobile = "", home = "", work = ""
     public init(mobile: String = "", home: String = "", work: String = "") { self.mobile = mobile; self.home = home; self.work = work }
 }
 
-public struct PhonesModel: Sendable, Encodable {
+public struct PhonesModel: Sendable {
     public let chrome: PageChrome
     public let steps: StepsModel
     public let memberName: String
@@ -126,8 +126,8 @@ public enum PhonesView {
 }
 
 /// Delivery method: a registration's, a password reset's or a new browser's sign-in.
-public struct MethodModel: Sendable, Encodable {
-    public struct Option: Sendable, Encodable {
+public struct MethodModel: Sendable {
+    public struct Option: Sendable {
         public let value: String; public let label: String; public let number: String; public let checked: Bool
         public init(value: String, label: String, number: String, checked: Bool) {
             self.value = value; self.label = label; self.number = number; self.checked = checked
@@ -135,14 +135,13 @@ public struct MethodModel: Sendable, Encodable {
     }
     public let chrome: PageChrome
     public let flow: Paths.CodeFlow
-    public let path: String
     public let steps: StepsModel?
     public let why: String?
     public let next: String?
     public let options: [Option]
     public let error: String?
     public init(chrome: PageChrome, flow: Paths.CodeFlow, steps: StepsModel?, why: String?, next: String?, options: [Option], error: String?) {
-        self.chrome = chrome; self.flow = flow; self.path = flow.rawValue; self.steps = steps; self.why = why; self.next = next
+        self.chrome = chrome; self.flow = flow; self.steps = steps; self.why = why; self.next = next
         self.options = options; self.error = error
     }
 }
@@ -186,10 +185,9 @@ public enum MethodView {
 }
 
 /// Enter code, for the same three flows.
-public struct CodeModel: Sendable, Encodable {
+public struct CodeModel: Sendable {
     public let chrome: PageChrome
     public let flow: Paths.CodeFlow
-    public let path: String
     public let steps: StepsModel?
     /// "by text message to your mobile number ending in 23"
     public let sentTo: String
@@ -200,7 +198,7 @@ public struct CodeModel: Sendable, Encodable {
     public let error: String?
     public init(chrome: PageChrome, flow: Paths.CodeFlow, steps: StepsModel?, sentTo: String, waitSeconds: Int, offersRemember: Bool,
                 next: String?, error: String?) {
-        self.chrome = chrome; self.flow = flow; self.path = flow.rawValue; self.steps = steps; self.sentTo = sentTo
+        self.chrome = chrome; self.flow = flow; self.steps = steps; self.sentTo = sentTo
         self.waitSeconds = waitSeconds; self.offersRemember = offersRemember; self.next = next; self.error = error
     }
 }
@@ -248,7 +246,7 @@ public enum CodeView {
     }
 }
 
-public struct TermsModel: Sendable, Encodable {
+public struct TermsModel: Sendable {
     public let chrome: PageChrome
     public let steps: StepsModel
     public let version: String
@@ -292,14 +290,13 @@ public enum TermsView {
 }
 
 /// Set password (a registration) or Choose a new password (a reset).
-public struct PasswordModel: Sendable, Encodable {
-    public struct Rule: Sendable, Encodable {
+public struct PasswordModel: Sendable {
+    public struct Rule: Sendable {
         public let key: String; public let label: String; public let unmet: Bool
         public init(key: String, label: String, unmet: Bool) { self.key = key; self.label = label; self.unmet = unmet }
     }
     public let chrome: PageChrome
     public let flow: Paths.CodeFlow
-    public let path: String
     public let steps: StepsModel?
     /// "Set password", or "Choose a new password" for a reset.
     public let heading: String
@@ -312,7 +309,7 @@ public struct PasswordModel: Sendable, Encodable {
     public let maxLength: Int
     public init(chrome: PageChrome, flow: Paths.CodeFlow, steps: StepsModel?, heading: String, email: String, emailName: String,
                 rules: [Rule], errorList: [String], minLength: Int, maxLength: Int) {
-        self.chrome = chrome; self.flow = flow; self.path = flow.rawValue; self.steps = steps; self.heading = heading
+        self.chrome = chrome; self.flow = flow; self.steps = steps; self.heading = heading
         self.email = email; self.emailName = emailName; self.rules = rules; self.errorList = errorList
         self.minLength = minLength; self.maxLength = maxLength
     }
@@ -359,7 +356,7 @@ public enum PasswordView {
 }
 
 /// A registration that cannot go on (a link that ended, say).
-public struct StoppedModel: Sendable, Encodable {
+public struct StoppedModel: Sendable {
     public let chrome: PageChrome
     public let heading: String
     public let message: String
@@ -378,7 +375,7 @@ public enum StoppedView {
 }
 
 /// SPEC §3: an account already has the invited address.
-public struct ExistingAccountModel: Sendable, Encodable {
+public struct ExistingAccountModel: Sendable {
     public let chrome: PageChrome
     public let memberName: String
     public let practiceName: String

@@ -2,7 +2,7 @@ import CaseTalkCore
 import Foundation
 
 /// Sign In (SPEC §5).
-public struct SignInModel: Sendable, Encodable {
+public struct SignInModel: Sendable {
     public let chrome: PageChrome
     public let email: String
     public let next: String?
@@ -37,7 +37,7 @@ public enum SignInView {
 }
 
 /// Forgot password? (SPEC §4).
-public struct ForgotPasswordModel: Sendable, Encodable {
+public struct ForgotPasswordModel: Sendable {
     public let chrome: PageChrome
     public let email: String
     public let error: String?
@@ -66,7 +66,7 @@ public enum ForgotPasswordView {
 }
 
 /// The authenticator's code at sign-in, or a recovery code instead.
-public struct TwoStepModel: Sendable, Encodable {
+public struct TwoStepModel: Sendable {
     public let chrome: PageChrome
     public let recovery: Bool
     public let next: String?
@@ -113,7 +113,7 @@ public enum TwoStepView {
 }
 
 /// Set up two-step verification: the QR code, the key, the first code.
-public struct TwoStepSetupModel: Sendable, Encodable {
+public struct TwoStepSetupModel: Sendable {
     public let chrome: PageChrome
     /// The QR code as an SVG path and its side (`QRCode.svgPath`); empty if it cannot be drawn.
     public let qrPath: String
@@ -163,7 +163,7 @@ public enum TwoStepSetupView {
 }
 
 /// The recovery codes, shown once after two-step verification is turned on.
-public struct RecoveryCodesModel: Sendable, Encodable {
+public struct RecoveryCodesModel: Sendable {
     public let chrome: PageChrome
     public let codes: [String]
     /// Where **I have saved them** goes: a validated relative path.
@@ -189,7 +189,7 @@ public enum RecoveryCodesView {
 }
 
 /// Every error page: the status's phrase as the title, a patient-safe message.
-public struct ErrorModel: Sendable, Encodable {
+public struct ErrorModel: Sendable {
     public let chrome: PageChrome
     public let message: String
     public init(chrome: PageChrome, message: String) { self.chrome = chrome; self.message = message }

@@ -2,7 +2,7 @@ import CaseTalkCore
 import Foundation
 
 /// One message as a thread shows it.
-public struct ThreadEntry: Sendable, Encodable {
+public struct ThreadEntry: Sendable {
     public let id: UUID
     public let mine: Bool
     public let author: String
@@ -10,24 +10,22 @@ public struct ThreadEntry: Sendable, Encodable {
     public let text: String
     /// For the viewer's own messages: when the other side first opened it.
     public let read: String?
-    public let isRead: Bool
 
     public init(id: UUID, mine: Bool, author: String, date: String, text: String, read: String?) {
         self.id = id; self.mine = mine; self.author = author; self.date = date; self.text = text
-        self.read = read; self.isRead = read != nil
+        self.read = read
     }
 }
 
 /// One page of a thread, oldest first within the page.
-public struct ThreadModel: Sendable, Encodable {
+public struct ThreadModel: Sendable {
     public let entries: [ThreadEntry]
-    public let hasEntries: Bool
     /// The page of older messages, if any; and of newer ones, when this is not the newest.
     public let earlierPage: Int?
     public let laterPage: Int?
 
     public init(entries: [ThreadEntry], earlierPage: Int?, laterPage: Int?) {
-        self.entries = entries; self.hasEntries = !entries.isEmpty
+        self.entries = entries
         self.earlierPage = earlierPage; self.laterPage = laterPage
     }
 
