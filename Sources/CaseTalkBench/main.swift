@@ -17,7 +17,7 @@ let text = "Thank you for the x-rays. The crown fits well; please keep chewing o
 let thread = InboxThreadModel(chrome: chrome, id: UUID(), memberName: "Dr. Maya Chen", practiceName: "Riverside Dental Care",
                               caseTitle: "Crown on lower left molar",
                               thread: ThreadModel(entries: (0..<50).map { index in
-                                  ThreadEntry(id: UUID(), mine: index % 2 == 0, author: index % 2 == 0 ? "Ana Silva" : "Dr. Maya Chen",
+                                  ThreadEntry(id: UUID().uuidString, mine: index % 2 == 0, author: index % 2 == 0 ? "Ana Silva" : "Dr. Maya Chen",
                                               date: "2026-12-01 14:\(10 + index) UTC", text: "\(index). " + text,
                                               read: index % 2 == 0 ? "2026-12-01 15:00 UTC" : nil)
                               }, earlierPage: 2, laterPage: nil),

@@ -3,7 +3,8 @@ import Foundation
 
 /// One message as a thread shows it.
 public struct ThreadEntry: Sendable {
-    public let id: UUID
+    /// The message's id as text (`UUID.uuidString`): the page's anchor for it.
+    public let id: String
     public let mine: Bool
     public let author: String
     public let date: String
@@ -11,7 +12,7 @@ public struct ThreadEntry: Sendable {
     /// For the viewer's own messages: when the other side first opened it.
     public let read: String?
 
-    public init(id: UUID, mine: Bool, author: String, date: String, text: String, read: String?) {
+    public init(id: String, mine: Bool, author: String, date: String, text: String, read: String?) {
         self.id = id; self.mine = mine; self.author = author; self.date = date; self.text = text
         self.read = read
     }
@@ -48,7 +49,7 @@ public enum ThreadView {
             let read: HTML = entry.read.map { " · <span class=\"message-read\">Read \($0)</span>" } ?? HTML()
             let mine: HTML = entry.mine ? " message-mine" : HTML()
             list.append("""
-              <li class="message\(mine)" id="m-\(entry.id.uuidString)">
+              <li class="message\(mine)" id="m-\(entry.id)">
                 <p class="message-meta"><strong>\(entry.author)</strong> · <time>\(entry.date)</time>\(read)</p>
                 <p class="message-text">\(entry.text)</p>
               </li>

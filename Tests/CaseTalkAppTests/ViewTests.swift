@@ -28,8 +28,8 @@ import VaporTesting
         email: "a•••@example.com", state: "Revoked", isRevoked: true, sentBy: "Dr. Sample (Sample Practice)", events: [],
         delivery: nil, deliveryProblem: false, canResend: false, canRevoke: false,
         canChangeAddress: true, controlNote: nil, registeredAs: nil, canRemoveAccess: false)
-    static let entry = ThreadEntry(id: UUID(), mine: true, author: "Dr. Sample", date: "today", text: "Line one\n<b>not bold</b> " + hostile, read: "today")
-    static let theirs = ThreadEntry(id: UUID(), mine: false, author: "Ana Silva", date: "today", text: "Thanks", read: nil)
+    static let entry = ThreadEntry(id: UUID().uuidString, mine: true, author: "Dr. Sample", date: "today", text: "Line one\n<b>not bold</b> " + hostile, read: "today")
+    static let theirs = ThreadEntry(id: UUID().uuidString, mine: false, author: "Ana Silva", date: "today", text: "Thanks", read: nil)
     static let mailItem = MailboxItem(id: UUID(), kind: "email", recipient: "ana@example.com", subject: "Sample", createdAt: "today")
     static let conversationID = UUID()
 
