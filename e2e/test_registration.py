@@ -5,6 +5,7 @@ import re
 import time
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -48,8 +49,9 @@ def sign_in_code(driver, twilio, number, remember):
     sent_before = twilio.count()
     choose(driver, "Text message (SMS)")
     button(driver, "Continue").click()
-    # The next page, or the same one asking to wait: read it only once it has come.
-    WebDriverWait(driver, 20, poll_frequency=0.1).until(
+    # The next page, or the same one asking to wait: read it only once it has come (a heading
+    # found on the page being left goes stale under the check: look again).
+    WebDriverWait(driver, 20, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: "Please wait" in d.page_source or any(h.text.strip() == "Enter code" for h in d.find_elements(By.CSS_SELECTOR, "h1, h2")))
     wait = re.search(r"Please wait (\d+) seconds", driver.page_source)
     if wait:   # the 30 seconds between sends to one account still run from an earlier code
