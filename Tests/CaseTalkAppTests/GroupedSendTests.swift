@@ -147,4 +147,33 @@ import VaporTesting
             open.yield()
         }
     }
+
+    @Test func aStoreThatAnswersTooFewLeavesNoWriterWaiting() async throws {
+        try await withCaseTalk { app, _ in
+            // A broken store: one answer short for every group but the lone "fine".
+            let groups = WriteGroups<String, String>(deadline: .seconds(5)) { items, _, _ in
+                items == ["fine"] ? [.success("stored fine")] : items.dropLast().map { .success("stored " + $0) }
+            }
+            let services = app.caseTalk, db = app.db
+            let outcomes = try await withThrowingTaskGroup(of: String?.self) { group in
+                for item in ["a", "b", "c", "fine"] {
+                    group.addTask {
+                        do { return try await groups.write(item, services: services, on: db) } catch is WriteGroups<String, String>.Miscounted {
+                            return "failed " + item
+                        }
+                    }
+                }
+                // Without the check the unanswered writers wait for ever: this answers first.
+                group.addTask { try await Task.sleep(for: .seconds(20)); return nil }
+                var seen: [String] = []
+                while seen.count < 4, let next = try await group.next() {
+                    guard let next else { break }
+                    seen.append(next)
+                }
+                group.cancelAll()
+                return seen.sorted()
+            }
+            #expect(outcomes == ["failed a", "failed b", "failed c", "stored fine"])
+        }
+    }
 }

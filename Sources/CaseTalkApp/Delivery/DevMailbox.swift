@@ -5,7 +5,7 @@ import Foundation
 import Vapor
 
 /// The development mailbox (SPEC §6): without SMTP_URL (or Twilio settings), and never in
-/// production, emails (and later texts and calls) are kept here and shown at `/dev/mailbox`.
+/// production, emails, texts and calls are kept here and shown at `/dev/mailbox`.
 final class DevMailboxItem: Model, @unchecked Sendable {
     static let schema = "dev_mailbox"
 

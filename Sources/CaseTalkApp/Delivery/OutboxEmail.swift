@@ -2,7 +2,7 @@ import Fluent
 import Foundation
 
 /// A durable outgoing email (SPEC §6). Written in the same transaction as the change that causes
-/// it; delivered by `OutboxWorker`. The message itself is sealed with the data key (it can hold
+/// it; delivered by the `BackgroundWorker`. The message itself is sealed with the data key (it can hold
 /// an invitation link), and wiped once delivered or refused.
 final class OutboxEmail: Model, @unchecked Sendable {
     static let schema = "outbox"

@@ -19,7 +19,7 @@ public struct CaseTalkServices: Sendable {
     public var commonPasswords: CommonPasswords
     /// The current Terms of Use (the newest file in `Resources/Terms/`), read once at boot.
     public var termsOfUse: TermsOfUse
-    /// Seals data at rest with the data key (outbox messages now, message bodies later).
+    /// Seals data at rest with the data key (outbox messages, message bodies, TOTP keys).
     var sealer: Sealer
     /// Keys the audit chain.
     var auditKey: AuditKey

@@ -38,6 +38,13 @@ final class WriteGroups<Item: Sendable, Output: Sendable>: Sendable {
 
     struct TookTooLong: Error {}
 
+    /// A store that answered a different number of items than it was given: a bug in the store,
+    /// reported to each item (retried alone) instead of leaving the unanswered ones waiting for ever.
+    struct Miscounted: Error {
+        let items: Int
+        let answers: Int
+    }
+
     /// Stores `item` with whatever else is waiting; its answer. The group is written on the
     /// database and with the services of the request that found nothing being written.
     func write(_ item: Item, services: CaseTalkServices, on db: any Database) async throws -> Output {
@@ -83,7 +90,11 @@ final class WriteGroups<Item: Sendable, Output: Sendable>: Sendable {
             let timer = db.eventLoop.scheduleTask(in: deadline) { finish(.failure(TookTooLong())) }
             Task { [store] in
                 let result: Result<[Result<Output, any Error>], any Error>
-                do { result = .success(try await store(items, services, db)) } catch { result = .failure(error) }
+                do {
+                    let answers = try await store(items, services, db)
+                    guard answers.count == items.count else { throw Miscounted(items: items.count, answers: answers.count) }
+                    result = .success(answers)
+                } catch { result = .failure(error) }
                 timer.cancel()
                 finish(result)
             }
