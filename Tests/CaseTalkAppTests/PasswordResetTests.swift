@@ -142,7 +142,7 @@ struct ResetWorld {
                 let id = "forgot-" + UUID().uuidString
                 let answer = try await browser.post("/password/forgot", [("email", address)], extraHeaders: ["X-Request-Id": id])
                 #expect(answer.location == "/password/forgot?sent=1")
-                counts[address] = LogCapture.shared.all.filter { $0.contains("Executing query") && $0.contains("request-id=\(id)") }.count
+                counts[address] = LogCapture.shared.statements(request: id)
             }
             #expect(Set(counts.values).count == 1 && (counts.values.first ?? 0) > 0, "statements per request: \(counts)")
             #expect(try await PasswordReset.query(on: app.db).count() == 0, "nothing looked up while answering")

@@ -71,12 +71,12 @@ struct ReadWorld {
         return ReadWorld(app: app, patient: browser, conversations: conversationIDs)
     }
 
-    /// The SQL statements one GET runs, counted from the database driver's own query log (one
-    /// "Executing query" line per statement), picked out by the request id the test sends.
+    /// The SQL statements one GET runs, counted from the query log, picked out by the request id
+    /// the test sends.
     func statements(_ path: String) async throws -> (count: Int, response: TestingHTTPResponse) {
         let id = "count-" + UUID().uuidString
         let response = try await patient.get(path, extraHeaders: ["X-Request-Id": id])
-        let count = LogCapture.shared.all.filter { $0.contains("Executing query") && $0.contains("request-id=\(id)") }.count
+        let count = LogCapture.shared.statements(request: id)
         return (count, response)
     }
 }

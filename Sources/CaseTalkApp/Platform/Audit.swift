@@ -1,7 +1,6 @@
 import CaseTalkCore
 import Fluent
 import Foundation
-import SQLKit
 import Vapor
 
 /// Who did something, for the audit trail.
@@ -92,36 +91,23 @@ enum Audit {
     /// Appends entries in their order, with three statements however many there are.
     static func record(_ drafts: [AuditDraft], key: AuditKey, on db: any Database) async throws {
         guard !drafts.isEmpty else { return }
-        struct Head: Decodable { let seq: Int64; let hash: String }
         // Inside an outer transaction this joins it; alone it is its own, so the statements below
         // are never interleaved with another writer's.
         try await db.transaction { tx in
-            // Taking the numbers is the first write, so it also takes the lock that orders writers.
-            guard let head = try await tx.sql.raw("""
-                UPDATE audit_head SET seq = seq + \(literal: drafts.count) WHERE id = 1 RETURNING seq, hash
-                """).first(decoding: Head.self)
-            else { throw Abort(.internalServerError) }
-
+            guard let head = try await AuditTable.takeNumbers(drafts.count, on: tx) else { throw Abort(.internalServerError) }
             var previous = head.hash
-            var rows: [SQLQueryString] = []
+            var rows: [AuditTable.Row] = []
             for (offset, draft) in drafts.enumerated() {
                 let record = AuditRecord(sequence: head.seq - Int64(drafts.count) + 1 + Int64(offset),
                                          occurredAtMillis: millis(draft.at),
                                          actorKind: draft.actor.kind, actorID: draft.actor.id, action: draft.action.rawValue,
                                          subject: draft.subject, clientAddress: draft.clientAddress, userAgent: draft.userAgent)
                 let hash = record.chainHash(previous: previous, key: key)
-                rows.append("""
-                    (\(bind: record.sequence), \(bind: record.occurredAtMillis), \(bind: record.actorKind), \(bind: record.actorID), \
-                    \(bind: record.action), \(bind: record.subject), \(bind: record.clientAddress), \(bind: record.userAgent), \
-                    \(bind: previous), \(bind: hash))
-                    """)
+                rows.append(AuditTable.Row(record: record, previousHash: previous, hash: hash))
                 previous = hash
             }
-            try await tx.sql.raw("""
-                INSERT INTO audit_entries (seq, occurred_at_ms, actor_kind, actor_id, action, subject, client_address, user_agent, previous_hash, hash)
-                VALUES \(rows.joined(separator: ", "))
-                """).run()
-            try await tx.sql.raw("UPDATE audit_head SET hash = \(bind: previous) WHERE id = 1").run()
+            try await AuditTable.append(rows, on: tx)
+            try await AuditTable.setHeadHash(previous, on: tx)
         }
     }
 
@@ -148,10 +134,10 @@ enum Audit {
         return verdict
     }
 
-    struct Head: Decodable, Equatable { let seq: Int64; let hash: String }
+    typealias Head = AuditTable.Head
 
     static func currentHead(on db: any Database) async throws -> Head? {
-        try await db.sql.select().columns("seq", "hash").from("audit_head").where("id", .equal, 1).first(decoding: Head.self)
+        try await AuditTable.head(on: db)
     }
 
     /// The head as it is now, signed with the audit key, to be written outside the database.

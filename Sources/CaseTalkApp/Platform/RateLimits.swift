@@ -1,7 +1,6 @@
 import CaseTalkCore
 import Fluent
 import Foundation
-import SQLKit
 import Vapor
 
 /// Counts a request against the rate limits of its action, for its client address and the
@@ -23,26 +22,14 @@ enum RateLimits {
         if let account, let rule = policy.rule(action, .account) { entries.append((bucket(action, .account, account), rule)) }
         guard !entries.isEmpty else { return nil }
 
-        var values: [SQLQueryString] = []
-        for entry in entries {
+        let counted = try await RateLimitsTable.count(entries.map { entry in
             let window = RateLimitPolicy.window(at: now, length: entry.rule.window)
-            values.append("(\(bind: entry.bucket), \(bind: window.index), 1, \(bind: window.end))")
-        }
-        let rows = values.joined(separator: ", ")
-        // One statement for every bucket: a new window starts at 1, the same window adds 1.
-        let query: SQLQueryString = """
-            INSERT INTO rate_limits (bucket, window_index, hits, expires_at) VALUES \(rows) \
-            ON CONFLICT (bucket) DO UPDATE SET \
-            hits = CASE WHEN rate_limits.window_index = excluded.window_index THEN rate_limits.hits + 1 ELSE 1 END, \
-            window_index = excluded.window_index, expires_at = excluded.expires_at \
-            RETURNING bucket, hits, expires_at
-            """
-        struct Row: Decodable { let bucket: String; let hits: Int; let expires_at: Date }
-        let counted = try await db.sql.raw(query).all(decoding: Row.self)
+            return RateLimitsTable.Hit(bucket: entry.bucket, window: window.index, expiresAt: window.end)
+        }, on: db)
         var wait: Int?
         for row in counted {
             guard let rule = entries.first(where: { $0.bucket == row.bucket })?.rule, row.hits > rule.limit else { continue }
-            let seconds = max(1, Int(row.expires_at.timeIntervalSince(now).rounded(.up)))
+            let seconds = max(1, Int(row.expiresAt.timeIntervalSince(now).rounded(.up)))
             wait = max(wait ?? 0, seconds)
         }
         return wait
@@ -50,7 +37,7 @@ enum RateLimits {
 
     /// Deletes counters whose window has ended (run by the background worker).
     static func sweep(on db: any Database, now: Date) async throws {
-        try await db.sql.delete(from: "rate_limits").where("expires_at", .lessThan, SQLBind(now)).run()
+        try await RateLimitsTable.deleteExpired(before: now, on: db)
     }
 }
 

@@ -1,7 +1,6 @@
 import CaseTalkCore
 import Fluent
 import Foundation
-import SQLKit
 import Vapor
 
 /// The session of the current request, as loaded by `SessionMiddleware`.
@@ -51,78 +50,52 @@ struct SessionMiddleware: AsyncMiddleware {
         // A real id is 43 characters of base64url; anything else is not worth a query.
         guard token.utf8.count == 43 else { return nil }
         let idHash = Digest.sha256Hex(token)
-        // Every request runs this, so it is one statement with the signed-in person (a staff user
-        // with their practice, or a patient) joined in, in plain SQL with explicit columns.
-        struct Row: Decodable {
-            let principal_kind: String?; let principal_id: UUID?; let csrf_token: String; let created_at: Date
-            let last_seen_at: Date; let registration_token_hash: String?; let sign_in_email: String?
-            let password_reset_token_hash: String?
-            let pending_kind: String?; let pending_id: UUID?; let pending_factor: String?; let pending_key: String?
-            let pending_at: Date?
-            let staff_name: String?; let staff_practice_id: UUID?; let staff_is_admin: Bool?; let practice_name: String?
-            let patient_name: String?
-        }
-        guard let row = try await req.db.sql.raw("""
-            SELECT sessions.principal_kind, sessions.principal_id, sessions.csrf_token, sessions.created_at, sessions.last_seen_at,
-                   sessions.registration_token_hash, sessions.sign_in_email, sessions.password_reset_token_hash,
-                   sessions.pending_kind, sessions.pending_id, sessions.pending_factor, sessions.pending_key, sessions.pending_at,
-                   staff_users.name AS staff_name, staff_users.practice_id AS staff_practice_id, staff_users.is_admin AS staff_is_admin,
-                   practices.name AS practice_name, patients.name AS patient_name
-            FROM sessions
-            LEFT JOIN staff_users ON sessions.principal_kind = 'staff' AND staff_users.id = sessions.principal_id
-            LEFT JOIN practices ON practices.id = staff_users.practice_id
-            LEFT JOIN patients ON sessions.principal_kind = 'patient' AND patients.id = sessions.principal_id
-            WHERE sessions.id = \(bind: idHash)
-            """).first(decoding: Row.self) else { return nil }
+        // Every request runs this: one statement, with the signed-in person joined in.
+        guard let row = try await SessionsTable.load(idHash: idHash, on: req.db) else { return nil }
         let now = req.now
-        if SessionLifetime.isExpired(createdAt: row.created_at, lastSeenAt: row.last_seen_at, now: now) {
-            try await req.db.sql.raw("DELETE FROM sessions WHERE id = \(bind: idHash)").run()
+        if SessionLifetime.isExpired(createdAt: row.createdAt, lastSeenAt: row.lastSeenAt, now: now) {
+            try await SessionsTable.delete(idHash: idHash, on: req.db)
             return nil
         }
-        if now.timeIntervalSince(row.last_seen_at) >= SessionLifetime.touchInterval {
-            try await req.db.sql.raw("UPDATE sessions SET last_seen_at = \(bind: now) WHERE id = \(bind: idHash)").run()
+        if now.timeIntervalSince(row.lastSeenAt) >= SessionLifetime.touchInterval {
+            try await SessionsTable.touch(idHash: idHash, at: now, on: req.db)
         }
-        let principal = Principal(kind: row.principal_kind, id: row.principal_id)
+        let principal = Principal(kind: row.principalKind, id: row.principalId)
         var person: SignedInPerson?
         switch principal {
         case .staff(let id)?:
-            if let name = row.staff_name, let practiceID = row.staff_practice_id, let practiceName = row.practice_name {
+            if let name = row.staffName, let practiceID = row.staffPracticeId, let practiceName = row.practiceName {
                 person = .staff(SignedInStaff(id: id, practiceID: practiceID, name: name, practiceName: practiceName,
-                                              isAdmin: row.staff_is_admin ?? false))
+                                              isAdmin: row.staffIsAdmin ?? false))
             }
         case .patient(let id)?:
-            person = row.patient_name.map { .patient(SignedInPatient(id: id, name: $0)) }
+            person = row.patientName.map { .patient(SignedInPatient(id: id, name: $0)) }
         case nil:
             person = nil
         }
         var pending: PendingSignIn?
-        if let account = Principal(kind: row.pending_kind, id: row.pending_id),
-           let factor = row.pending_factor.flatMap(SecondFactor.init(rawValue:)),
-           let since = row.pending_at, now.timeIntervalSince(since) < PendingSignIn.lifetime {
-            pending = PendingSignIn(account: account, factor: factor, sealedKey: row.pending_key)
+        if let account = Principal(kind: row.pendingKind, id: row.pendingId),
+           let factor = row.pendingFactor.flatMap(SecondFactor.init(rawValue:)),
+           let since = row.pendingAt, now.timeIntervalSince(since) < PendingSignIn.lifetime {
+            pending = PendingSignIn(account: account, factor: factor, sealedKey: row.pendingKey)
         }
-        return CurrentSession(idHash: idHash, principal: principal, csrfToken: row.csrf_token,
-                              registrationTokenHash: row.registration_token_hash, signInEmail: row.sign_in_email,
-                              passwordResetTokenHash: row.password_reset_token_hash, pending: pending, person: person)
+        return CurrentSession(idHash: idHash, principal: principal, csrfToken: row.csrfToken,
+                              registrationTokenHash: row.registrationTokenHash, signInEmail: row.signInEmail,
+                              passwordResetTokenHash: row.passwordResetTokenHash, pending: pending, person: person)
     }
 }
 
 enum SessionHousekeeping {
     /// Ends every session of `principal` (after a password change: SPEC §4).
     static func endAll(of principal: Principal, on db: any Database) async throws {
-        try await SessionRecord.query(on: db).filter(\.$principalKind == principal.kind).filter(\.$principalID == principal.id)
-            .delete()
+        try await SessionsTable.deleteAll(of: principal, on: db)
     }
 
     /// Deletes sessions past their idle or absolute limit (visitors who opened the sign-in page
     /// and left, people who never signed out). Run by the background worker every minute.
     static func sweepExpired(on db: any Database, now: Date) async throws {
-        try await SessionRecord.query(on: db)
-            .group(.or) {
-                $0.filter(\.$lastSeenAt <= now.addingTimeInterval(-SessionLifetime.idleTimeout))
-                    .filter(\.$createdAt <= now.addingTimeInterval(-SessionLifetime.absoluteTimeout))
-            }
-            .delete()
+        try await SessionsTable.deleteExpired(idleSince: now.addingTimeInterval(-SessionLifetime.idleTimeout),
+                                              startedBefore: now.addingTimeInterval(-SessionLifetime.absoluteTimeout), on: db)
     }
 }
 
@@ -192,7 +165,7 @@ extension Request {
         }
         try await db.transaction { tx in
             if let old = self.session {
-                try await SessionRecord.query(on: tx).filter(\.$id == old.idHash).delete()
+                try await SessionsTable.delete(idHash: old.idHash, on: tx)
             }
             try await record.create(on: tx)
         }
@@ -243,7 +216,7 @@ extension Request {
     /// Sign-out: the session ends on the server and the cookie is cleared.
     func endSession() async throws {
         if let session {
-            try await SessionRecord.query(on: db).filter(\.$id == session.idHash).delete()
+            try await SessionsTable.delete(idHash: session.idHash, on: db)
         }
         storage[CurrentSessionKey.self] = nil
         storage[PendingCookieKey.self] = .clear

@@ -139,14 +139,11 @@ private struct TurnTakingDatabase: Database, SQLDatabase {
     var dialect: any SQLDialect { sql.dialect }
     var queryLogLevel: Logger.Level? { sql.queryLogLevel }
 
-    /// A SELECT, built or written out (plain SQL is read by its first word); anything else writes.
+    /// A data-layer statement says whether it writes (`Statement.writes`); a built SELECT reads;
+    /// anything else (migrations, start-up settings) is taken as a write.
     private func isRead(_ query: any SQLExpression) -> Bool {
-        if query is SQLSelect { return true }
-        guard query is SQLQueryString || query is SQLRaw else { return false }
-        var serializer = SQLSerializer(database: self)
-        query.serialize(to: &serializer)
-        let text = serializer.sql.drop(while: \.isWhitespace)
-        return text.prefix(6).uppercased() == "SELECT" && text.dropFirst(6).first?.isWhitespace == true
+        if let statement = query as? StatementExpression { return !statement.writes }
+        return query is SQLSelect
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {

@@ -17,6 +17,12 @@ final class LogCapture: Sendable {
 
     func append(_ line: String) { lines.withLockedValue { $0.append(line) } }
     var all: [String] { lines.withLockedValue { $0 } }
+
+    /// The SQL statements logged for one request (with the SQL log level at debug): SQLKit logs
+    /// "Executing query" for each it runs, the data layer "Executing prepared statement" on PostgreSQL.
+    func statements(request id: String) -> Int {
+        all.filter { ($0.contains("Executing query") || $0.contains("Executing prepared statement")) && $0.contains("request-id=\(id)") }.count
+    }
 }
 
 private struct CapturingHandler: LogHandler {

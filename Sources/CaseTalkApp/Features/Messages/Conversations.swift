@@ -2,7 +2,6 @@ import CaseTalkCore
 import CaseTalkViews
 import Fluent
 import Foundation
-import SQLKit
 import Vapor
 
 /// Reading and writing Patient Talk. Every query names the signed-in person: a member's own
@@ -13,32 +12,13 @@ enum Conversations {
 
     /// The member's own conversation on a case, if they have written in it.
     static func forMember(caseID: UUID, memberID: UUID, on db: any Database) async throws -> Conversation? {
-        try await Conversation.query(on: db).filter(\.$caseID == caseID).filter(\.$memberID == memberID).first()
-    }
-
-    /// A conversation as the patient's pages show it.
-    struct PatientView: Decodable, Sendable {
-        let id: UUID
-        let case_id: UUID
-        let member_id: UUID
-        let member_name: String
-        let practice_name: String
-        let case_title: String
+        try await ConversationsTable.forMember(caseID: caseID, memberID: memberID, on: db)
     }
 
     /// Conversation `id`, only if its case belongs to the patient's account; with what the thread
     /// page shows of it, in one statement.
-    static func forPatient(_ id: UUID, patientID: UUID, on db: any Database) async throws -> PatientView? {
-        try await db.sql.raw("""
-            SELECT conversations.id, conversations.case_id, conversations.member_id, staff_users.name AS member_name,
-                   practices.name AS practice_name, cases.title AS case_title
-            FROM conversations
-            JOIN case_patients ON case_patients.case_id = conversations.case_id
-            JOIN cases ON cases.id = conversations.case_id
-            JOIN staff_users ON staff_users.id = conversations.member_id
-            JOIN practices ON practices.id = staff_users.practice_id
-            WHERE conversations.id = \(bind: id) AND case_patients.patient_id = \(bind: patientID)
-            """).first(decoding: PatientView.self)
+    static func forPatient(_ id: UUID, patientID: UUID, on db: any Database) async throws -> ConversationsTable.ForPatient? {
+        try await ConversationsTable.forPatient(id, patientID: patientID, on: db)
     }
 
     /// The send form of Patient Talk and of the Secure Inbox, read field by field: sends are the
@@ -92,17 +72,8 @@ enum Conversations {
     static func open(_ conversationID: UUID, as viewer: MessageAuthor, names: (member: String, patient: String),
                      page requested: Int, actor: AuditActor, req: Request, show: (ThreadModel) async throws -> Response) async throws -> Response {
         let page = max(1, min(requested, 100_000))
-        // Read column by column, the id as text: decoding 50 rows through Codable, and parsing each
-        // id into a UUID only to print it again, were a tenth of a thread page (bench/PROFILE.md).
-        let newestFirst = try await req.db.sql.raw("""
-            SELECT id, author_kind, body_sealed, created_at, read_at FROM messages
-            WHERE conversation_id = \(bind: conversationID)
-            ORDER BY created_at DESC, id DESC LIMIT \(literal: threadPageSize + 1) OFFSET \(literal: (page - 1) * threadPageSize)
-            """).all().map { row in
-                (id: try row.decode(column: "id", as: String.self), author_kind: try row.decode(column: "author_kind", as: String.self),
-                 body_sealed: try row.decode(column: "body_sealed", as: String.self),
-                 created_at: try row.decode(column: "created_at", as: Date.self), read_at: try row.decode(column: "read_at", as: Date?.self))
-            }
+        let newestFirst = try await MessagesTable.page(of: conversationID, limit: threadPageSize + 1,
+                                                       offset: (page - 1) * threadPageSize, on: req.db)
         let rows = Array(newestFirst.prefix(threadPageSize).reversed())
         let record = ThreadViews.Record(conversationID: conversationID, viewer: viewer, shown: rows.count,
                                         actor: actor, clientAddress: req.clientAddress, at: req.now)
@@ -110,13 +81,13 @@ enum Conversations {
         let sealer = req.caseTalk.sealer
         let conversation = conversationID.uuidString
         let entries = try rows.map { row in
-            let mine = row.author_kind == viewer.rawValue
-            let text = String(decoding: try sealer.open(row.body_sealed, context: MessageSeal.context(
-                messageID: row.id, conversationID: conversation, author: row.author_kind)), as: UTF8.self)
+            let mine = row.authorKind == viewer.rawValue
+            let text = String(decoding: try sealer.open(row.bodySealed, context: MessageSeal.context(
+                messageID: row.id, conversationID: conversation, author: row.authorKind)), as: UTF8.self)
             return ThreadEntry(id: row.id, mine: mine,
-                         author: row.author_kind == MessageAuthor.member.rawValue ? names.member : names.patient,
-                         date: CaseViews.display(row.created_at), text: text,
-                         read: mine ? row.read_at.map(CaseViews.display) : nil)
+                         author: row.authorKind == MessageAuthor.member.rawValue ? names.member : names.patient,
+                         date: CaseViews.display(row.createdAt), text: text,
+                         read: mine ? row.readAt.map(CaseViews.display) : nil)
         }
         let shown = try await show(ThreadModel(entries: entries, earlierPage: newestFirst.count > threadPageSize ? page + 1 : nil,
                                           laterPage: page > 1 ? page - 1 : nil))
@@ -145,15 +116,10 @@ enum ThreadViews {
         let latest = records.map(\.at).max() ?? Date()
         try await db.transaction { tx in
             for viewer in [MessageAuthor.member, .patient] {
-                let ids = Array(Set(records.filter { $0.viewer == viewer }.map(\.conversationID)))
+                let ids = Set(records.filter { $0.viewer == viewer }.map(\.conversationID))
                 guard !ids.isEmpty else { continue }
-                let other = viewer == .member ? MessageAuthor.patient : .member
-                try await tx.sql.raw("""
-                    UPDATE messages SET read_at = \(bind: latest)
-                    WHERE conversation_id IN (\(binds: ids)) AND author_kind = \(bind: other.rawValue) AND read_at IS NULL
-                    """).run()
-                let unread: SQLQueryString = viewer == .member ? "member_unread" : "patient_unread"
-                try await tx.sql.raw("UPDATE conversations SET \(unread) = 0 WHERE id IN (\(binds: ids))").run()
+                try await MessagesTable.markRead(in: ids, by: viewer, at: latest, on: tx)
+                try await ConversationsTable.markSeen(ids, by: viewer, on: tx)
             }
             try await Audit.record(records.map {
                 AuditDraft(action: .messagesViewed, actor: $0.actor, subject: "conversation:\($0.conversationID) messages:\($0.shown)",

@@ -1,0 +1,340 @@
+import Fluent
+import Foundation
+
+/// The `conversations` table's statements (rows: `Conversation`). Every read names the
+/// signed-in person: the member whose Patient Talk it is, or the patient of its case.
+enum ConversationsTable {
+    /// `conversations` with the member's name and practice and the case's title: the one join
+    /// behind every conversation a patient sees.
+    private static let withNames = """
+        FROM conversations
+        JOIN case_patients ON case_patients.case_id = conversations.case_id
+        JOIN cases ON cases.id = conversations.case_id
+        JOIN staff_users ON staff_users.id = conversations.member_id
+        JOIN practices ON practices.id = staff_users.practice_id
+        """
+    private static let namedColumns = """
+        conversations.id, conversations.case_id, conversations.member_id, staff_users.name AS member_name,
+        practices.name AS practice_name, cases.title AS case_title
+        """
+
+    /// A conversation as the patient's pages show it.
+    struct ForPatient: Decodable, Sendable {
+        let id: UUID
+        let caseId: UUID
+        let memberId: UUID
+        let memberName: String
+        let practiceName: String
+        let caseTitle: String
+    }
+
+    /// One line of the Secure Inbox.
+    struct InboxLine: Decodable, Sendable {
+        let id: UUID
+        let memberName: String
+        let practiceName: String
+        let caseTitle: String
+        let lastMessageAt: Date
+        let patientUnread: Int
+    }
+
+    /// The patient's conversations, newest activity first: `limit` of them after `offset`.
+    static func inbox(patientID: UUID, limit: Int, offset: Int, on db: any Database) async throws -> [InboxLine] {
+        try await db.all(Inbox(patientID: patientID, limit: limit, offset: offset), as: InboxLine.self)
+    }
+
+    /// Conversation `id`, only if the patient is its case's patient.
+    static func forPatient(_ id: UUID, patientID: UUID, on db: any Database) async throws -> ForPatient? {
+        try await db.first(OneForPatient(id: id, patientID: patientID), as: ForPatient.self)
+    }
+
+    /// The member's own conversation on a case, if they have written in it.
+    static func forMember(caseID: UUID, memberID: UUID, on db: any Database) async throws -> Conversation? {
+        try await Conversation.query(on: db).filter(\.$caseID == caseID).filter(\.$memberID == memberID).first()
+    }
+
+    private struct Inbox: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            """
+            SELECT conversations.id, staff_users.name AS member_name, practices.name AS practice_name, cases.title AS case_title,
+                   conversations.last_message_at, conversations.patient_unread
+            \(withNames)
+            WHERE conversations.patient_id = $1 AND case_patients.patient_id = $1
+            ORDER BY conversations.last_message_at DESC, conversations.id ASC
+            LIMIT $2 OFFSET $3
+            """
+        }
+        let patientID: UUID, limit: Int, offset: Int
+        var binds: [any SQLValue] { [patientID, limit, offset] }
+    }
+
+    private struct OneForPatient: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            "SELECT \(namedColumns) \(withNames) WHERE conversations.id = $1 AND case_patients.patient_id = $2"
+        }
+        let id: UUID, patientID: UUID
+        var binds: [any SQLValue] { [id, patientID] }
+    }
+
+    // MARK: Sending (see `MessageWriter`)
+
+    /// A member on a case.
+    struct Pair: Hashable, Sendable { let caseID: UUID; let memberID: UUID }
+
+    /// `(case_members.case_id = $a AND case_members.staff_id = $b) OR …`, numbered from `first`.
+    private static func memberships(from first: Int, count: Int) -> String {
+        (0..<count).map { "(case_members.case_id = $\(first + 2 * $0) AND case_members.staff_id = $\(first + 2 * $0 + 1))" }
+            .joined(separator: " OR ")
+    }
+    private static func binds(_ pairs: [Pair]) -> [any SQLValue] { pairs.flatMap { [$0.caseID, $0.memberID] as [any SQLValue] } }
+
+    /// Moves the activity time of these members' own conversations on these cases (and only
+    /// theirs: a colleague must not learn of a Patient Talk).
+    static func touchSenders(_ pairs: Set<Pair>, at now: Date, on db: any Database) async throws {
+        try await db.run(TouchSenders(pairs: Bucket.padded(Array(pairs)), now: now))
+    }
+
+    /// Of these pairs, the ones where the member is on the case, and of those the conversations that exist.
+    static func memberships(_ pairs: Set<Pair>, on db: any Database) async throws -> (members: Set<Pair>, conversations: [Pair: UUID]) {
+        guard !pairs.isEmpty else { return ([], [:]) }
+        struct Row: Decodable { let caseId: UUID; let staffId: UUID; let conversationId: UUID? }
+        var members: Set<Pair> = [], conversations: [Pair: UUID] = [:]
+        for row in try await db.all(Memberships(pairs: Bucket.padded(Array(pairs))), as: Row.self) {
+            let pair = Pair(caseID: row.caseId, memberID: row.staffId)
+            members.insert(pair)
+            if let id = row.conversationId { conversations[pair] = id }
+        }
+        return (members, conversations)
+    }
+
+    /// Makes the conversations of these members on these cases (a member's first message); one
+    /// made at the same moment by another server is kept.
+    static func create(_ pairs: Set<Pair>, at now: Date, on db: any Database) async throws {
+        for chunk in Bucket.chunks(Array(pairs)) { try await db.run(Create(pairs: Array(chunk), now: now)) }
+    }
+
+    /// Each conversation's new messages: in all, by the member, by the patient.
+    struct Counts: Sendable { var total = 0, byMember = 0, byPatient = 0 }
+
+    /// Adds the new messages to each conversation's counters (the member's wait for the patient,
+    /// the patient's for the member) and moves its activity time, in one statement.
+    static func count(_ counts: [UUID: Counts], at now: Date, on db: any Database) async throws {
+        guard !counts.isEmpty else { return }
+        try await db.run(Count(counts: Bucket.padded(Array(counts)), now: now))
+    }
+
+    /// The viewer has seen these conversations: their unread count goes to 0.
+    static func markSeen(_ ids: Set<UUID>, by viewer: MessageAuthor, on db: any Database) async throws {
+        let ids = Bucket.padded(Array(ids))
+        switch viewer {
+        case .member: try await db.run(ClearMemberUnread(ids: ids))
+        case .patient: try await db.run(ClearPatientUnread(ids: ids))
+        }
+    }
+
+    private struct TouchSenders: Statement {
+        static let writes = true
+        static func text(size: Int) -> String {
+            """
+            UPDATE conversations SET last_message_at = $1
+            WHERE id IN (SELECT conversations.id FROM conversations JOIN case_members
+                         ON case_members.case_id = conversations.case_id AND case_members.staff_id = conversations.member_id
+                         WHERE \(memberships(from: 2, count: size)))
+            """
+        }
+        let pairs: [Pair], now: Date
+        var size: Int { pairs.count }
+        var binds: [any SQLValue] { [now] + ConversationsTable.binds(pairs) }
+    }
+
+    private struct Memberships: Statement {
+        static let writes = false
+        static func text(size: Int) -> String {
+            """
+            SELECT case_members.case_id, case_members.staff_id, conversations.id AS conversation_id
+            FROM case_members LEFT JOIN conversations
+              ON conversations.case_id = case_members.case_id AND conversations.member_id = case_members.staff_id
+            WHERE \(memberships(from: 1, count: size))
+            """
+        }
+        let pairs: [Pair]
+        var size: Int { pairs.count }
+        var binds: [any SQLValue] { ConversationsTable.binds(pairs) }
+    }
+
+    private struct Create: Statement {
+        static let writes = true
+        static func text(size: Int) -> String {
+            let rows = (0..<size).map { row in
+                let id = 1 + 4 * row
+                return "($\(id), $\(id + 1), $\(id + 2), $\(id + 3), $\(id + 3), 0, 0, 0, (SELECT patient_id FROM case_patients WHERE case_id = $\(id + 1)))"
+            }
+            return """
+                INSERT INTO conversations
+                  (id, case_id, member_id, created_at, last_message_at, message_count, member_unread, patient_unread, patient_id)
+                VALUES \(rows.joined(separator: ", ")) ON CONFLICT (case_id, member_id) DO NOTHING
+                """
+        }
+        let pairs: [Pair], now: Date
+        var size: Int { pairs.count }
+        var binds: [any SQLValue] { pairs.flatMap { [UUID(), $0.caseID, $0.memberID, now] as [any SQLValue] } }
+    }
+
+    private struct Count: Statement {
+        static let writes = true
+        static func text(size: Int) -> String {
+            // $1: the time; then per conversation its id and total ($2, $3, $4, $5, …), then the
+            // member's counts, then the patient's.
+            func cases(_ value: (Int) -> Int) -> String {
+                "CASE id " + (0..<size).map { "WHEN $\(2 + 2 * $0) THEN $\(value($0))" }.joined(separator: " ") + " ELSE 0 END"
+            }
+            let ids = (0..<size).map { "$\(2 + 2 * $0)" }.joined(separator: ", ")
+            return """
+                UPDATE conversations SET last_message_at = $1,
+                  message_count = message_count + \(cases { 3 + 2 * $0 }),
+                  patient_unread = patient_unread + \(cases { 2 + 2 * size + $0 }),
+                  member_unread = member_unread + \(cases { 2 + 3 * size + $0 })
+                WHERE id IN (\(ids))
+                """
+        }
+        let counts: [(key: UUID, value: Counts)], now: Date
+        var size: Int { counts.count }
+        var binds: [any SQLValue] {
+            [now] + counts.flatMap { [$0.key, $0.value.total] as [any SQLValue] }
+                + counts.map(\.value.byMember) + counts.map(\.value.byPatient)
+        }
+    }
+
+    private static func clearUnread(_ column: String, size: Int) -> String {
+        "UPDATE conversations SET \(column) = 0 WHERE id IN (\(Bucket.list(from: 1, count: size)))"
+    }
+
+    private struct ClearMemberUnread: Statement {
+        static let writes = true
+        static func text(size: Int) -> String { clearUnread("member_unread", size: size) }
+        let ids: [UUID]
+        var size: Int { ids.count }
+        var binds: [any SQLValue] { ids }
+    }
+
+    private struct ClearPatientUnread: Statement {
+        static let writes = true
+        static func text(size: Int) -> String { clearUnread("patient_unread", size: size) }
+        let ids: [UUID]
+        var size: Int { ids.count }
+        var binds: [any SQLValue] { ids }
+    }
+
+    // MARK: Notifications (see `Notifications`)
+
+    /// Of these conversations, claims those whose `recipient` was not told in the interval
+    /// before `now` (and, for the patient, whose case has one): the ids claimed. One conditional
+    /// update, so parallel sends notify once.
+    static func claimNotice(_ ids: Set<UUID>, to recipient: MessageAuthor, now: Date, notTellingSince: Date,
+                            on db: any Database) async throws -> [UUID] {
+        struct Row: Decodable { let id: UUID }
+        let ids = Bucket.padded(Array(ids))
+        switch recipient {
+        case .patient:
+            return try await db.all(ClaimPatientNotice(now: now, ids: ids, since: notTellingSince), as: Row.self).map(\.id)
+        case .member:
+            return try await db.all(ClaimMemberNotice(now: now, ids: ids, since: notTellingSince), as: Row.self).map(\.id)
+        }
+    }
+
+    private static func claimNotice(_ column: String, reachable: String, size: Int) -> String {
+        """
+        UPDATE conversations SET \(column) = $1
+        WHERE id IN (\(Bucket.list(from: 2, count: size))) \(reachable)
+          AND (\(column) IS NULL OR \(column) <= $\(size + 2))
+        RETURNING id
+        """
+    }
+
+    private struct ClaimPatientNotice: Statement {
+        static let writes = true
+        static func text(size: Int) -> String {
+            // Nobody to tell until the patient has an account; their first sign-in shows the message.
+            claimNotice("patient_notified_at", reachable: "AND case_id IN (SELECT case_id FROM case_patients)", size: size)
+        }
+        let now: Date, ids: [UUID], since: Date
+        var size: Int { ids.count }
+        var binds: [any SQLValue] { [now] + ids + [since] }
+    }
+
+    private struct ClaimMemberNotice: Statement {
+        static let writes = true
+        static func text(size: Int) -> String { claimNotice("member_notified_at", reachable: "", size: size) }
+        let now: Date, ids: [UUID], since: Date
+        var size: Int { ids.count }
+        var binds: [any SQLValue] { [now] + ids + [since] }
+    }
+
+    /// Where a notification about each conversation goes: the member's practice names the
+    /// sender; the address is the patient's or the member's.
+    struct NoticeAddress: Decodable, Sendable {
+        let id: UUID
+        let caseId: UUID
+        let practiceName: String
+        let memberEmail: String
+        let patientEmail: String?
+    }
+
+    static func noticeAddresses(_ ids: [UUID], on db: any Database) async throws -> [NoticeAddress] {
+        guard !ids.isEmpty else { return [] }
+        return try await db.all(NoticeAddresses(ids: Bucket.padded(ids)), as: NoticeAddress.self)
+    }
+
+    private struct NoticeAddresses: Statement {
+        static let writes = false
+        static func text(size: Int) -> String {
+            """
+            SELECT conversations.id, conversations.case_id, practices.name AS practice_name,
+                   staff_users.email AS member_email, patients.email AS patient_email
+            FROM conversations
+            JOIN staff_users ON staff_users.id = conversations.member_id
+            JOIN practices ON practices.id = staff_users.practice_id
+            LEFT JOIN case_patients ON case_patients.case_id = conversations.case_id
+            LEFT JOIN patients ON patients.id = case_patients.patient_id
+            WHERE conversations.id IN (\(Bucket.list(from: 1, count: size)))
+            """
+        }
+        let ids: [UUID]
+        var size: Int { ids.count }
+        var binds: [any SQLValue] { ids }
+    }
+
+    /// Of these conversations, those `recipient` has read since being told (unread back to 0):
+    /// their mark is cleared, so the next message tells again. The ids cleared.
+    static func clearNoticeIfRead(_ ids: [UUID], by recipient: MessageAuthor, on db: any Database) async throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        struct Row: Decodable { let id: UUID }
+        let ids = Bucket.padded(ids)
+        switch recipient {
+        case .patient: return Set(try await db.all(ClearPatientNoticeIfRead(ids: ids), as: Row.self).map(\.id))
+        case .member: return Set(try await db.all(ClearMemberNoticeIfRead(ids: ids), as: Row.self).map(\.id))
+        }
+    }
+
+    private static func clearNotice(_ column: String, unread: String, size: Int) -> String {
+        "UPDATE conversations SET \(column) = NULL WHERE id IN (\(Bucket.list(from: 1, count: size))) AND \(unread) = 0 RETURNING id"
+    }
+
+    private struct ClearPatientNoticeIfRead: Statement {
+        static let writes = true
+        static func text(size: Int) -> String { clearNotice("patient_notified_at", unread: "patient_unread", size: size) }
+        let ids: [UUID]
+        var size: Int { ids.count }
+        var binds: [any SQLValue] { ids }
+    }
+
+    private struct ClearMemberNoticeIfRead: Statement {
+        static let writes = true
+        static func text(size: Int) -> String { clearNotice("member_notified_at", unread: "member_unread", size: size) }
+        let ids: [UUID]
+        var size: Int { ids.count }
+        var binds: [any SQLValue] { ids }
+    }
+}

@@ -1,0 +1,98 @@
+import Fluent
+import Foundation
+
+/// The `sessions` table's statements (rows: `SessionRecord`).
+enum SessionsTable {
+    /// A session as every request reads it: with the signed-in staff user and their practice, or
+    /// the patient, joined in.
+    struct Loaded: Decodable, Sendable {
+        let principalKind: String?
+        let principalId: UUID?
+        let csrfToken: String
+        let createdAt: Date
+        let lastSeenAt: Date
+        let registrationTokenHash: String?
+        let signInEmail: String?
+        let passwordResetTokenHash: String?
+        let pendingKind: String?
+        let pendingId: UUID?
+        let pendingFactor: String?
+        let pendingKey: String?
+        let pendingAt: Date?
+        let staffName: String?
+        let staffPracticeId: UUID?
+        let staffIsAdmin: Bool?
+        let practiceName: String?
+        let patientName: String?
+    }
+
+    static func load(idHash: String, on db: any Database) async throws -> Loaded? {
+        try await db.first(Load(idHash: idHash), as: Loaded.self)
+    }
+
+    static func touch(idHash: String, at now: Date, on db: any Database) async throws {
+        try await db.run(Touch(idHash: idHash, now: now))
+    }
+
+    static func delete(idHash: String, on db: any Database) async throws {
+        try await db.run(Delete(idHash: idHash))
+    }
+
+    /// Ends every session of `principal`.
+    static func deleteAll(of principal: Principal, on db: any Database) async throws {
+        try await db.run(DeleteAll(kind: principal.kind, id: principal.id))
+    }
+
+    /// Deletes the sessions idle since `idleSince` or started before `startedBefore`.
+    static func deleteExpired(idleSince: Date, startedBefore: Date, on db: any Database) async throws {
+        try await db.run(DeleteExpired(idleSince: idleSince, startedBefore: startedBefore))
+    }
+
+    private struct Load: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            """
+            SELECT sessions.principal_kind, sessions.principal_id, sessions.csrf_token, sessions.created_at, sessions.last_seen_at,
+                   sessions.registration_token_hash, sessions.sign_in_email, sessions.password_reset_token_hash,
+                   sessions.pending_kind, sessions.pending_id, sessions.pending_factor, sessions.pending_key, sessions.pending_at,
+                   staff_users.name AS staff_name, staff_users.practice_id AS staff_practice_id, staff_users.is_admin AS staff_is_admin,
+                   practices.name AS practice_name, patients.name AS patient_name
+            FROM sessions
+            LEFT JOIN staff_users ON sessions.principal_kind = 'staff' AND staff_users.id = sessions.principal_id
+            LEFT JOIN practices ON practices.id = staff_users.practice_id
+            LEFT JOIN patients ON sessions.principal_kind = 'patient' AND patients.id = sessions.principal_id
+            WHERE sessions.id = $1
+            """
+        }
+        let idHash: String
+        var binds: [any SQLValue] { [idHash] }
+    }
+
+    private struct Touch: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String { "UPDATE sessions SET last_seen_at = $1 WHERE id = $2" }
+        let idHash: String, now: Date
+        var binds: [any SQLValue] { [now, idHash] }
+    }
+
+    private struct Delete: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String { "DELETE FROM sessions WHERE id = $1" }
+        let idHash: String
+        var binds: [any SQLValue] { [idHash] }
+    }
+
+    private struct DeleteAll: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String { "DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2" }
+        let kind: String, id: UUID
+        var binds: [any SQLValue] { [kind, id] }
+    }
+
+    private struct DeleteExpired: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String { "DELETE FROM sessions WHERE last_seen_at <= $1 OR created_at <= $2" }
+        let idleSince: Date, startedBefore: Date
+        var binds: [any SQLValue] { [idleSince, startedBefore] }
+    }
+}
