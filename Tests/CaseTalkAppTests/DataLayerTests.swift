@@ -33,6 +33,12 @@ import Testing
         #expect(Bucket.rows(from: 1, columns: 2, count: 2) == "($1, $2), ($3, $4)")
     }
 
+    @Test func preparedNamesSayTheTableAndStatementWithinPostgreSQLsLimit() {
+        #expect(Echo.preparedName(size: 1) == "ct.DataLayerTests.Echo.1")
+        #expect(Generic<Marker>.preparedName(size: 4) == "ct.DataLayerTests.Generic<Marker>.4")
+        #expect(StatementCheck.problem(Generic<Marker>.self, size: 1, binds: 0) == nil)
+    }
+
     /// A value used twice is bound once, on both engines (SQLite names `$1`, PostgreSQL numbers it).
     @Test func aRepeatedValueReadsTheSameOnBothEngines() async throws {
         try await withCaseTalk { app, _ in
@@ -67,6 +73,13 @@ import Testing
         static func text(size _: Int) -> String { "SELECT CAST($1 AS TEXT) AS a, CAST($2 AS TEXT) AS b, CAST($1 AS TEXT) AS c" }
         let first: String, second: String
         var binds: [any SQLValue] { [first, second] }
+    }
+
+    private enum Marker {}
+    private struct Generic<T>: Statement {
+        static var writes: Bool { false }
+        static func text(size _: Int) -> String { "SELECT 1 AS n" }
+        var binds: [any SQLValue] { [] }
     }
 
     /// What this connection has prepared, and how often each ran (PostgreSQL 14 and later).

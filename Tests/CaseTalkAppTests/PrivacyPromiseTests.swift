@@ -288,7 +288,7 @@ import VaporTesting
             }
             #expect(outcomes.filter { $0 == .sent }.count == 1)
             #expect(w.phones.count == 1, "one text reached the phone")
-            #expect(try await PhoneSendWindows.recentSends(w.mobile.e164, now: clock.now, on: app.db.sql) == 1)
+            #expect(try await PhoneSendWindows.recentSends(w.mobile.e164, now: clock.now, on: app.db) == 1)
         }
     }
 

@@ -297,7 +297,7 @@ struct RegistrationWorld {
             #expect(failed.status == .badGateway)
             #expect(failed.body.string.contains("We couldn&#39;t send the code — try again or choose another method"))
             #expect(failed.body.string.contains("Voice call to your mobile number"), "the other method is offered")
-            #expect(try await PhoneSendWindows.recentSends("+14155550123", now: clock.now, on: app.db.sql) == 0, "not counted against the patient")
+            #expect(try await PhoneSendWindows.recentSends("+14155550123", now: clock.now, on: app.db) == 0, "not counted against the patient")
             #expect(try await w.registration()?.lastSentAt == nil)
             w.phones.fail(false)
             #expect(try await w.sendCode("voice-mobile").location == "/register/code", "no wait after a failure")

@@ -161,7 +161,7 @@ struct CodeWorld {
             let w = try await CodeWorld.make(app, clock)
             w.phones.fail(true)
             for _ in 0..<6 { #expect(try await w.send() == .providerFailed) }
-            #expect(try await PhoneSendWindows.recentSends(w.mobile.e164, now: clock.now, on: app.db.sql) == 0)
+            #expect(try await PhoneSendWindows.recentSends(w.mobile.e164, now: clock.now, on: app.db) == 0)
             w.phones.fail(false)
             #expect(try await w.send() == .sent, "no countdown or limit from the failures")
             #expect(try await w.check(try #require(w.phones.lastCode)) == .verified)

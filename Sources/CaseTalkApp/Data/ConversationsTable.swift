@@ -53,6 +53,39 @@ enum ConversationsTable {
         try await Conversation.query(on: db).filter(\.$caseID == caseID).filter(\.$memberID == memberID).first()
     }
 
+    /// The patient's unread replies across their cases.
+    static func unread(patientID: UUID, on db: any Database) async throws -> Int {
+        struct Row: Decodable { let unread: Int? }
+        return try await db.first(Unread(patientID: patientID), as: Row.self)?.unread ?? 0
+    }
+
+    /// The case's conversations list in the Secure Inbox of `patientID` (nil: of no one, as
+    /// when the patient's access is removed).
+    static func setPatient(_ patientID: UUID?, ofCase caseID: UUID, on db: any Database) async throws {
+        try await db.run(SetPatient(patientID: patientID, caseID: caseID))
+    }
+
+    private struct Unread: Statement {
+        static let writes = false
+        // SUM of a bigint is numeric on PostgreSQL: cast back to an integer on both engines.
+        static func text(size _: Int) -> String {
+            """
+            SELECT CAST(SUM(conversations.patient_unread) AS INTEGER) AS unread
+            FROM conversations JOIN case_patients ON case_patients.case_id = conversations.case_id
+            WHERE case_patients.patient_id = $1
+            """
+        }
+        let patientID: UUID
+        var binds: [any SQLValue] { [patientID] }
+    }
+
+    private struct SetPatient: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String { "UPDATE conversations SET patient_id = $1 WHERE case_id = $2" }
+        let patientID: UUID?, caseID: UUID
+        var binds: [any SQLValue] { [patientID, caseID] }
+    }
+
     private struct Inbox: Statement {
         static let writes = false
         static func text(size _: Int) -> String {

@@ -11,6 +11,10 @@ import SQLKit
 /// them by number and SQLite (for which `$1` is a named value) by order of first appearance, so
 /// the one text means the same on both (`StatementTests` checks every statement).
 ///
+/// PostgreSQL prepares a statement without being told its values' types and infers each from
+/// where it first stands, so a value takes a column's place or is compared with one (`x = $1`),
+/// never stands alone in arithmetic (`$1 + 1` would be read as a 4-byte integer).
+///
 /// A statement with a list (`IN (…)`, or several rows of `VALUES`) has a text per list size.
 /// Sizes of 1, 2, 4, … `Bucket.largest` are prepared on PostgreSQL; an `IN` list is padded to
 /// the next of them with its last value (`Bucket.padded`), rows of `VALUES` are written in chunks
@@ -28,11 +32,20 @@ protocol Statement: Sendable {
 
 extension Statement {
     var size: Int { 1 }
-    /// The name it is prepared under on PostgreSQL (at most 63 bytes, PostgreSQL's limit).
-    /// `ct.SessionsTable.Load.1`: the table and statement, without the module or a private type's context.
+    /// The name it is prepared under on PostgreSQL (at most 63 bytes, PostgreSQL's limit):
+    /// `ct.SessionsTable.Load.1`, `ct.CodeHoldersTable.Check<SignInCodes>.1`: the table and
+    /// statement without the module or a private type's context, a generic's arguments by name.
     static func preparedName(size: Int) -> String {
-        let path = String(reflecting: Self.self).split(separator: ".").filter { !$0.hasPrefix("(") && !$0.hasPrefix("$") }.dropFirst()
-        return "ct.\(path.joined(separator: ".")).\(size)"
+        var name = String(reflecting: Self.self)
+        while let open = name.range(of: "(unknown context at "), let close = name[open.upperBound...].range(of: ").") {
+            name.removeSubrange(open.lowerBound..<close.upperBound)
+        }
+        let outer = name.prefix { $0 != "<" }.split(separator: ".").dropFirst().joined(separator: ".")
+        let arguments = name.firstIndex(of: "<").map { start in
+            "<" + name[name.index(after: start)...].dropLast().split(separator: ",")
+                .map { $0.split(separator: ".").last.map(String.init) ?? "" }.joined(separator: ",") + ">"
+        } ?? ""
+        return "ct.\(outer)\(arguments).\(size)"
     }
 }
 
@@ -140,7 +153,9 @@ extension Database {
         _ = try await rows(statement)
     }
 
-    /// The rows decoded into `Row`, whose properties are the columns' names in camelCase.
+    /// The rows decoded into `Row`, whose properties are the columns' names in camelCase. A
+    /// column named with a digit (`sent_1`) is given a name without one: `sent1` would look for
+    /// a `sent1` column, and an optional property whose column is missing reads as nil.
     func all<S: Statement, Row: Decodable>(_ statement: S, as _: Row.Type) async throws -> [Row] {
         try await rows(statement).map { try $0.decode(model: Row.self, with: Self.rowDecoder) }
     }

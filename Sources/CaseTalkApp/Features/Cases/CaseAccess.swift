@@ -7,7 +7,7 @@ extension Request {
     func memberCase() async throws -> (staff: SignedInStaff, patientCase: PatientCase) {
         let staff = try requireStaff()
         guard let caseID = parameters.get("caseID", as: UUID.self),
-              let found = try await CaseQueries.find(caseID, forMember: staff.id, on: db) else {
+              let found = try await CasesTable.find(caseID, forMember: staff.id, on: db) else {
             throw PublicError.notFound
         }
         return (staff, found)

@@ -4,8 +4,8 @@ import Foundation
 
 /// What the case pages show of the database's rows; the pages' models are in `CaseTalkViews`.
 enum CaseViews {
-    static func member(_ row: CaseQueries.MemberRow) -> CaseMemberModel {
-        CaseMemberModel(id: row.id, name: row.name, role: row.role == "doctor" ? "Doctor" : "Staff", practiceName: row.practice_name)
+    static func member(_ row: CasesTable.Member) -> CaseMemberModel {
+        CaseMemberModel(id: row.id, name: row.name, role: row.role == "doctor" ? "Doctor" : "Staff", practiceName: row.practiceName)
     }
 
     static func header(_ patientCase: PatientCase, tab: CaseHeader.Tab) -> CaseHeader {

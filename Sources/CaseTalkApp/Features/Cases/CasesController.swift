@@ -1,7 +1,6 @@
 import CaseTalkCore
 import CaseTalkViews
 import Fluent
-import SQLKit
 import Vapor
 
 /// View Cases, New Case, and the case page's Overview tab (SPEC §2).
@@ -26,10 +25,11 @@ struct CasesController: RouteCollection {
     func index(req: Request) async throws -> Response {
         let staff = try req.requireStaff()
         let page = max(1, min(req.query[Int.self, at: "page"] ?? 1, 10_000))
-        let rows = try await CaseQueries.casesOf(member: staff.id, page: page, pageSize: Self.pageSize, on: req.db)
+        // One more than a page: whether there is a next one.
+        let rows = try await CasesTable.casesOf(member: staff.id, limit: Self.pageSize + 1, offset: (page - 1) * Self.pageSize, on: req.db)
         let items = rows.prefix(Self.pageSize).map {
-            CaseListModel.Item(id: $0.id, patientName: "\($0.patient_first_name) \($0.patient_last_name)",
-                               title: $0.title, lastActivity: CaseViews.display($0.activity_at), unread: $0.unread)
+            CaseListModel.Item(id: $0.id, patientName: "\($0.patientFirstName) \($0.patientLastName)",
+                               title: $0.title, lastActivity: CaseViews.display($0.activityAt), unread: $0.unread)
         }
         return req.page(CaseListView.render(CaseListModel(
             chrome: try req.staffChrome("View Cases"), cases: Array(items),
@@ -98,19 +98,19 @@ struct CasesController: RouteCollection {
     func overview(req: Request) async throws -> Response {
         let (staff, patientCase) = try await req.memberCase()
         let caseID = try patientCase.requireID()
-        let members = try await CaseQueries.members(of: caseID, on: req.db)
+        let members = try await CasesTable.members(of: caseID, on: req.db)
         // The owning practice sees the Patient email whole; other practices' members masked (SPEC §3).
         let patientEmail = patientCase.isOwned(by: staff) ? patientCase.patientEmail
             : patientCase.patientEmail.map(EmailAddress.masked)
 
         let rawSearch = req.query[String.self, at: "q"]
-        var search = "", searchError: String?, results: [CaseQueries.MemberRow] = []
+        var search = "", searchError: String?, results: [CasesTable.Member] = []
         if let rawSearch {
             do {
                 search = try TextInput.singleLine(rawSearch, label: "name or practice to search for", maxLength: 100) ?? ""
                 // Review L6: at least 3 characters, at most 20 people, never an address.
                 guard search.count >= Self.searchMinimum else { throw ValidationError(Self.searchTooShort) }
-                results = try await CaseQueries.searchStaff(search, notIn: caseID, limit: 20, on: req.db)
+                results = try await CasesTable.searchStaff(search, notIn: caseID, limit: 20, on: req.db)
             } catch let error as ValidationError {
                 searchError = error.message
                 search = String(rawSearch.prefix(100))
@@ -148,7 +148,7 @@ struct CasesController: RouteCollection {
         try await req.db.transaction { tx in
             try await CaseMember(caseID: caseID, staffID: newID, addedByID: staff.id, addedAt: now).create(on: tx)
             // A change every member sees, so it may move the case in everyone's View Cases.
-            try await tx.sql.raw("UPDATE cases SET last_activity_at = \(bind: now) WHERE id = \(bind: caseID)").run()
+            try await CasesTable.touch(caseID, at: now, on: tx)
             // The added person hears of it by email: a link to the case, no patient details.
             let services = req.caseTalk
             let email = StaffEmails.addedToCase(to: added.email, from: services.config.mailFrom, adderName: staff.name,

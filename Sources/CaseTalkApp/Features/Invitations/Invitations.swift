@@ -55,18 +55,13 @@ enum Invitations {
             action = .invitationRevoked
         }
         let newAddress = address != existing?.email
-        let others = newAddress ? try await CaseQueries.memberAddresses(of: caseID, except: staff.id, on: req.db) : []
+        let others = newAddress ? try await CasesTable.memberAddresses(of: caseID, except: staff.id, on: req.db) : []
 
         let token = SecureRandom.token()
         try await req.db.transaction { tx in
             // The address becomes the case's Patient email, unless someone outside the owning
             // practice tries to change one already on file.
-            let kept = try await tx.sql.raw("""
-                UPDATE cases SET patient_email = \(bind: address), last_activity_at = \(bind: now)
-                WHERE id = \(bind: caseID) AND (\(owns) OR patient_email IS NULL OR patient_email = \(bind: address))
-                RETURNING id
-                """).all()
-            guard !kept.isEmpty else { throw NotPossible(message: InvitationControl.otherAddressMessage(patientCase.practice.name)) }
+            guard try await CasesTable.keepPatientEmail(address, of: caseID, owns: owns, at: now, on: tx) else { throw NotPossible(message: InvitationControl.otherAddressMessage(patientCase.practice.name)) }
             if existing == nil {
                 invitation.id = UUID()
                 invitation.$patientCase.id = caseID
@@ -117,18 +112,12 @@ enum Invitations {
             throw NotPossible(message: InvitationControl.onlyOwners(patientCase.practice.name, can: "remove the patient's access."))
         }
         try await db.transaction { tx in
-            struct Row: Decodable { let patient_id: UUID }
-            guard let removed = try await tx.sql.raw("""
-                DELETE FROM case_patients WHERE case_id = \(bind: caseID) RETURNING patient_id
-                """).first(decoding: Row.self) else { return }
-            try await tx.sql.raw("UPDATE conversations SET patient_id = NULL WHERE case_id = \(bind: caseID)").run()
-            try await tx.sql.raw("""
-                UPDATE invitations SET status = \(bind: Invitation.Status.revoked.rawValue), revoked_at = \(bind: now)
-                WHERE case_id = \(bind: caseID)
-                """).run()
-            try await tx.sql.raw("UPDATE cases SET last_activity_at = \(bind: now) WHERE id = \(bind: caseID)").run()
+            guard let removed = try await CasesTable.removePatient(of: caseID, on: tx) else { return }
+            try await ConversationsTable.setPatient(nil, ofCase: caseID, on: tx)
+            try await InvitationsTable.revoke(ofCase: caseID, at: now, on: tx)
+            try await CasesTable.touch(caseID, at: now, on: tx)
             try await Audit.record(.patientAccessRemoved, actor: .staff(staff.id),
-                                   subject: "case:\(caseID) patient:\(removed.patient_id)", clientAddress: clientAddress, at: now,
+                                   subject: "case:\(caseID) patient:\(removed)", clientAddress: clientAddress, at: now,
                                    key: auditKey, on: tx)
         }
     }
@@ -173,13 +162,7 @@ enum InvitationReminders {
             let sentBefore = invitation.remindersSent
             try await db.transaction { tx in
                 // Counting the reminder is the first write and only succeeds once, even with two workers.
-                let updated = try await tx.sql.update(Invitation.schema)
-                    .set("reminders_sent", to: SQLBind(sentBefore + 1))
-                    .where("id", .equal, SQLBind(invitation.id!))
-                    .where("reminders_sent", .equal, SQLBind(sentBefore))
-                    .returning("id")
-                    .all()
-                guard !updated.isEmpty else { return }
+                guard try await InvitationsTable.countReminder(invitation.id!, sentBefore: sentBefore, on: tx) else { return }
                 try await Invitations.issueLink(token: SecureRandom.token(), for: invitation, memberName: invitation.invitedBy.name,
                                                 practiceName: invitation.invitedBy.practice.name, reminder: true,
                                                 services: services, now: now, on: tx)
@@ -190,4 +173,3 @@ enum InvitationReminders {
     }
 }
 
-import SQLKit

@@ -182,7 +182,7 @@ struct PatientTalkController: RouteCollection {
                 delivery = nil
             }
         }
-        let registered = try await CaseQueries.registeredPatient(of: caseID, on: req.db)
+        let registered = try await CasesTable.registeredPatient(of: caseID, on: req.db)
         let registeredAs = registered.map { account in
             "Registered as \(EmailAddress.masked(account.email)), phone ••\(account.verifiedNumber.suffix(2)), on \(CaseViews.display(account.joinedAt))"
         }

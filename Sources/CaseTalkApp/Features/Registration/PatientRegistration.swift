@@ -1,7 +1,6 @@
 import CaseTalkCore
 import Fluent
 import Foundation
-import SQLKit
 import Vapor
 
 /// The registration of SPEC §3 as stored state: what each step saves, and the account it makes
@@ -115,20 +114,15 @@ enum PatientRegistration {
                 try await Audit.record(action, actor: .anonymous, subject: "invitation:\(state.invitationID)",
                                        clientAddress: clientAddress, at: now, key: services.auditKey, on: tx)
             }
-            struct Row: Decodable { let birth_date_misses: Int? }
-            let counted = try await tx.sql.raw("""
-                UPDATE registrations SET
-                  birth_date_session = CASE WHEN \(right) THEN \(bind: state.sessionID) ELSE birth_date_session END,
-                  birth_date_misses = CASE WHEN \(right) THEN birth_date_misses ELSE COALESCE(birth_date_misses, 0) + 1 END
-                WHERE invitation_id = \(bind: state.invitationID) AND COALESCE(birth_date_misses, 0) < \(literal: BirthDateCheck.allowedMisses)
-                RETURNING birth_date_misses
-                """).first(decoding: Row.self)
-            guard let counted else { return .wrong(ended: true) }
+            guard let misses = try await RegistrationsTable.answerBirthDate(right: right, sessionID: state.sessionID,
+                                                                            invitationID: state.invitationID, on: tx) else {
+                return .wrong(ended: true)
+            }
             if right {
                 try await audit(.birthDateConfirmed)
                 return .confirmed
             }
-            guard (counted.birth_date_misses ?? 0) >= BirthDateCheck.allowedMisses else {
+            guard misses >= BirthDateCheck.allowedMisses else {
                 try await audit(.birthDateRejected)
                 return .wrong(ended: false)
             }
@@ -153,18 +147,9 @@ enum PatientRegistration {
         let registration = try await row(invitationID: state.invitationID, now: now, on: req.db)
         let retireCode = state.numbers != numbers && registration.codeNumber != nil
         return try await req.db.transaction { tx in
-            let saved = try await tx.sql.raw("""
-                UPDATE registrations SET mobile_number = \(bind: numbers.mobile?.e164), home_number = \(bind: numbers.home?.e164),
-                  work_number = \(bind: numbers.work?.e164), phones_saved_at = \(bind: now), phones_session = \(bind: state.sessionID),
-                  code_hmac = CASE WHEN \(retireCode) THEN NULL ELSE code_hmac END,
-                  code_number = CASE WHEN \(retireCode) THEN NULL ELSE code_number END,
-                  code_channel = CASE WHEN \(retireCode) THEN NULL ELSE code_channel END,
-                  code_expires_at = CASE WHEN \(retireCode) THEN NULL ELSE code_expires_at END
-                WHERE invitation_id = \(bind: state.invitationID) AND verified_at IS NULL
-                  AND (phones_session IS NULL OR phones_session = \(bind: state.sessionID))
-                RETURNING invitation_id
-                """).all()
-            guard !saved.isEmpty else { return false }
+            guard try await RegistrationsTable.savePhones(mobile: numbers.mobile?.e164, home: numbers.home?.e164, work: numbers.work?.e164,
+                                                          at: now, sessionID: state.sessionID, retireCode: retireCode,
+                                                          invitationID: state.invitationID, on: tx) else { return false }
             try await req.audit(.phonesSaved, actor: .anonymous, subject: "invitation:\(state.invitationID) numbers:\(numbers.all.count)", on: tx)
             return true
         }
@@ -218,14 +203,9 @@ enum PatientRegistration {
         do {
             return try await req.db.transaction { tx in
                 // Only the session that verified the code finishes, once: its binding is used up here.
-                let bound = try await tx.sql.raw("""
-                    UPDATE registrations SET verified_session = NULL
-                    WHERE invitation_id = \(bind: state.invitationID) AND verified_session = \(bind: state.sessionID)
-                      AND terms_accepted_at IS NOT NULL
-                    RETURNING invitation_id
-                    """).all()
-                guard !bound.isEmpty,
-                      try await markRegistered(state.invitationID, from: [.codeVerified], now: now, on: tx) else { return .alreadyDone }
+                guard try await RegistrationsTable.useBinding(sessionID: state.sessionID, invitationID: state.invitationID, on: tx),
+                      try await InvitationsTable.markRegistered(state.invitationID, from: [.codeVerified], at: now, on: tx)
+                else { return .alreadyDone }
                 try await patient.create(on: tx)
                 try await join(caseID: state.caseID, invitationID: state.invitationID, patientID: patient.id!, now: now, on: tx)
                 try await req.audit(.patientRegistered, actor: .patient(patient.id!),
@@ -248,7 +228,9 @@ enum PatientRegistration {
               let patient = try await Patient.find(patientID, on: req.db), patient.email == invitation.email else { return false }
         let invitationID = try invitation.requireID()
         return try await req.db.transaction { tx in
-            guard try await markRegistered(invitationID, from: [.sent, .opened, .codeVerified], now: now, on: tx) else { return false }
+            guard try await InvitationsTable.markRegistered(invitationID, from: [.sent, .opened, .codeVerified], at: now, on: tx) else {
+                return false
+            }
             try await join(caseID: invitation.$patientCase.id, invitationID: invitationID, patientID: patientID, now: now, on: tx)
             try await req.audit(.invitationAccepted, actor: .patient(patientID),
                                 subject: "invitation:\(invitationID) case:\(invitation.$patientCase.id)", on: tx)
@@ -273,23 +255,11 @@ enum PatientRegistration {
 
     // MARK: Helpers
 
-    /// Moves the invitation to *registered* if it is in one of `from`; false if another request got there first.
-    private static func markRegistered(_ invitationID: UUID, from: [Invitation.Status], now: Date, on tx: any Database) async throws -> Bool {
-        let rows = try await tx.sql.update(Invitation.schema)
-            .set("status", to: SQLBind(Invitation.Status.registered.rawValue))
-            .set("registered_at", to: SQLBind(now))
-            .where("id", .equal, SQLBind(invitationID))
-            .where("status", .in, SQLBind.group(from.map(\.rawValue)))
-            .returning("id")
-            .all()
-        return !rows.isEmpty
-    }
-
     /// The case joins the patient's account, and every link of the invitation stops working.
     private static func join(caseID: UUID, invitationID: UUID, patientID: UUID, now: Date, on tx: any Database) async throws {
         try await CasePatient(caseID: caseID, patientID: patientID, joinedAt: now).create(on: tx)
         // Conversations written before the patient joined now list in their Secure Inbox.
-        try await tx.sql.raw("UPDATE conversations SET patient_id = \(bind: patientID) WHERE case_id = \(bind: caseID)").run()
+        try await ConversationsTable.setPatient(patientID, ofCase: caseID, on: tx)
         try await InvitationToken.query(on: tx).filter(\.$invitation.$id == invitationID).delete()
     }
 

@@ -219,23 +219,17 @@ struct TwoStepController: RouteCollection {
                            _ body: (CodeSteps, PhoneState) async throws -> Response) async throws -> Response {
         try await pending(.phoneCode, req) { pending in
             guard let patient = try await Patient.find(pending.account.id, on: req.db) else { throw Abort(.notFound) }
-            struct Row: Decodable {
-                let code_hmac: String?; let code_number: String?; let code_channel: String?; let code_expires_at: Date?
-                let last_sent_at: Date?; let locked_until: Date?
+            guard let row = try await CodeHoldersTable.state(of: .signInCodes, id: pending.account.id, on: req.db) else {
+                throw Abort(.notFound)
             }
-            let row = try await req.db.sql.raw("""
-                SELECT code_hmac, code_number, code_channel, code_expires_at, last_sent_at, locked_until
-                FROM sign_in_codes WHERE patient_id = \(bind: pending.account.id)
-                """).first(decoding: Row.self)
-            guard let row else { throw Abort(.notFound) }
             let next = SafeRedirect.validate(req.query[String.self, at: "next"] ?? (try? req.content.get(String.self, at: "next")))
             let flow = Flow.signIn(next: next)
-            if needsLiveCode, row.code_hmac == nil || (row.code_expires_at ?? .distantPast) <= req.now {
+            if needsLiveCode, row.codeHmac == nil || (row.codeExpiresAt ?? .distantPast) <= req.now {
                 return req.redirect(to: flow.methodPath)
             }
             let state = PhoneState(patientID: pending.account.id, email: patient.email, numbers: patient.verifiedNumbers,
-                                   codeNumber: row.code_number, codeChannel: row.code_channel, lastSentAt: row.last_sent_at,
-                                   lockedUntil: row.locked_until)
+                                   codeNumber: row.codeNumber, codeChannel: row.codeChannel, lastSentAt: row.lastSentAt,
+                                   lockedUntil: row.lockedUntil)
             let steps = CodeSteps(methodFlow: flow, codeFlow: flow, subject: state.subject, rateKey: "sign-in:\(state.patientID)") {
                 binding in state.codes(req, binding: binding)
             }
