@@ -65,6 +65,24 @@ enum CodeHoldersTable {
         return try await check(table.type, id: id, hmac: hmac, now: now, binding: binding, lockEnds: lockEnds, on: db)
     }
 
+    /// The patient's sign-in code row, made once and kept: its limits carry over from one
+    /// sign-in to the next.
+    static func keepSignInRow(patientID: UUID, on db: any Database) async throws {
+        try await db.run(KeepSignInRow(patientID: patientID))
+    }
+
+    private struct KeepSignInRow: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            INSERT INTO sign_in_codes (patient_id, code_tries, wrong_streak, lock_count) VALUES ($1, 0, 0, 0)
+            ON CONFLICT (patient_id) DO NOTHING
+            """
+        }
+        let patientID: UUID
+        var binds: [any SQLValue] { [patientID] }
+    }
+
     // MARK: One statement type per table (each prepared under its own name on PostgreSQL)
 
     private static func state<T: CodeTable>(_: T.Type, id: UUID, on db: any Database) async throws -> State? {

@@ -56,6 +56,41 @@ enum MessagesTable {
         try await db.run(MarkRead(at: at, conversations: Bucket.padded(Array(conversations)), author: other.rawValue))
     }
 
+    /// A body sealed under a key other than the current one (see `SealedData`).
+    struct StaleSeal: Decodable, Sendable {
+        let id: UUID
+        let conversationId: UUID
+        let authorKind: String
+        let bodySealed: String
+    }
+
+    static func staleSeals(currentKeyID: String, limit: Int, on db: any Database) async throws -> [StaleSeal] {
+        try await db.all(StaleSeals(currentPrefix: currentKeyID + ":%", limit: limit), as: StaleSeal.self)
+    }
+
+    /// Writes the re-sealed body, only while the body is still the one read.
+    static func reseal(id: UUID, old: String, fresh: String, keyID: String, on db: any Database) async throws {
+        try await db.run(Reseal(fresh: fresh, keyID: keyID, id: id, old: old))
+    }
+
+    private struct StaleSeals: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            "SELECT id, conversation_id, author_kind, body_sealed FROM messages WHERE body_sealed NOT LIKE $1 LIMIT $2"
+        }
+        let currentPrefix: String, limit: Int
+        var binds: [any SQLValue] { [currentPrefix, limit] }
+    }
+
+    private struct Reseal: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            "UPDATE messages SET body_sealed = $1, key_id = $2 WHERE id = $3 AND body_sealed = $4"
+        }
+        let fresh: String, keyID: String, id: UUID, old: String
+        var binds: [any SQLValue] { [fresh, keyID, id, old] }
+    }
+
     private struct Page: Statement {
         static let writes = false
         static func text(size _: Int) -> String {

@@ -2,7 +2,6 @@ import CaseTalkCore
 import Fluent
 import Foundation
 import NIOConcurrencyHelpers
-import SQLKit
 import Vapor
 
 enum Outbox {
@@ -32,7 +31,7 @@ enum Outbox {
         let claimed = try await claimDue(db: db, now: now)
         guard !claimed.isEmpty else { return 0 }
 
-        let unneeded = try await Notifications.readBeforeDelivery(claimed.map { ($0.id, $0.kind, $0.related_id) }, on: db)
+        let unneeded = try await Notifications.readBeforeDelivery(claimed.map { ($0.id, $0.kind, $0.relatedId) }, on: db)
         var ready: [(row: Claimed, message: EmailMessage)] = []
         for row in claimed {
             if unneeded.contains(row.id) {
@@ -40,7 +39,7 @@ enum Outbox {
                 continue
             }
             do {
-                let bytes = try sealer.open(row.sealed_message, context: SealedData.outboxContext(row.id))
+                let bytes = try sealer.open(row.sealedMessage, context: SealedData.outboxContext(row.id))
                 ready.append((row, try JSONDecoder().decode(EmailMessage.self, from: Data(bytes))))
             } catch {
                 // Cannot be opened (wrong key): keep it, tell the operator, try again later.
@@ -55,37 +54,16 @@ enum Outbox {
         return claimed.count
     }
 
-    struct Claimed: Decodable, Sendable {
-        let id: UUID
-        let kind: String
-        let related_id: UUID?
-        let sealed_message: String
-        let attempts: Int
-    }
+    typealias Claimed = OutboxTable.Claimed
 
     /// Takes the lease on up to `batchSize` due rows. Each claim is one UPDATE that only succeeds
     /// while the row is unclaimed, so two workers never both send a row.
     static func claimDue(db: any Database, now: Date) async throws -> [Claimed] {
-        let due = try await OutboxEmail.query(on: db)
-            .filter(\.$status == .pending)
-            .filter(\.$nextAttemptAt <= now)
-            .group(.or) { $0.filter(\.$claimedUntil == nil).filter(\.$claimedUntil < now) }
-            .sort(\.$nextAttemptAt)
-            .limit(batchSize)
-            .field(\.$id)
-            .all()
         var claimed: [Claimed] = []
-        for candidate in due {
-            guard let id = candidate.id else { continue }
-            let row = try await db.sql.update(OutboxEmail.schema)
-                .set("claimed_until", to: SQLBind(now.addingTimeInterval(lease)))
-                .set(SQLIdentifier("attempts"), to: SQLBinaryExpression(SQLIdentifier("attempts"), .add, SQLLiteral.numeric("1")))
-                .where("id", .equal, SQLBind(id))
-                .where("status", .equal, SQLBind(OutboxEmail.Status.pending.rawValue))
-                .where { $0.where("claimed_until", .is, SQLLiteral.null).orWhere("claimed_until", .lessThan, SQLBind(now)) }
-                .returning("id", "kind", "related_id", "sealed_message", "attempts")
-                .first(decoding: Claimed.self)
-            if let row { claimed.append(row) }
+        for id in try await OutboxTable.due(now: now, limit: batchSize, on: db) {
+            if let row = try await OutboxTable.claim(id: id, now: now, leaseUntil: now.addingTimeInterval(lease), on: db) {
+                claimed.append(row)
+            }
         }
         return claimed
     }

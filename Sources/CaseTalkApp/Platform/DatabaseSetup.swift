@@ -46,9 +46,7 @@ enum DatabaseSetup {
     /// SQLite files use write-ahead logging, so readers do not wait for a writer (the setting is
     /// kept in the file).
     static func prepare(_ app: Application, _ target: AppConfig.DatabaseTarget) async throws {
-        if case .sqliteFile = target, let sql = app.db as? any SQLDatabase {
-            try await sql.raw("PRAGMA journal_mode=WAL").run()
-        }
+        if case .sqliteFile = target { try await EngineStatements.useWriteAheadLog(on: app.db) }
     }
 }
 

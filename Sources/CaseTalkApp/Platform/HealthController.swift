@@ -1,5 +1,4 @@
 import Fluent
-import SQLKit
 import Vapor
 
 /// `/healthz`: the process answers. `/readyz`: the database answers and every migration is applied.
@@ -10,9 +9,7 @@ struct HealthController: RouteCollection {
     }
 
     func ready(req: Request) async throws -> Response {
-        struct Row: Decodable { let n: Int }
-        let applied = try? await req.db.sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
-            .from("_fluent_migrations").first(decoding: Row.self)?.n
+        let applied = try? await EngineStatements.appliedMigrations(on: req.db)
         guard let applied, applied >= Migrations.count else {
             return Response(status: .serviceUnavailable, body: "not ready")
         }

@@ -1,7 +1,6 @@
 import CaseTalkCore
 import Fluent
 import Foundation
-import SQLKit
 
 /// Every value CaseTalk seals with the data key, and re-sealing them under the current key
 /// (`casetalk keys rotate`, and migration 026 for values sealed before keys had ids). Each value
@@ -22,54 +21,39 @@ enum SealedData {
     @discardableResult
     static func resealAll(with sealer: Sealer, on db: any Database) async throws -> Counts {
         var counts = Counts()
-        let stale = sealer.currentKeyID + ":%"
-
-        struct MessageRow: Decodable { let id: UUID; let conversation_id: UUID; let author_kind: String; let body_sealed: String }
         counts.messages = try await batches {
-            try await db.sql.raw("""
-                SELECT id, conversation_id, author_kind, body_sealed FROM messages WHERE body_sealed NOT LIKE \(bind: stale) LIMIT 500
-                """).all(decoding: MessageRow.self)
+            try await MessagesTable.staleSeals(currentKeyID: sealer.currentKeyID, limit: batchSize, on: db)
         } reseal: { row in
-            let bound = MessageSeal.context(messageID: row.id, conversationID: row.conversation_id, author: row.author_kind)
+            let bound = MessageSeal.context(messageID: row.id, conversationID: row.conversationId, author: row.authorKind)
             // Before key ids, a body was bound to its message id alone.
-            let sealedWith = row.body_sealed.hasPrefix(Sealer.legacyKeyID + ":") ? row.id.uuidString : bound
-            let fresh = try sealer.seal(try sealer.open(row.body_sealed, context: sealedWith), context: bound)
-            try await db.sql.raw("""
-                UPDATE messages SET body_sealed = \(bind: fresh), key_id = \(bind: sealer.currentKeyID)
-                WHERE id = \(bind: row.id) AND body_sealed = \(bind: row.body_sealed)
-                """).run()
+            let sealedWith = row.bodySealed.hasPrefix(Sealer.legacyKeyID + ":") ? row.id.uuidString : bound
+            let fresh = try sealer.seal(try sealer.open(row.bodySealed, context: sealedWith), context: bound)
+            try await MessagesTable.reseal(id: row.id, old: row.bodySealed, fresh: fresh, keyID: sealer.currentKeyID, on: db)
         }
 
         // Values bound to their own row, each by a context made from the row's id (a delivered
         // email's sealed copy is emptied, and a column may be NULL: neither is read).
-        counts.outbox = try await resealColumn("outbox", "sealed_message", id: UUID.self, context: outboxContext, sealer: sealer, on: db)
-        counts.twoStepKeys = try await resealColumn("staff_users", "totp_key", id: UUID.self, context: StaffTwoStep.keyContext,
+        counts.outbox = try await resealColumn(SealedColumnsTable.OutboxMessage.self, context: outboxContext, sealer: sealer, on: db)
+        counts.twoStepKeys = try await resealColumn(SealedColumnsTable.TwoStepKey.self, context: StaffTwoStep.keyContext,
                                                     sealer: sealer, on: db)
-        counts.setupKeys = try await resealColumn("sessions", "pending_key", id: String.self, context: setupKeyContext,
-                                                  sealer: sealer, on: db)
-        counts.resetRequests = try await resealColumn("password_reset_requests", "email_sealed", id: UUID.self,
-                                                      context: PasswordResets.requestContext, sealer: sealer, on: db)
+        counts.setupKeys = try await resealColumn(SealedColumnsTable.SetupKey.self, context: setupKeyContext, sealer: sealer, on: db)
+        counts.resetRequests = try await resealColumn(SealedColumnsTable.ResetRequestEmail.self, context: PasswordResets.requestContext,
+                                                      sealer: sealer, on: db)
         return counts
     }
 
-    private static func resealColumn<ID: Codable & Sendable>(_ table: String, _ column: String, id: ID.Type,
-                                                             context: (ID) -> String, sealer: Sealer,
-                                                             on db: any Database) async throws -> Int {
-        return try await batches {
-            try await db.sql.raw("""
-                SELECT id AS row_id, \(ident: column) AS sealed FROM \(ident: table)
-                WHERE \(ident: column) <> '' AND \(ident: column) NOT LIKE \(bind: sealer.currentKeyID + ":%") LIMIT 500
-                """).all(decoding: SealedRow<ID>.self)
+    private static let batchSize = 500
+
+    private static func resealColumn<C: SealedColumn>(_ column: C.Type, context: (C.ID) -> String, sealer: Sealer,
+                                                      on db: any Database) async throws -> Int {
+        try await batches {
+            try await SealedColumnsTable.stale(column, currentKeyID: sealer.currentKeyID, limit: batchSize, on: db)
         } reseal: { row in
-            let bound = context(row.row_id)
+            let bound = context(row.rowId)
             let fresh = try sealer.seal(try sealer.open(row.sealed, context: bound), context: bound)
-            try await db.sql.raw("""
-                UPDATE \(ident: table) SET \(ident: column) = \(bind: fresh) WHERE id = \(bind: row.row_id) AND \(ident: column) = \(bind: row.sealed)
-                """).run()
+            try await SealedColumnsTable.replace(column, id: row.rowId, old: row.sealed, fresh: fresh, on: db)
         }
     }
-
-    private struct SealedRow<ID: Decodable>: Decodable { let row_id: ID; let sealed: String }
 
     /// Reads a batch, re-seals each row, and reads again until none is left; the number done.
     private static func batches<Row>(_ read: () async throws -> [Row], reseal: (Row) async throws -> Void) async throws -> Int {

@@ -159,7 +159,7 @@ enum BenchFixtures {
         let total = counts.reduce(0, +)
         // After a bulk load the planner needs fresh statistics (PostgreSQL otherwise plans the
         // busy patient's Secure Inbox as if they had 6 cases, not 200, until autovacuum runs).
-        try await db.sql.raw("ANALYZE").run()
+        try await EngineStatements.refreshStatistics(on: db)
 
         var deviceTokens: [String] = []
         for patient in people.prefix(3) {

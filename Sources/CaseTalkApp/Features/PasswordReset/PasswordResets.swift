@@ -20,10 +20,7 @@ enum PasswordResets {
         let id = UUID()
         let sealed = try req.caseTalk.sealer.seal(Array(email.value.utf8), context: requestContext(id))
         try await req.db.transaction { tx in
-            try await tx.sql.raw("""
-                INSERT INTO password_reset_requests (id, email_sealed, client_address, requested_at)
-                VALUES (\(bind: id), \(bind: sealed), \(bind: req.clientAddress), \(bind: req.now))
-                """).run()
+            try await PasswordResetsTable.addRequest(id: id, emailSealed: sealed, clientAddress: req.clientAddress, now: req.now, on: tx)
             try await req.audit(.resetRequested, actor: .anonymous, subject: "reset-request:\(id)", on: tx)
         }
     }
@@ -36,20 +33,16 @@ enum PasswordResets {
     @discardableResult
     static func handleDue(services: CaseTalkServices, now: Date, on db: any Database, logger: Logger,
                           limit: Int = 50) async throws -> Int {
-        struct Row: Decodable { let id: UUID; let email_sealed: String; let client_address: String }
-        let due = try await db.sql.raw("""
-            SELECT id, email_sealed, client_address FROM password_reset_requests ORDER BY requested_at LIMIT \(literal: limit)
-            """).all(decoding: Row.self)
+        let due = try await PasswordResetsTable.dueRequests(limit: limit, on: db)
         var handled = 0
         for row in due {
             let took: Bool
             do {
                 took = try await db.transaction { tx -> Bool in
-                    let taken = try await tx.sql.raw("DELETE FROM password_reset_requests WHERE id = \(bind: row.id) RETURNING id").all()
-                    guard !taken.isEmpty else { return false }
-                    let address = String(decoding: try services.sealer.open(row.email_sealed, context: requestContext(row.id)),
+                    guard try await PasswordResetsTable.takeRequest(id: row.id, on: tx) else { return false }
+                    let address = String(decoding: try services.sealer.open(row.emailSealed, context: requestContext(row.id)),
                                          as: UTF8.self)
-                    try await fulfil(try EmailAddress(address), request: row.id, clientAddress: row.client_address,
+                    try await fulfil(try EmailAddress(address), request: row.id, clientAddress: row.clientAddress,
                                      services: services, now: now, on: tx)
                     return true
                 }
@@ -95,8 +88,7 @@ enum PasswordResets {
             reset.lockCount = previous?.lockCount ?? 0
             let message = AccountEmails.resetLink(to: patient.email, from: services.config.mailFrom,
                                                   link: Paths.resetLink(token: token).url(base: services.config.publicBaseURL))
-            try await PasswordReset.query(on: db).filter(\.$patient.$id == patientID).filter(\.$closedAt == nil)
-                .set(\.$closedAt, to: now).update()
+            try await PasswordResetsTable.closeOpen(patientID: patientID, now: now, on: db)
             try await reset.create(on: db)
             try await Outbox.enqueue(message, kind: "password-reset", relatedID: reset.id, sealer: services.sealer, at: now, on: db)
             try await audit(.patient(patientID), "password-reset:\(reset.id!)")
@@ -163,15 +155,8 @@ enum PasswordResets {
         let notice = AccountEmails.passwordChanged(to: state.email.value, from: services.config.mailFrom,
                                                    signInLink: Paths.signIn().url(base: services.config.publicBaseURL))
         return try await req.db.transaction { tx in
-            let closed = try await tx.sql.update(PasswordReset.schema)
-                .set("closed_at", to: SQLBind(now))
-                .where("id", .equal, SQLBind(state.resetID))
-                .where("closed_at", .is, SQLLiteral.null)
-                .where("verified_at", .isNot, SQLLiteral.null)
-                .where("verified_session", .equal, SQLBind(state.sessionID))
-                .returning("id")
-                .all()
-            guard !closed.isEmpty else { return false }
+            guard try await PasswordResetsTable.closeVerified(id: state.resetID, sessionID: state.sessionID, now: now, on: tx)
+            else { return false }
             try await Patient.query(on: tx).filter(\.$id == state.patientID)
                 .set(\.$passwordHash, to: passwordHash).set(\.$failedLogins, to: 0).set(\.$lockedUntil, to: nil)
                 .update()

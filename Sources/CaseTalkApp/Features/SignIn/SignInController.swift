@@ -1,7 +1,6 @@
 import CaseTalkCore
 import CaseTalkViews
 import Fluent
-import SQLKit
 import Vapor
 
 /// `/login` and `/logout` (SPEC §2, §5).
@@ -87,27 +86,20 @@ struct SignInController: RouteCollection {
             try await RememberedBrowsers.recognises(req.rememberedBrowserToken, patientID: patientID, now: now, on: req.db)
         } else { false }
         if remembered {
-            guard try await SignInLock.admit(principal, now: now, also: "password_hash = \(bind: newHash)", on: req.db) else {
+            guard try await AccountsTable.admit(principal, now: now, passwordHash: newHash, on: req.db) else {
                 return try await lockedOut(req, account: account, email: form.email, next: next)
             }
             return try await Self.complete(req, as: principal, next: next)
         }
-        let accepted = try await req.db.sql.raw("""
-            UPDATE \(ident: principal.table) SET password_hash = \(bind: newHash)
-            WHERE id = \(bind: principal.id) AND \(SignInLock.unlocked(now))
-            RETURNING id
-            """).all()
-        guard !accepted.isEmpty else { return try await lockedOut(req, account: account, email: form.email, next: next) }
+        let accepted = try await AccountsTable.acceptPassword(principal, now: now, passwordHash: newHash, on: req.db)
+        guard accepted else { return try await lockedOut(req, account: account, email: form.email, next: next) }
         let factor: SecondFactor
         switch principal {
         case .staff: factor = account.hasTwoStep ? .totp : .totpSetup
         case .patient(let patientID):
             factor = .phoneCode
             // The patient's code row, made once and kept: its limits carry over from one sign-in to the next.
-            try await req.db.sql.raw("""
-                INSERT INTO sign_in_codes (patient_id, code_tries, wrong_streak, lock_count) VALUES (\(bind: patientID), 0, 0, 0)
-                ON CONFLICT (patient_id) DO NOTHING
-                """).run()
+            try await CodeHoldersTable.keepSignInRow(patientID: patientID, on: req.db)
         }
         // An invitation opened before signing in stays with the half-done sign-in.
         try await req.replaceSession(with: nil, registrationTokenHash: req.session?.registrationTokenHash,

@@ -1,7 +1,6 @@
 import CaseTalkCore
 import Fluent
 import Foundation
-import SQLKit
 
 /// Staff two-step verification (SPEC §9) as stored state: the TOTP key sealed with the data key
 /// (bound to the account), the last step accepted, and ten recovery codes kept as hashes. Every
@@ -21,15 +20,12 @@ enum StaffTwoStep {
     /// than the last one used clears the failure count; anything else counts as a failure.
     static func checkCode(_ typed: String, staffID: UUID, sealer: Sealer, auditKey: AuditKey, now: Date, clientAddress: String,
                           on db: any Database) async throws -> Outcome {
-        struct Row: Decodable { let totp_key: String?; let totp_last_step: Int64? }
         let account = Principal.staff(staffID)
-        let row = try await db.sql.raw("SELECT totp_key, totp_last_step FROM staff_users WHERE id = \(bind: staffID)")
-            .first(decoding: Row.self)
-        if let sealed = row?.totp_key,
+        let row = try await AccountsTable.twoStepKey(staffID: staffID, on: db)
+        if let sealed = row?.totpKey,
            let step = TOTP.matchingStep(typed, key: try sealer.open(sealed, context: keyContext(staffID)), at: now,
-                                        after: row?.totp_last_step),
-           try await SignInLock.admit(account, now: now, also: "totp_last_step = \(bind: step)",
-                                      when: "(totp_last_step IS NULL OR totp_last_step < \(bind: step))", on: db) {
+                                        after: row?.totpLastStep),
+           try await AccountsTable.admitStaff(staffID, usingStep: step, now: now, on: db) {
             try await Audit.record(.twoStepCodeAccepted, actor: .staff(staffID), subject: "", clientAddress: clientAddress, at: now,
                                    key: auditKey, on: db)
             return .admitted
@@ -48,12 +44,8 @@ enum StaffTwoStep {
         if let hash = RecoveryCodes.hash(typed) {
             do {
                 try await db.transaction { tx in
-                    let used = try await tx.sql.raw("""
-                        UPDATE recovery_codes SET used_at = \(bind: now)
-                        WHERE staff_id = \(bind: staffID) AND code_hash = \(bind: hash) AND used_at IS NULL
-                        RETURNING id
-                        """).all()
-                    guard !used.isEmpty, try await SignInLock.admit(account, now: now, on: tx) else { throw NotAdmitted() }
+                    guard try await RecoveryCodesTable.use(staffID: staffID, hash: hash, now: now, on: tx),
+                          try await AccountsTable.admit(account, now: now, on: tx) else { throw NotAdmitted() }
                     try await Audit.record(.recoveryCodeUsed, actor: .staff(staffID), subject: "", clientAddress: clientAddress,
                                            at: now, key: auditKey, on: tx)
                 }
@@ -73,12 +65,8 @@ enum StaffTwoStep {
         let sealed = try sealer.seal(key, context: keyContext(staffID))
         let codes = RecoveryCodes.generate()
         return try await db.transaction { tx -> [String]? in
-            let set = try await tx.sql.raw("""
-                UPDATE staff_users SET totp_key = \(bind: sealed), totp_last_step = \(bind: usedStep), totp_enabled_at = \(bind: now)
-                WHERE id = \(bind: staffID) AND totp_key IS NULL
-                RETURNING id
-                """).all()
-            guard !set.isEmpty else { return nil }
+            guard try await AccountsTable.setTwoStepKey(staffID: staffID, sealed: sealed, usedStep: usedStep, now: now, on: tx)
+            else { return nil }
             try await replaceRecoveryCodes(staffID: staffID, with: codes, now: now, on: tx)
             try await Audit.record(.twoStepEnabled, actor: .staff(staffID), subject: "", clientAddress: clientAddress, at: now,
                                    key: auditKey, on: tx)
@@ -88,12 +76,7 @@ enum StaffTwoStep {
 
     /// Stores the hashes of `codes` in place of every earlier recovery code.
     static func replaceRecoveryCodes(staffID: UUID, with codes: [String], now: Date, on db: any Database) async throws {
-        try await db.sql.raw("DELETE FROM recovery_codes WHERE staff_id = \(bind: staffID)").run()
-        var insert = db.sql.insert(into: "recovery_codes").columns("id", "staff_id", "code_hash", "created_at")
-        for code in codes {
-            insert = insert.values(SQLBind(UUID()), SQLBind(staffID), SQLBind(RecoveryCodes.hash(code)!), SQLBind(now))
-        }
-        try await insert.run()
+        try await RecoveryCodesTable.replace(staffID: staffID, with: codes.map { RecoveryCodes.hash($0)! }, now: now, on: db)
     }
 
     /// The code a demo account's app would show now that will still be accepted (the current

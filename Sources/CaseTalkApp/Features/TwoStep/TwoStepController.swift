@@ -94,7 +94,7 @@ struct TwoStepController: RouteCollection {
                   let step = TOTP.matchingStep(String((form.code ?? "").prefix(64)), key: key, at: now, after: nil) else {
                 return try await renderSetup(req, pending, error: Self.wrongSetupCode, status: .unprocessableEntity)
             }
-            guard try await SignInLock.admit(pending.account, now: now, on: req.db),
+            guard try await AccountsTable.admit(pending.account, now: now, on: req.db),
                   let codes = try await StaffTwoStep.turnOn(staffID: staffID, key: key, usedStep: step, sealer: req.caseTalk.sealer,
                                                             auditKey: req.caseTalk.auditKey, now: now, clientAddress: req.clientAddress, on: req.db) else {
                 return try await SignInController.startAgain(req)
@@ -170,7 +170,7 @@ struct TwoStepController: RouteCollection {
                                token: SessionToken) async throws -> Response {
         let account = Principal.patient(state.patientID)
         let now = req.now
-        guard try await SignInLock.admit(account, now: now, on: req.db) else { return try await SignInController.startAgain(req) }
+        guard try await AccountsTable.admit(account, now: now, on: req.db) else { return try await SignInController.startAgain(req) }
         let services = req.caseTalk
         let deviceToken = try await req.db.transaction { tx -> String? in
             var token: String?

@@ -1,0 +1,162 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+
+/// The sign-in columns of the two account tables, `staff_users` and `patients` (SPEC §5, §9):
+/// the failure count, the lock, the password hash, and staff's two-step key. Each decision is
+/// one conditional statement, so parallel guesses or two servers cannot lose a count or pass a
+/// lock. Which table a statement touches follows from the `Principal`, never from a string.
+enum AccountsTable {
+    enum Failure: Equatable, Sendable {
+        /// Counted; `lockedUntil` is set when this failure reached the lock.
+        case counted(lockedUntil: Date?)
+        /// Not counted: a lock was running.
+        case alreadyLocked
+    }
+
+    /// Counts a failure while the account is not locked; the one that reaches `maxFailures`
+    /// locks it until `lockUntil` and starts the count again.
+    static func recordFailure(_ account: Principal, maxFailures: Int, lockUntil: Date, now: Date,
+                              on db: any Database) async throws -> Failure {
+        struct Row: Decodable { let lockedUntil: Date? }
+        let row: Row? = switch account {
+        case .staff(let id): try await db.first(CountFailure<StaffLogins>(maxFailures: maxFailures, lockUntil: lockUntil, id: id, now: now), as: Row.self)
+        case .patient(let id): try await db.first(CountFailure<PatientLogins>(maxFailures: maxFailures, lockUntil: lockUntil, id: id, now: now), as: Row.self)
+        }
+        guard let row else { return .alreadyLocked }
+        return .counted(lockedUntil: row.lockedUntil.flatMap { $0 > now ? $0 : nil })
+    }
+
+    /// The last step of a sign-in: clears the count, only while the account is not locked (a
+    /// right answer racing the wrong one that locks cannot slip through). True when admitted.
+    static func admit(_ account: Principal, now: Date, on db: any Database) async throws -> Bool {
+        switch account {
+        case .staff(let id): try await !db.rows(Admit<StaffLogins>(id: id, now: now)).isEmpty
+        case .patient(let id): try await !db.rows(Admit<PatientLogins>(id: id, now: now)).isEmpty
+        }
+    }
+
+    /// `admit`, storing the password's hash in the same statement (a rehash on a new cost).
+    static func admit(_ account: Principal, now: Date, passwordHash: String, on db: any Database) async throws -> Bool {
+        switch account {
+        case .staff(let id): try await !db.rows(AdmitWithPassword<StaffLogins>(id: id, now: now, hash: passwordHash)).isEmpty
+        case .patient(let id): try await !db.rows(AdmitWithPassword<PatientLogins>(id: id, now: now, hash: passwordHash)).isEmpty
+        }
+    }
+
+    /// A right password before a second step: stores its hash while the account is not locked,
+    /// leaving the count (a second step's wrong codes keep counting). False when locked.
+    static func acceptPassword(_ account: Principal, now: Date, passwordHash: String, on db: any Database) async throws -> Bool {
+        switch account {
+        case .staff(let id): try await !db.rows(AcceptPassword<StaffLogins>(hash: passwordHash, id: id, now: now)).isEmpty
+        case .patient(let id): try await !db.rows(AcceptPassword<PatientLogins>(hash: passwordHash, id: id, now: now)).isEmpty
+        }
+    }
+
+    // MARK: Staff two-step verification
+
+    /// A staff member's sealed TOTP key and the last step accepted.
+    struct TwoStepKey: Decodable, Sendable {
+        let totpKey: String?
+        let totpLastStep: Int64?
+    }
+
+    static func twoStepKey(staffID: UUID, on db: any Database) async throws -> TwoStepKey? {
+        try await db.first(ReadTwoStepKey(id: staffID), as: TwoStepKey.self)
+    }
+
+    /// `admit` for a TOTP code of `step`: only a step later than the last one used, which it
+    /// then becomes (a code is taken once).
+    static func admitStaff(_ staffID: UUID, usingStep step: Int64, now: Date, on db: any Database) async throws -> Bool {
+        try await !db.rows(AdmitWithStep(step: step, id: staffID, now: now)).isEmpty
+    }
+
+    /// Stores a new sealed key (its first code's step counts as used), only where none is yet.
+    static func setTwoStepKey(staffID: UUID, sealed: String, usedStep: Int64?, now: Date, on db: any Database) async throws -> Bool {
+        try await !db.rows(SetTwoStepKey(sealed: sealed, usedStep: usedStep, now: now, id: staffID)).isEmpty
+    }
+
+    // MARK: Statements
+
+    /// Not locked at the time bound as `$n`.
+    private static func unlocked(_ n: Int) -> String { "(locked_until IS NULL OR locked_until <= $\(n))" }
+
+    private struct CountFailure<T: LoginTable>: Statement {
+        static var writes: Bool { true }
+        static func text(size _: Int) -> String {
+            """
+            UPDATE \(T.name) SET
+              failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 ELSE failed_logins + 1 END,
+              locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END
+            WHERE id = $3 AND \(unlocked(4))
+            RETURNING locked_until
+            """
+        }
+        let maxFailures: Int, lockUntil: Date, id: UUID, now: Date
+        var binds: [any SQLValue] { [maxFailures, lockUntil, id, now] }
+    }
+
+    private struct Admit<T: LoginTable>: Statement {
+        static var writes: Bool { true }
+        static func text(size _: Int) -> String {
+            "UPDATE \(T.name) SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND \(unlocked(2)) RETURNING id"
+        }
+        let id: UUID, now: Date
+        var binds: [any SQLValue] { [id, now] }
+    }
+
+    private struct AdmitWithPassword<T: LoginTable>: Statement {
+        static var writes: Bool { true }
+        static func text(size _: Int) -> String {
+            "UPDATE \(T.name) SET failed_logins = 0, locked_until = NULL, password_hash = $1 WHERE id = $2 AND \(unlocked(3)) RETURNING id"
+        }
+        let id: UUID, now: Date, hash: String
+        var binds: [any SQLValue] { [hash, id, now] }
+    }
+
+    private struct AcceptPassword<T: LoginTable>: Statement {
+        static var writes: Bool { true }
+        static func text(size _: Int) -> String {
+            "UPDATE \(T.name) SET password_hash = $1 WHERE id = $2 AND \(unlocked(3)) RETURNING id"
+        }
+        let hash: String, id: UUID, now: Date
+        var binds: [any SQLValue] { [hash, id, now] }
+    }
+
+    private struct ReadTwoStepKey: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String { "SELECT totp_key, totp_last_step FROM staff_users WHERE id = $1" }
+        let id: UUID
+        var binds: [any SQLValue] { [id] }
+    }
+
+    private struct AdmitWithStep: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            UPDATE staff_users SET failed_logins = 0, locked_until = NULL, totp_last_step = $1
+            WHERE id = $2 AND \(unlocked(3)) AND (totp_last_step IS NULL OR totp_last_step < $1)
+            RETURNING id
+            """
+        }
+        let step: Int64, id: UUID, now: Date
+        var binds: [any SQLValue] { [step, id, now] }
+    }
+
+    private struct SetTwoStepKey: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            UPDATE staff_users SET totp_key = $1, totp_last_step = $2, totp_enabled_at = $3
+            WHERE id = $4 AND totp_key IS NULL
+            RETURNING id
+            """
+        }
+        let sealed: String, usedStep: Int64?, now: Date, id: UUID
+        var binds: [any SQLValue] { [sealed, usedStep, now, id] }
+    }
+}
+
+private protocol LoginTable { static var name: String { get } }
+private enum StaffLogins: LoginTable { static let name = "staff_users" }
+private enum PatientLogins: LoginTable { static let name = "patients" }
