@@ -1,6 +1,7 @@
 """The command-line tools of SPEC §7, run as an operator would, on a fresh SQLite database."""
 import re
 import sqlite3
+import time
 
 UUID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
 
@@ -139,3 +140,33 @@ def test_the_data_folder_is_the_server_accounts_alone(casetalk):
         assert ((var / name).stat().st_mode & 0o077) == 0, name
     for extra in var.glob("casetalk.sqlite-*"):
         assert (extra.stat().st_mode & 0o077) == 0, extra.name
+
+
+def test_a_read_only_command_on_a_new_database_says_what_to_run(casetalk):
+    """Issue 18: `audit verify` on a database never migrated printed SQLite's "no such table" twice."""
+    for command in (["audit", "verify"], ["audit", "head"]):
+        answer = casetalk(*command)
+        assert answer.returncode == 1, (command, answer.stdout, answer.stderr)
+        assert "no such table" not in answer.stdout + answer.stderr
+        lines = answer.stderr.strip().splitlines()
+        assert len(lines) == 1 and "casetalk migrate" in lines[0], (command, answer.stderr)
+
+
+def test_first_start_says_what_matters_in_a_few_lines():
+    """Issue 18: start-up printed 42 lines of migrations before the demo sign-ins, and the mailbox
+    link said port 8080 whatever --port chose."""
+    from conftest import CaseTalkServer
+    server = CaseTalkServer(extra_env={"PUBLIC_BASE_URL": "http://127.0.0.1:8080"}, name="first-start")
+    try:
+        deadline = time.monotonic() + 20
+        while "Links in emails use" not in server.log_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        log = server.log_text()
+    finally:
+        server.stop()
+    assert "[Migrator]" not in log
+    start = log[:log.index("CaseTalk is serving")]
+    assert "Demo sign-ins" in start and len(start.splitlines()) <= 10, start
+    assert f"CaseTalk is serving http://127.0.0.1:{server.port} (SQLite" in log
+    assert f"Development mailbox: http://127.0.0.1:{server.port}/dev/mailbox" in log
+    assert "Links in emails use PUBLIC_BASE_URL (http://127.0.0.1:8080)" in log

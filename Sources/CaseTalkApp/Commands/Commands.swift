@@ -16,6 +16,15 @@ enum CommandSupport {
         return app
     }
 
+    /// Commands that only read (the audit trail's checks) change nothing: on a database whose
+    /// migrations are not all applied they say in one line what to run.
+    static func requireMigrated(_ app: Application) async throws {
+        let applied = (try? await EngineStatements.appliedMigrations(on: app.db)) ?? 0
+        guard applied >= Migrations.count else {
+            throw CommandFailure("This database is not set up (\(applied) of \(Migrations.count) migrations applied): run `casetalk migrate` first.")
+        }
+    }
+
     static func run<T>(_ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch let error as ValidationError { throw CommandFailure(error.message) }
     }
@@ -38,11 +47,13 @@ struct ServeWithMigrationsCommand: AnyAsyncCommand {
                 context.console.info(DemoData.signInSummary())
             }
         }
-        if services.config.servesDevelopmentMailbox {
-            context.console.info("Development mailbox: \(Paths.devMailbox.url(base: services.config.publicBaseURL))")
-        }
         services.worker.start(app)
         try await serve.run(using: &context)
+        let bound = app.http.server.shared.localAddress
+        let listening = bound.flatMap { address in address.port.flatMap { port in
+            URL(string: "http://\(address.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "127.0.0.1"):\(port)")
+        } }
+        for line in StartupSummary.lines(services.config, listening: listening) { context.console.info(line) }
     }
 
     func outputAutoComplete(using context: inout CommandContext) throws { try serve.outputAutoComplete(using: &context) }
@@ -161,6 +172,7 @@ struct VerifyAuditCommand: AsyncCommand {
     let help = "Recomputes the audit trail's keyed hash chain; exits 0 only if it is intact."
 
     func run(using context: CommandContext, signature: Signature) async throws {
+        try await CommandSupport.requireMigrated(context.application)
         let key = context.application.caseTalk.auditKey
         var heads: [SignedAuditHead] = []
         if let given = signature.head {
@@ -190,8 +202,9 @@ struct AuditHeadCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
+        try await CommandSupport.requireMigrated(app)
         guard let head = try await Audit.signedHead(on: app.db, key: app.caseTalk.auditKey, at: app.caseTalk.clock.now()) else {
-            throw CommandFailure("The database has no audit trail yet (run casetalk migrate).")
+            throw CommandFailure("The audit trail is empty.")
         }
         context.console.output(head.token.consoleText())
     }

@@ -18,6 +18,8 @@ enum DatabaseSetup {
             pool.start()
             app.threadPool = pool
         }
+        // Each migration's start and finish is detail for debugging, not for every start-up.
+        app.fluent.migrationLogLevel = .debug
         switch target {
         case .sqliteMemory:
             app.databases.use(takingTurns(.sqlite(.memory, sqlLogLevel: sqlLogLevel), writer: nil), as: .sqlite)
