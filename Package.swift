@@ -49,10 +49,12 @@ let package = Package(
             dependencies: ["CaseTalkApp", .product(name: "Vapor", package: "vapor"), .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")]
         ),
-        // Benchmark commands (bench/): not part of the product.
+        // The benchmark's fixtures and commands (bench/): linked only into casetalk-bench, never
+        // into casetalk. They use the models' designated initializers, which are `package` for it.
         .executableTarget(
             name: "CaseTalkBench",
-            dependencies: ["CaseTalkViews"]
+            dependencies: ["CaseTalkApp", "CaseTalkCore", "CaseTalkViews", .product(name: "Vapor", package: "vapor"),
+                           .product(name: "Fluent", package: "fluent")]
         ),
         .testTarget(
             name: "CaseTalkCoreTests",

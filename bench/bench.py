@@ -40,6 +40,12 @@ class Server:
         return subprocess.run([str(self.binary), *args, "--env", environment], cwd=self.workdir, env=self.env,
                               capture_output=True, text=True, timeout=1800)
 
+    def bench(self, *args, environment="production"):
+        """The benchmark's own commands (`casetalk-bench`, built beside `casetalk`; not in the product)."""
+        tool = pathlib.Path(self.binary).with_name("casetalk-bench")
+        return subprocess.run([str(tool), *args, "--env", environment], cwd=self.workdir, env=self.env,
+                              capture_output=True, text=True, timeout=1800)
+
     def start(self):
         self.proc = subprocess.Popen([str(self.binary), "serve", "--env", "production", "--hostname", "127.0.0.1",
                                       "--port", str(self.port)], cwd=self.workdir, env=self.env, stdout=self.log,
@@ -129,7 +135,7 @@ def run_engine(binary, engine, database_url, seconds, workroot):
     server = Server(binary, env, workdir)
     # The load-test accounts share a known password, so seeding refuses production (SPEC §5);
     # the production server then runs on what development seeded.
-    seeded = server.command("bench", "seed", "--seed", "42", "--manifest", str(workdir / "manifest.json"), environment="development")
+    seeded = server.bench("seed", "--seed", "42", "--manifest", str(workdir / "manifest.json"), environment="development")
     if seeded.returncode != 0:
         raise RuntimeError("seeding failed:\n" + seeded.stdout + seeded.stderr)
     print(f"[{engine}] {seeded.stdout.strip().splitlines()[-1]}", flush=True)
@@ -144,7 +150,7 @@ def run_engine(binary, engine, database_url, seconds, workroot):
         wrk(server.base, connections=16, seconds=3, path="/healthz")
         if engine == "sqlite":
             results["S0"] = server.measure("S0 /healthz, 64 connections", connections=64, seconds=seconds, path="/healthz")
-            timed = server.command("bench", "hash", "--count", "10").stdout
+            timed = server.bench("hash", "--count", "10").stdout
             results["hash_ms"] = float(re.search(r"\bhash_ms=([\d.]+)", timed).group(1))
             results["busy_hash_ms"] = float(re.search(r"busy_hash_ms=([\d.]+)", timed).group(1))
             get = {**lua_env, "BENCH_WHO": "heavy", "BENCH_PATH": "/inbox"}

@@ -31,7 +31,7 @@ def main():
         "CASETALK_AUDIT_KEY": "YmVuY2gtYXVkaXQtYmVuY2gtYXVkaXQtYmVuY2gtMzI=", "CASETALK_RATE_LIMITS": "off", "LOG_LEVEL": "notice",
     })
     server = Server(args.binary, env, workdir)
-    seeded = server.command("bench", "seed", "--seed", "42", "--manifest", str(workdir / "manifest.json"), environment="development")
+    seeded = server.bench("seed", "--seed", "42", "--manifest", str(workdir / "manifest.json"), environment="development")
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     manifest = json.loads((workdir / "manifest.json").read_text())
     server.start()

@@ -170,8 +170,10 @@ def casetalk():
     base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SMTP_URL")}
     base_env["LOG_LEVEL"] = "error"
 
-    def run(*args, stdin="", env=None):
-        return subprocess.run([str(binary), *args], cwd=workdir, env={**base_env, **(env or {})}, input=stdin,
+    def run(*args, stdin="", env=None, tool=None):
+        """`tool`: another binary built beside casetalk (casetalk-bench)."""
+        program = binary.with_name(tool) if tool else binary
+        return subprocess.run([str(program), *args], cwd=workdir, env={**base_env, **(env or {})}, input=stdin,
                               capture_output=True, text=True, timeout=120)
     run.workdir = workdir
     yield run

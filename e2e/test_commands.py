@@ -121,9 +121,13 @@ def test_only_three_environments_and_development_only_on_loopback(casetalk):
 
 
 def test_demo_and_bench_seeding_refuse_production(casetalk):
-    """Review M3: `casetalk demo --env production` seeded accounts with the published password."""
-    for command in (["demo"], ["bench", "seed", "--manifest", str(casetalk.workdir / "m.json")]):
-        answer = casetalk(*command, "--env", "production", env=PRODUCTION)
+    """Review M3: `casetalk demo --env production` seeded accounts with the published password.
+    Issue 18: the benchmark's seeding is not in the product at all, only in casetalk-bench."""
+    assert casetalk("bench", "seed", "--env", "production", env=PRODUCTION).returncode != 0
+    assert "bench" not in casetalk("--help").stdout
+    for command in (["demo"], ["seed", "--manifest", str(casetalk.workdir / "m.json")]):
+        tool = "casetalk-bench" if command[0] == "seed" else None
+        answer = casetalk(*command, "--env", "production", env=PRODUCTION, tool=tool)
         assert answer.returncode == 1 and "does not run in production" in answer.stderr, (command, answer.stderr)
     db = casetalk.workdir / "var" / "casetalk.sqlite"
     if db.exists():   # refused before anything was migrated or seeded

@@ -36,7 +36,6 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     await app.asyncCommands.use(AuditCommands(), as: "audit")
     await app.asyncCommands.use(MailCommands(), as: "mail")
     await app.asyncCommands.use(KeyCommands(), as: "keys")
-    await app.asyncCommands.use(BenchCommands(), as: "bench")
 }
 
 /// Twilio when its settings are given; otherwise (development only: production requires them)

@@ -18,48 +18,26 @@ struct ReadWorld {
         let ada = try await fx.ada()
         let practiceID = try #require(try await StaffUser.find(ada, on: app.db)).$practice.id
         let now = clock.now
-        let patient = Patient()
-        patient.id = UUID()
-        patient.email = email
-        patient.name = "Rita Reader"
-        patient.passwordHash = try await app.caseTalk.passwords.hash(RegistrationWorld.password)
-        patient.failedLogins = 0
-        patient.verifiedNumber = "+14155550123"
-        patient.mobileNumber = "+14155550123"
-        patient.termsVersion = "2026-11-01"
-        patient.termsAcceptedAt = now
-        patient.createdAt = now
+        let patient = Patient(email: email, name: "Rita Reader", passwordHash: try await app.caseTalk.passwords.hash(RegistrationWorld.password),
+                              mobileNumber: "+14155550123", verifiedNumber: "+14155550123", termsVersion: "2026-11-01",
+                              termsAcceptedAt: now, createdAt: now)
         try await patient.create(on: app.db)
         var conversationIDs: [UUID] = []
         for n in 0..<cases {
-            let patientCase = PatientCase()
-            patientCase.id = UUID()
-            patientCase.$practice.id = practiceID
-            patientCase.patientFirstName = "Rita"
-            patientCase.patientLastName = "Reader"
-            patientCase.title = "Case \(n)"
-            patientCase.$createdBy.id = ada
-            patientCase.createdAt = now
-            patientCase.lastActivityAt = now
+            let patientCase = PatientCase(practiceID: practiceID, patientFirstName: "Rita", patientLastName: "Reader", title: "Case \(n)",
+                                          createdByID: ada, createdAt: now)
             try await patientCase.create(on: app.db)
             try await CaseMember(caseID: patientCase.id!, staffID: ada, addedByID: nil, addedAt: now).create(on: app.db)
             try await CasePatient(caseID: patientCase.id!, patientID: patient.id!, joinedAt: now).create(on: app.db)
-            let conversation = Conversation(id: UUID(), caseID: patientCase.id!, memberID: ada, now: now.addingTimeInterval(Double(n)))
+            // With its patient, as the app writes it for a case that has one.
+            let conversation = Conversation(id: UUID(), caseID: patientCase.id!, memberID: ada, patientID: patient.id, now: now.addingTimeInterval(Double(n)))
             conversation.messageCount = messagesEach
             conversation.patientUnread = messagesEach
-            conversation.patientID = patient.id   // as the app writes it for a case that has its patient
             try await conversation.create(on: app.db)
             conversationIDs.append(conversation.id!)
             let messages = try (0..<messagesEach).map { m in
-                let message = Message()
-                message.id = UUID()
-                message.conversationID = conversation.id!
-                message.author = .member
-                message.keyID = app.caseTalk.sealer.currentKeyID
-                message.bodySealed = try app.caseTalk.sealer.seal(Array("Message number \(m).".utf8), context: MessageSeal.context(
-                    messageID: message.id!, conversationID: conversation.id!, author: MessageAuthor.member.rawValue))
-                message.createdAt = now.addingTimeInterval(Double(m))
-                return message
+                try Message(conversationID: conversation.id!, author: .member, body: "Message number \(m).", sealer: app.caseTalk.sealer,
+                            createdAt: now.addingTimeInterval(Double(m)))
             }
             for chunk in stride(from: 0, to: messages.count, by: 200) {
                 try await Array(messages[chunk..<min(chunk + 200, messages.count)]).create(on: app.db)

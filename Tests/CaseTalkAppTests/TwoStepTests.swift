@@ -233,11 +233,10 @@ import VaporTesting
             let w = try await ResetWorld.make(app, clock)
             let remembered = try #require(w.registration.patient.deviceCookie)
             // The cookie names its account: with Pat's cookie, Quinn's password still needs Quinn's code.
-            let quinn = Patient()
-            quinn.id = UUID(); quinn.email = "quinn@example.com"; quinn.name = "Quinn"
-            quinn.passwordHash = try await app.caseTalk.passwords.hash(RegistrationWorld.password); quinn.failedLogins = 0
-            quinn.mobileNumber = "+14155550188"; quinn.verifiedNumber = "+14155550188"
-            quinn.termsVersion = "2026-11-01"; quinn.termsAcceptedAt = clock.now; quinn.createdAt = clock.now
+            let quinn = Patient(email: "quinn@example.com", name: "Quinn",
+                                passwordHash: try await app.caseTalk.passwords.hash(RegistrationWorld.password),
+                                mobileNumber: "+14155550188", verifiedNumber: "+14155550188", termsVersion: "2026-11-01",
+                                termsAcceptedAt: clock.now, createdAt: clock.now)
             try await quinn.create(on: app.db)
             let withPatsCookie = Browser(app)
             withPatsCookie.useDeviceCookie(remembered)

@@ -5,12 +5,12 @@ import Vapor
 /// A command that did not succeed; the message is printed and the process exits with status 1.
 public struct CommandFailure: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    package init(_ description: String) { self.description = description }
 }
 
-enum CommandSupport {
+package enum CommandSupport {
     /// Commands that write data first bring the schema up to date, so they work on a new database.
-    static func migrated(_ context: CommandContext) async throws -> Application {
+    package static func migrated(_ context: CommandContext) async throws -> Application {
         let app = context.application
         try await app.autoMigrate()
         return app

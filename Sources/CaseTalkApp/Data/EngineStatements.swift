@@ -2,7 +2,7 @@ import Fluent
 import Foundation
 
 /// Statements about the database itself rather than a table of CaseTalk's.
-enum EngineStatements {
+package enum EngineStatements {
     /// How many migrations Fluent has recorded as applied.
     static func appliedMigrations(on db: any Database) async throws -> Int {
         struct Row: Decodable { let applied: Int }
@@ -15,7 +15,7 @@ enum EngineStatements {
     }
 
     /// Fresh planner statistics, after a bulk load.
-    static func refreshStatistics(on db: any Database) async throws {
+    package static func refreshStatistics(on db: any Database) async throws {
         try await db.run(Analyze())
     }
 

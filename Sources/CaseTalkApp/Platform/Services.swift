@@ -20,9 +20,9 @@ public struct CaseTalkServices: Sendable {
     /// The current Terms of Use (the newest file in `Resources/Terms/`), read once at boot.
     public var termsOfUse: TermsOfUse
     /// Seals data at rest with the data key (outbox messages, message bodies, TOTP keys).
-    var sealer: Sealer
+    package var sealer: Sealer
     /// Keys the audit chain.
-    var auditKey: AuditKey
+    package var auditKey: AuditKey
     /// Keeps verification codes as HMACs under a key derived from the data key.
     var codeHasher: CodeHasher
     /// Where the outbox delivers email: SMTP, or the development mailbox.

@@ -67,18 +67,10 @@ struct CasesController: RouteCollection {
         }
 
         let now = req.now
-        let patientCase = PatientCase()
-        patientCase.id = UUID()
-        patientCase.$practice.id = staff.practiceID
-        patientCase.patientFirstName = draft.patientFirstName
-        patientCase.patientLastName = draft.patientLastName
-        patientCase.patientDateOfBirth = draft.patientDateOfBirth?.description
-        patientCase.patientEmail = draft.patientEmail?.value
-        patientCase.title = draft.title
-        patientCase.notes = draft.notes
-        patientCase.$createdBy.id = staff.id
-        patientCase.createdAt = now
-        patientCase.lastActivityAt = now
+        let patientCase = PatientCase(practiceID: staff.practiceID, patientFirstName: draft.patientFirstName,
+                                      patientLastName: draft.patientLastName, patientDateOfBirth: draft.patientDateOfBirth?.description,
+                                      patientEmail: draft.patientEmail?.value, title: draft.title, notes: draft.notes,
+                                      createdByID: staff.id, createdAt: now)
         let caseID = patientCase.id!
         try await req.db.transaction { tx in
             try await patientCase.create(on: tx)

@@ -53,17 +53,10 @@ enum DemoData {
             ("Sam", "Ortega", nil, "Wisdom tooth extraction follow-up", "Post-op check after extraction.", [0, 2], 72),
         ]
         for item in cases {
-            let patientCase = PatientCase()
-            patientCase.id = UUID()
-            patientCase.$practice.id = try practices[0].requireID()
-            patientCase.patientFirstName = item.first
-            patientCase.patientLastName = item.last
-            patientCase.patientDateOfBirth = item.dob
-            patientCase.title = item.title
-            patientCase.notes = item.notes
-            patientCase.$createdBy.id = try staff[item.members[0]].requireID()
-            patientCase.createdAt = now.addingTimeInterval(-item.ageHours * 3600)
-            patientCase.lastActivityAt = patientCase.createdAt
+            let patientCase = PatientCase(practiceID: try practices[0].requireID(), patientFirstName: item.first, patientLastName: item.last,
+                                          patientDateOfBirth: item.dob, title: item.title, notes: item.notes,
+                                          createdByID: try staff[item.members[0]].requireID(),
+                                          createdAt: now.addingTimeInterval(-item.ageHours * 3600))
             try await patientCase.create(on: db)
             for index in item.members {
                 try await CaseMember(caseID: patientCase.id!, staffID: try staff[index].requireID(),

@@ -4,10 +4,10 @@ import Foundation
 
 /// A patient's account (SPEC §1): one per email address across the whole system, made at the
 /// end of registration. It may join many cases, from many practices.
-final class Patient: Model, @unchecked Sendable {
-    static let schema = "patients"
+package final class Patient: Model, @unchecked Sendable {
+    package static let schema = "patients"
 
-    @ID(key: .id) var id: UUID?
+    @ID(key: .id) package var id: UUID?
     /// Normalised (`EmailAddress.value`); unique, and never also a staff account's address.
     @Field(key: "email") var email: String
     /// The name the inviting case gave, for greetings.
@@ -24,7 +24,24 @@ final class Patient: Model, @unchecked Sendable {
     @Field(key: "terms_accepted_at") var termsAcceptedAt: Date
     @Field(key: "created_at") var createdAt: Date
 
-    init() {}
+    package init() {}
+    /// A registered patient: the numbers saved at registration, the one the code went to, the
+    /// Terms of Use accepted, no failed sign-ins yet.
+    package init(id: UUID = UUID(), email: String, name: String, passwordHash: String, mobileNumber: String?, homeNumber: String? = nil,
+         workNumber: String? = nil, verifiedNumber: String, termsVersion: String, termsAcceptedAt: Date, createdAt: Date) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.passwordHash = passwordHash
+        self.failedLogins = 0
+        self.mobileNumber = mobileNumber
+        self.homeNumber = homeNumber
+        self.workNumber = workNumber
+        self.verifiedNumber = verifiedNumber
+        self.termsVersion = termsVersion
+        self.termsAcceptedAt = termsAcceptedAt
+        self.createdAt = createdAt
+    }
 }
 
 extension Patient {
@@ -42,15 +59,15 @@ extension Patient {
 }
 
 /// The patient a case belongs to, once they have accepted its invitation (one per case).
-final class CasePatient: Model, @unchecked Sendable {
-    static let schema = "case_patients"
+package final class CasePatient: Model, @unchecked Sendable {
+    package static let schema = "case_patients"
 
-    @ID(custom: "case_id", generatedBy: .user) var id: UUID?
+    @ID(custom: "case_id", generatedBy: .user) package var id: UUID?
     @Parent(key: "patient_id") var patient: Patient
     @Field(key: "joined_at") var joinedAt: Date
 
-    init() {}
-    init(caseID: UUID, patientID: UUID, joinedAt: Date) {
+    package init() {}
+    package init(caseID: UUID, patientID: UUID, joinedAt: Date) {
         self.id = caseID
         self.$patient.id = patientID
         self.joinedAt = joinedAt

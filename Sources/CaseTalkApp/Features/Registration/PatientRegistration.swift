@@ -187,19 +187,10 @@ enum PatientRegistration {
             return .alreadyDone
         }
         let now = req.now
-        let patient = Patient()
-        patient.id = UUID()
-        patient.email = state.email.value
-        patient.name = state.patientName
-        patient.passwordHash = passwordHash
-        patient.failedLogins = 0
-        patient.mobileNumber = registration.mobileNumber
-        patient.homeNumber = registration.homeNumber
-        patient.workNumber = registration.workNumber
-        patient.verifiedNumber = verified
-        patient.termsVersion = termsVersion
-        patient.termsAcceptedAt = termsAcceptedAt
-        patient.createdAt = now
+        let patient = Patient(email: state.email.value, name: state.patientName, passwordHash: passwordHash,
+                              mobileNumber: registration.mobileNumber, homeNumber: registration.homeNumber,
+                              workNumber: registration.workNumber, verifiedNumber: verified, termsVersion: termsVersion,
+                              termsAcceptedAt: termsAcceptedAt, createdAt: now)
         do {
             return try await req.db.transaction { tx in
                 // Only the session that verified the code finishes, once: its binding is used up here.

@@ -2,11 +2,11 @@ import CaseTalkCore
 import Fluent
 import Foundation
 
-final class StaffUser: Model, @unchecked Sendable {
-    static let schema = "staff_users"
+package final class StaffUser: Model, @unchecked Sendable {
+    package static let schema = "staff_users"
 
-    @ID(key: .id) var id: UUID?
-    @Parent(key: "practice_id") var practice: Practice
+    @ID(key: .id) package var id: UUID?
+    @Parent(key: "practice_id") package var practice: Practice
     /// Normalised (`EmailAddress.value`), unique across staff.
     @Field(key: "email") var email: String
     @Field(key: "name") var name: String
@@ -23,8 +23,8 @@ final class StaffUser: Model, @unchecked Sendable {
     @OptionalField(key: "totp_last_step") var totpLastStep: Int64?
     @OptionalField(key: "totp_enabled_at") var totpEnabledAt: Date?
 
-    init() {}
-    init(practiceID: UUID, email: EmailAddress, name: String, role: StaffRole, isAdmin: Bool,
+    package init() {}
+    package init(practiceID: UUID, email: EmailAddress, name: String, role: StaffRole, isAdmin: Bool,
          passwordHash: String, createdAt: Date) {
         self.$practice.id = practiceID
         self.email = email.value

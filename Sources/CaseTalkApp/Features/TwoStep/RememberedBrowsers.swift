@@ -6,7 +6,7 @@ import Vapor
 /// **Remember this browser for 30 days** (SPEC §5): a device cookie whose hash names its
 /// patient. A sign-in that brings a live one skips the phone code. A password change forgets
 /// every browser of the account.
-enum RememberedBrowsers {
+package enum RememberedBrowsers {
     static let lifetime: TimeInterval = 30 * 24 * 3600
 
     /// Whether `token` (the cookie's value) is a live remembered browser of `patientID`.
@@ -16,7 +16,7 @@ enum RememberedBrowsers {
     }
 
     /// Remembers a new browser for `patientID`; the token is the cookie's value.
-    static func remember(patientID: UUID, now: Date, on db: any Database) async throws -> String {
+    package static func remember(patientID: UUID, now: Date, on db: any Database) async throws -> String {
         let token = SecureRandom.token()
         try await RememberedBrowsersTable.insert(tokenHash: Digest.sha256Hex(token), patientID: patientID, now: now,
                                                  expiresAt: now.addingTimeInterval(lifetime), on: db)

@@ -5,7 +5,7 @@ import Foundation
 /// Staff two-step verification (SPEC §9) as stored state: the TOTP key sealed with the data key
 /// (bound to the account), the last step accepted, and ten recovery codes kept as hashes. Every
 /// acceptance is one conditional statement: a code is taken once, and never while locked.
-enum StaffTwoStep {
+package enum StaffTwoStep {
     enum Outcome: Equatable, Sendable {
         case admitted
         case wrong
@@ -60,7 +60,7 @@ enum StaffTwoStep {
     /// Turns two-step verification on with `key` (its first code, from `step`, already checked,
     /// so it counts as used) and ten new recovery codes, which are returned to be shown once.
     /// Nil when the account already has a key (set up meanwhile in another browser).
-    static func turnOn(staffID: UUID, key: [UInt8], usedStep: Int64?, sealer: Sealer, auditKey: AuditKey, now: Date, clientAddress: String,
+    package static func turnOn(staffID: UUID, key: [UInt8], usedStep: Int64?, sealer: Sealer, auditKey: AuditKey, now: Date, clientAddress: String,
                        on db: any Database) async throws -> [String]? {
         let sealed = try sealer.seal(key, context: keyContext(staffID))
         let codes = RecoveryCodes.generate()

@@ -1,11 +1,8 @@
+import CaseTalkApp
 import Foundation
 import Vapor
 
-/// `casetalk bench …`: the two things `bench/run` needs from inside the product.
-struct BenchCommands: AsyncCommandGroup {
-    let help = "Load-test helpers for bench/run: seed its fixtures, time one password hash."
-    let commands: [String: any AnyAsyncCommand] = ["seed": BenchSeedCommand(), "hash": BenchHashCommand()]
-}
+// `casetalk-bench seed` and `casetalk-bench hash`: what bench/run needs from inside the app.
 
 struct BenchSeedCommand: AsyncCommand {
     struct Signature: CommandSignature, Sendable {
@@ -18,7 +15,7 @@ struct BenchSeedCommand: AsyncCommand {
     func run(using context: CommandContext, signature: Signature) async throws {
         // SPEC §5: the load-test accounts share one known password.
         guard !context.application.caseTalk.config.isProduction else {
-            throw CommandFailure("casetalk bench seed does not run in production: its accounts share one known password.")
+            throw CommandFailure("casetalk-bench seed does not run in production: its accounts share one known password.")
         }
         let app = try await CommandSupport.migrated(context)
         let started = ContinuousClock.now

@@ -1,3 +1,4 @@
+import CaseTalkApp
 import CaseTalkCore
 import Fluent
 import Foundation
@@ -76,12 +77,9 @@ enum BenchFixtures {
             totpKeys.append(Base32.encode(key))
         }
         let people = (0..<patients).map { i -> Patient in
-            let patient = Patient()
-            patient.email = patientEmail(i); patient.name = "Patient \(i)"; patient.passwordHash = hash
-            patient.failedLogins = 0; patient.mobileNumber = "+1212555\(String(format: "%04d", i))"
-            patient.verifiedNumber = patient.mobileNumber!; patient.termsVersion = services.termsOfUse.version
-            patient.termsAcceptedAt = now; patient.createdAt = now
-            return patient
+            let number = "+1212555\(String(format: "%04d", i))"
+            return Patient(email: patientEmail(i), name: "Patient \(i)", passwordHash: hash, mobileNumber: number, verifiedNumber: number,
+                           termsVersion: services.termsOfUse.version, termsAcceptedAt: now, createdAt: now)
         }
         try await people.create(on: db)
 
@@ -91,22 +89,18 @@ enum BenchFixtures {
         var owners: [Int] = []   // the patient index of each conversation in `talks`
         var memberCases = Array(repeating: [UUID](), count: members)
         func addCase(for patientIndex: Int) throws {
-            let patientCase = PatientCase()
-            patientCase.id = UUID()
             let first = Int.random(in: 0..<members, using: &random)
             let second = (first + 1 + Int.random(in: 0..<(members - 1), using: &random)) % members
-            patientCase.$practice.id = staff[first].$practice.id
-            patientCase.patientFirstName = "Patient"; patientCase.patientLastName = "\(patientIndex)"
-            patientCase.title = "Case \(cases.count)"; patientCase.patientEmail = patientEmail(patientIndex)
-            patientCase.$createdBy.id = try staff[first].requireID()
-            patientCase.createdAt = now.addingTimeInterval(-86_400); patientCase.lastActivityAt = now
+            let patientCase = PatientCase(practiceID: staff[first].$practice.id, patientFirstName: "Patient", patientLastName: "\(patientIndex)",
+                                          patientEmail: patientEmail(patientIndex), title: "Case \(cases.count)",
+                                          createdByID: try staff[first].requireID(), createdAt: now.addingTimeInterval(-86_400),
+                                          lastActivityAt: now)
             cases.append(patientCase)
             joins.append(CasePatient(caseID: patientCase.id!, patientID: try people[patientIndex].requireID(), joinedAt: now))
             for member in [first, second] {
                 memberships.append(CaseMember(caseID: patientCase.id!, staffID: try staff[member].requireID(), addedByID: nil, addedAt: now))
                 let talk = Conversation(id: UUID(), caseID: patientCase.id!, memberID: try staff[member].requireID(),
-                                        now: now.addingTimeInterval(-86_400))
-                talk.patientID = try people[patientIndex].requireID()
+                                        patientID: try people[patientIndex].requireID(), now: now.addingTimeInterval(-86_400))
                 talks.append(talk)
                 memberCases[member].append(patientCase.id!)
                 owners.append(patientIndex)
@@ -141,16 +135,10 @@ enum BenchFixtures {
         var batch: [Message] = []
         for (talk, count) in zip(talks, counts) {
             for n in 0..<count {
-                let message = Message()
-                message.id = UUID()
-                message.conversationID = talk.id!
-                message.author = n % 3 == 2 ? .patient : .member
-                message.keyID = services.sealer.currentKeyID
                 let text = (0..<12).map { _ in words.randomElement(using: &random)! }.joined(separator: " ")
-                message.bodySealed = try services.sealer.seal(Array(text.utf8), context: MessageSeal.context(
-                    messageID: message.id!, conversationID: talk.id!, author: message.author.rawValue))
-                message.createdAt = talk.createdAt.addingTimeInterval(Double(n) * 60)
-                message.readAt = n < count - 1 ? message.createdAt : nil
+                let createdAt = talk.createdAt.addingTimeInterval(Double(n) * 60)
+                let message = try Message(conversationID: talk.id!, author: n % 3 == 2 ? .patient : .member, body: text,
+                                          sealer: services.sealer, createdAt: createdAt, readAt: n < count - 1 ? createdAt : nil)
                 batch.append(message)
             }
             if batch.count >= 1_000 { try await batch.create(on: db); batch.removeAll(keepingCapacity: true) }
