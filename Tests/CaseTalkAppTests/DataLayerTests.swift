@@ -1,4 +1,5 @@
 @testable import CaseTalkApp
+import CaseTalkCore
 import Fluent
 import Foundation
 import Testing
@@ -31,6 +32,30 @@ import Testing
         #expect(Bucket.chunks(Array(1...300)).flatMap { $0 } == Array(1...300), "every row once, in order")
         #expect(Bucket.list(from: 3, count: 3) == "$3, $4, $5")
         #expect(Bucket.rows(from: 1, columns: 2, count: 2) == "($1, $2), ($3, $4)")
+    }
+
+    @Test func outboxKindsAreSpelledOneWayAndOldRowsAreRenamed() async throws {
+        for kind in OutboxKind.allCases {
+            #expect(kind.rawValue.range(of: "^[a-z]+(-[a-z]+)*$", options: .regularExpression) != nil, "\(kind.rawValue)")
+        }
+        try await withCaseTalk { app, clock in
+            let message = EmailMessage(from: "a@example.com", to: "b@example.com", subject: "s", text: "t", html: "<p>t</p>")
+            try await Outbox.enqueue(message, kind: .memberAdded, relatedID: nil, sealer: app.caseTalk.sealer, at: clock.now, on: app.db)
+            let row = try #require(try await OutboxEmail.query(on: app.db).first())
+            row.kind = "member_added"   // as rows queued before kinds had a type were written
+            try await row.save(on: app.db)
+            try await UpdateOutboxKinds().prepare(on: app.db)
+            #expect(try await OutboxEmail.query(on: app.db).all().map(\.kind) == [OutboxKind.memberAdded.rawValue])
+        }
+    }
+
+    @Test func rateLimitSubjectsNeverShareABucket() {
+        let id = UUID()
+        let subjects: [RateLimitSubject] = [.staff(id), .patient(id), .invitation(id), .passwordResetCode(patientID: id),
+                                            .signInCode(patientID: id), .twoStepSetup(staffID: id)]
+        #expect(Set(subjects.map(\.key)).count == subjects.count)
+        #expect(RateLimits.bucket(.signIn, .account, RateLimitSubject.staff(id).key)
+                != RateLimits.bucket(.signIn, .account, RateLimitSubject.patient(id).key))
     }
 
     @Test func preparedNamesSayTheTableAndStatementWithinPostgreSQLsLimit() {

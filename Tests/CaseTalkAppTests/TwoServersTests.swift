@@ -65,7 +65,7 @@ func withTwoServers(adjust: (inout AppConfig) -> Void = { _ in },
             for n in 0..<count {
                 let message = EmailMessage(from: "CaseTalk <no-reply@localhost>", to: "r\(n)@example.com", subject: "n\(n)",
                                            text: "t", html: "<p>t</p>")
-                try await Outbox.enqueue(message, kind: "test", relatedID: nil, sealer: first.caseTalk.sealer, at: clock.now, on: first.db)
+                try await Outbox.enqueue(message, kind: .passwordChanged, relatedID: nil, sealer: first.caseTalk.sealer, at: clock.now, on: first.db)
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (app, mailer) in zip([first, second], mailers) {

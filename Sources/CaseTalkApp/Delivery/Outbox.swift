@@ -4,17 +4,35 @@ import Foundation
 import NIOConcurrencyHelpers
 import Vapor
 
+/// What an outbox email is about, stored as its raw value in `outbox.kind`: for the status
+/// staff see, the notifications a read message makes unneeded, and limits that count emails.
+enum OutboxKind: String, CaseIterable, Sendable {
+    case invitation
+    case reminder
+    /// The invitation's address was corrected: the new address gets the link.
+    case invitationAddress = "invitation-address"
+    case invitationEnded = "invitation-ended"
+    case memberAdded = "member-added"
+    case newBrowserSignIn = "new-browser-sign-in"
+    case passwordChanged = "password-changed"
+    case passwordReset = "password-reset"
+    case passwordResetStaff = "password-reset-staff"
+    /// A new-message notification (SPEC §4), one kind per direction.
+    case messageToPatient = "message-to-patient"
+    case replyToMember = "reply-to-member"
+}
+
 enum Outbox {
     /// How long a worker owns the rows it claimed before another may take them.
     static let lease: TimeInterval = 120
     static let batchSize = 20
 
     /// Queues an email. Pass the transaction of the change that causes it.
-    static func enqueue(_ message: EmailMessage, kind: String, relatedID: UUID?, sealer: Sealer,
+    static func enqueue(_ message: EmailMessage, kind: OutboxKind, relatedID: UUID?, sealer: Sealer,
                         at now: Date, on db: any Database) async throws {
         let row = OutboxEmail()
         row.id = UUID()
-        row.kind = kind
+        row.kind = kind.rawValue
         row.relatedID = relatedID
         row.sealedMessage = try sealer.seal(Array(try JSONEncoder().encode(message)), context: SealedData.outboxContext(row.id!))
         row.status = .pending

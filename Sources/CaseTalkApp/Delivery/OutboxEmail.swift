@@ -11,7 +11,7 @@ final class OutboxEmail: Model, @unchecked Sendable {
     enum Status: String, Codable, Sendable { case pending, sent, failed, skipped }
 
     @ID(key: .id) var id: UUID?
-    /// What the email is about (`invitation`, `reminder`, `member_added`), for the status shown to staff.
+    /// What the email is about (an `OutboxKind`), for the status shown to staff.
     @Field(key: "kind") var kind: String
     /// The invitation (or other row) the email belongs to.
     @OptionalField(key: "related_id") var relatedID: UUID?

@@ -32,6 +32,7 @@ public enum Migrations {
         UpdateAuditEntryKeyChain(key: auditKey),
         CreatePasswordResetRequest(),
         UpdateSealedDataKeyIDs(sealer: sealer),
+        UpdateOutboxKinds(),
     ] }
 
     /// How many there are (`/readyz` waits for all of them).

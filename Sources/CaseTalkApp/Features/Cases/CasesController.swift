@@ -146,7 +146,7 @@ struct CasesController: RouteCollection {
             let email = StaffEmails.addedToCase(to: added.email, from: services.config.mailFrom, adderName: staff.name,
                                                 practiceName: staff.practiceName,
                                                 link: Paths.caseOverview(caseID).url(base: services.config.publicBaseURL))
-            try await Outbox.enqueue(email, kind: "member_added", relatedID: caseID, sealer: services.sealer, at: now, on: tx)
+            try await Outbox.enqueue(email, kind: .memberAdded, relatedID: caseID, sealer: services.sealer, at: now, on: tx)
             try await req.audit(.memberAdded, actor: .staff(staff.id), subject: "case:\(caseID) staff:\(newID)", on: tx)
         }
         return req.redirect(to: .caseOverview(caseID, done: .memberAdded))

@@ -40,7 +40,7 @@ struct InboxController: RouteCollection {
         let form = Conversations.SendForm(req)
         do {
             let text = try Conversations.body(form.body)
-            try await req.rateLimit(.messageSend, account: "patient:\(patient.id)")
+            try await req.rateLimit(.messageSend, account: .patient(patient.id))
             try await Conversations.send(text, by: .patient, caseID: conversation.caseId, memberID: conversation.memberId,
                                          idempotencyKey: Conversations.idempotencyKey(form.idempotencyKey),
                                          actor: .patient(patient.id), req: req)

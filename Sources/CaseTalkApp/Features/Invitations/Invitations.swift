@@ -95,7 +95,7 @@ enum Invitations {
             for member in others {
                 let message = StaffEmails.invitationAddressChanged(to: member, from: services.config.mailFrom, changerName: staff.name,
                                                                    practiceName: staff.practiceName, link: link)
-                try await Outbox.enqueue(message, kind: "invitation-address", relatedID: invitation.id, sealer: services.sealer,
+                try await Outbox.enqueue(message, kind: .invitationAddress, relatedID: invitation.id, sealer: services.sealer,
                                          at: now, on: tx)
             }
             try await req.audit(action, actor: .staff(staff.id), subject: "case:\(caseID) invitation:\(invitation.id!)", on: tx)
@@ -131,7 +131,7 @@ enum Invitations {
         let link = Paths.invitationLink(token: token).url(base: services.config.publicBaseURL)
         let email = StaffEmails.invitation(to: invitation.email, from: services.config.mailFrom, memberName: memberName,
                                            practiceName: practiceName, link: link, reminder: reminder)
-        try await Outbox.enqueue(email, kind: reminder ? "reminder" : "invitation", relatedID: invitationID,
+        try await Outbox.enqueue(email, kind: reminder ? .reminder : .invitation, relatedID: invitationID,
                                  sealer: services.sealer, at: now, on: db)
     }
 

@@ -9,8 +9,8 @@ enum Notifications {
     static let interval: TimeInterval = 15 * 60
 
     /// The outbox kind of a new-message notification to `recipient`.
-    static func kind(to recipient: MessageAuthor) -> String {
-        recipient == .patient ? "message-to-patient" : "reply-to-member"
+    static func kind(to recipient: MessageAuthor) -> OutboxKind {
+        recipient == .patient ? .messageToPatient : .replyToMember
     }
 
     /// Of these conversations, each with a new message for `recipient`, claims the ones not
@@ -43,7 +43,7 @@ enum Notifications {
     static func readBeforeDelivery(_ rows: [(id: UUID, kind: String, conversationID: UUID?)], on db: any Database) async throws -> Set<UUID> {
         var read: Set<UUID> = []
         for recipient in [MessageAuthor.patient, .member] {
-            let kind = kind(to: recipient)
+            let kind = kind(to: recipient).rawValue
             let ids = rows.filter { $0.kind == kind }.compactMap(\.conversationID)
             guard !ids.isEmpty else { continue }
             let done = try await ConversationsTable.clearNoticeIfRead(ids, by: recipient, on: db)

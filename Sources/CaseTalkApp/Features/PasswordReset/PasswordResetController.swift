@@ -69,7 +69,7 @@ struct PasswordResetController: RouteCollection {
             return try await renderForgot(req, csrf: req.formToken(), email: String((form.email ?? "").prefix(254)), notice: nil,
                                           error: error.message, status: .unprocessableEntity)
         }
-        try await req.rateLimit(.passwordReset, account: email.value)
+        try await req.rateLimit(.passwordReset, account: .email(email))
         try await PasswordResets.request(email, req: req)
         return req.redirect(to: .forgotPassword(sent: true))
     }
@@ -125,7 +125,7 @@ struct PasswordResetController: RouteCollection {
 
     private func codeSteps(_ req: Request, _ state: PasswordResets.State) -> CodeSteps {
         CodeSteps(methodFlow: .passwordReset, codeFlow: .passwordReset, subject: state.codeSubject,
-                  rateKey: "password-reset:\(state.patientID)") { binding in state.codes(req, binding: binding) }
+                  rateKey: .passwordResetCode(patientID: state.patientID)) { binding in state.codes(req, binding: binding) }
     }
 
     // MARK: The new password

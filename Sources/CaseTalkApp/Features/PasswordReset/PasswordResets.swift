@@ -90,15 +90,15 @@ enum PasswordResets {
                                                   link: Paths.resetLink(token: token).url(base: services.config.publicBaseURL))
             try await PasswordResetsTable.closeOpen(patientID: patientID, now: now, on: db)
             try await reset.create(on: db)
-            try await Outbox.enqueue(message, kind: "password-reset", relatedID: reset.id, sealer: services.sealer, at: now, on: db)
+            try await Outbox.enqueue(message, kind: .passwordReset, relatedID: reset.id, sealer: services.sealer, at: now, on: db)
             try await audit(.patient(patientID), "password-reset:\(reset.id!)")
         } else if let staff = try await StaffUser.query(on: db).filter(\.$email == email.value).first() {
             let staffID = try staff.requireID()
             let recent = try await OutboxEmail.query(on: db).filter(\.$relatedID == staffID)
-                .filter(\.$kind == "password-reset-staff").filter(\.$createdAt > since).count()
+                .filter(\.$kind == OutboxKind.passwordResetStaff.rawValue).filter(\.$createdAt > since).count()
             guard recent < emailsPerHour else { return try await audit(.staff(staffID), "limited") }
             let message = AccountEmails.staffReset(to: staff.email, from: services.config.mailFrom)
-            try await Outbox.enqueue(message, kind: "password-reset-staff", relatedID: staffID, sealer: services.sealer, at: now, on: db)
+            try await Outbox.enqueue(message, kind: .passwordResetStaff, relatedID: staffID, sealer: services.sealer, at: now, on: db)
             try await audit(.staff(staffID), "staff-account")
         } else {
             try await audit(.anonymous, "unknown-account")
@@ -162,7 +162,7 @@ enum PasswordResets {
                 .update()
             try await SessionHousekeeping.endAll(of: .patient(state.patientID), on: tx)
             try await RememberedBrowsers.forgetAll(patientID: state.patientID, on: tx)
-            try await Outbox.enqueue(notice, kind: "password-changed", relatedID: state.patientID, sealer: services.sealer,
+            try await Outbox.enqueue(notice, kind: .passwordChanged, relatedID: state.patientID, sealer: services.sealer,
                                      at: now, on: tx)
             try await req.audit(.passwordReset, actor: .patient(state.patientID), subject: "password-reset:\(state.resetID)", on: tx)
             return true

@@ -32,7 +32,7 @@ struct PatientTalkController: RouteCollection {
         let form = Conversations.SendForm(req)
         do {
             let text = try Conversations.body(form.body)
-            try await req.rateLimit(.messageSend, account: "staff:\(staff.id)")
+            try await req.rateLimit(.messageSend, account: .staff(staff.id))
             try await Conversations.send(text, by: .member, caseID: caseID, memberID: staff.id,
                                          idempotencyKey: Conversations.idempotencyKey(form.idempotencyKey),
                                          actor: .staff(staff.id), req: req)
@@ -100,7 +100,7 @@ struct PatientTalkController: RouteCollection {
     private func change(_ change: Invitations.Change, _ req: Request, _ staff: SignedInStaff, _ patientCase: PatientCase,
                         done: Paths.TalkNotice) async throws -> Response {
         let caseID = try patientCase.requireID()
-        try await req.rateLimit(.invitation, account: "staff:\(staff.id)")
+        try await req.rateLimit(.invitation, account: .staff(staff.id))
         do {
             try await Invitations.apply(change, to: patientCase, by: staff, req: req)
         } catch let error as Invitations.NotPossible {

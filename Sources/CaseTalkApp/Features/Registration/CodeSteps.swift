@@ -11,7 +11,7 @@ struct CodeSteps {
     let codeFlow: RegistrationPages.Flow
     let subject: RegistrationPages.CodeSubject
     /// The rate limits' key for this code's holder ("invitation:<id>", …).
-    let rateKey: String
+    let rateKey: RateLimitSubject
     /// The code's holder, bound (for a check) to the session a right code admits.
     let codes: (_ binding: String?) -> VerificationCodes.Context
 

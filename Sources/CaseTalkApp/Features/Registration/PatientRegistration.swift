@@ -130,7 +130,7 @@ enum PatientRegistration {
             if let member = try await StaffUser.find(state.invitation.$invitedBy.id, on: tx) {
                 let message = StaffEmails.invitationEnded(to: member.email, from: services.config.mailFrom,
                                                           link: Paths.patientTalk(state.caseID).url(base: services.config.publicBaseURL))
-                try await Outbox.enqueue(message, kind: "invitation-ended", relatedID: state.invitationID, sealer: services.sealer,
+                try await Outbox.enqueue(message, kind: .invitationEnded, relatedID: state.invitationID, sealer: services.sealer,
                                          at: now, on: tx)
             }
             try await audit(.invitationEndedByBirthDate)

@@ -79,7 +79,7 @@ struct RegistrationController: RouteCollection {
                 return try await RegistrationPages.birthDate(req, state, value: typed, problem: .init(
                     "Enter your date of birth as month, day and year, for example 04/27/1986.", status: .unprocessableEntity))
             }
-            try await req.rateLimit(.codeCheck, account: "invitation:\(state.invitationID)")
+            try await req.rateLimit(.codeCheck, account: .invitation(state.invitationID))
             switch try await PatientRegistration.checkBirthDate(answer, state, services: req.caseTalk, now: req.now,
                                                                 clientAddress: req.clientAddress, on: req.db) {
             case .confirmed:
@@ -164,7 +164,7 @@ struct RegistrationController: RouteCollection {
 
     private func codeSteps(_ req: Request, _ state: PatientRegistration.State) -> CodeSteps {
         CodeSteps(methodFlow: .registration(.method, state.progress), codeFlow: .registration(.code, state.progress),
-                  subject: state.codeSubject, rateKey: "invitation:\(state.invitationID)") { binding in
+                  subject: state.codeSubject, rateKey: .invitation(state.invitationID)) { binding in
             context(req, state, binding: binding)
         }
     }

@@ -52,7 +52,7 @@ struct SignInController: RouteCollection {
         let password = form.password ?? ""
         let email = try? EmailAddress(form.email ?? "")
         do {
-            try await req.rateLimit(.signIn, account: email?.value)
+            try await req.rateLimit(.signIn, account: email.map(RateLimitSubject.email))
         } catch let limited as PublicError where limited.status == .tooManyRequests {
             let response = try await render(req, csrf: req.formToken(), email: String((form.email ?? "").prefix(254)), next: next,
                                             error: limited.message, notice: nil, status: .tooManyRequests)

@@ -88,7 +88,7 @@ struct TwoStepController: RouteCollection {
         try await pending(.totpSetup, req) { pending in
             let form = try req.content.decode(CodeForm.self)
             let staffID = pending.account.id
-            try await req.rateLimit(.codeCheck, account: "two-step-setup:\(staffID)")
+            try await req.rateLimit(.codeCheck, account: .twoStepSetup(staffID: staffID))
             let now = req.now
             guard let key = try setupKey(req, pending),
                   let step = TOTP.matchingStep(String((form.code ?? "").prefix(64)), key: key, at: now, after: nil) else {
@@ -180,7 +180,7 @@ struct TwoStepController: RouteCollection {
             }
             let notice = AccountEmails.newBrowserSignIn(to: state.email, from: services.config.mailFrom,
                                                         signInLink: Paths.signIn().url(base: services.config.publicBaseURL))
-            try await Outbox.enqueue(notice, kind: "new-browser-sign-in", relatedID: state.patientID, sealer: services.sealer,
+            try await Outbox.enqueue(notice, kind: .newBrowserSignIn, relatedID: state.patientID, sealer: services.sealer,
                                      at: now, on: tx)
             return token
         }
@@ -230,7 +230,7 @@ struct TwoStepController: RouteCollection {
             let state = PhoneState(patientID: pending.account.id, email: patient.email, numbers: patient.verifiedNumbers,
                                    codeNumber: row.codeNumber, codeChannel: row.codeChannel, lastSentAt: row.lastSentAt,
                                    lockedUntil: row.lockedUntil)
-            let steps = CodeSteps(methodFlow: flow, codeFlow: flow, subject: state.subject, rateKey: "sign-in:\(state.patientID)") {
+            let steps = CodeSteps(methodFlow: flow, codeFlow: flow, subject: state.subject, rateKey: .signInCode(patientID: state.patientID)) {
                 binding in state.codes(req, binding: binding)
             }
             return try await body(steps, state)
