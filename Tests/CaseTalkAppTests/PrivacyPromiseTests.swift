@@ -307,8 +307,8 @@ import VaporTesting
                 let invitation = try #require(try await Invitation.query(on: app.db).filter(\.$patientCase.$id == caseID).first())
                 let invitationID = try invitation.requireID()
                 _ = try await PatientRegistration.row(invitationID: invitationID, now: clock.now, on: app.db)
-                contexts.append(.registration(invitationID: invitationID, services: app.caseTalk, now: clock.now,
-                                              clientAddress: "127.0.0.1", db: app.db))
+                contexts.append(.registration(invitationID: invitationID, use: UseCaseContext(services: app.caseTalk, db: app.db, now: clock.now,
+                                                                                              clientAddress: "127.0.0.1")))
             }
             let outcomes = try await withThrowingTaskGroup(of: VerificationCodes.SendOutcome.self) { group in
                 for context in contexts { group.addTask { try await VerificationCodes.send(to: number, by: .sms, context) } }

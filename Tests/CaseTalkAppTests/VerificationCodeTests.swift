@@ -42,7 +42,7 @@ struct CodeWorld {
     }
 
     var context: VerificationCodes.Context {
-        .registration(invitationID: invitationID, services: app.caseTalk, now: clock.now, clientAddress: "127.0.0.1", db: app.db)
+        .registration(invitationID: invitationID, use: UseCaseContext(services: app.caseTalk, db: app.db, now: clock.now, clientAddress: "127.0.0.1"))
     }
 
     @discardableResult

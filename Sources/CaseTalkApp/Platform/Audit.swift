@@ -172,8 +172,6 @@ extension Request {
     /// Records an audit entry on `db` (pass the transaction when inside one).
     func audit(_ action: AuditAction, actor: AuditActor, subject: String = "", userAgent: String = "",
                on db: (any Database)? = nil) async throws {
-        try await Audit.record([AuditDraft(action: action, actor: actor, subject: subject, clientAddress: clientAddress,
-                                           at: now, userAgent: userAgent)],
-                               key: caseTalk.auditKey, on: db ?? self.db)
+        try await useCase.on(db ?? self.db).audit(action, actor: actor, subject: subject, userAgent: userAgent)
     }
 }

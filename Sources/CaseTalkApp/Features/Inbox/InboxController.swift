@@ -43,7 +43,7 @@ struct InboxController: RouteCollection {
             try await req.rateLimit(.messageSend, account: .patient(patient.id))
             try await Conversations.send(text, by: .patient, caseID: conversation.caseId, memberID: conversation.memberId,
                                          idempotencyKey: Conversations.idempotencyKey(form.idempotencyKey),
-                                         actor: .patient(patient.id), req: req)
+                                         actor: .patient(patient.id), req.useCase)
         } catch let error as ValidationError {
             return try await render(req, patient, conversation, draft: String((form.body ?? "").prefix(Conversations.maxLength)),
                                     error: error.message, status: .unprocessableEntity)
@@ -63,12 +63,11 @@ struct InboxController: RouteCollection {
     private func render(_ req: Request, _ patient: SignedInPatient, _ conversation: ConversationsTable.ForPatient, draft: String,
                         error: String?, status: HTTPResponseStatus = .ok) async throws -> Response {
         let notice = req.query[String.self, at: "sent"] == "1" ? "Your reply was sent." : nil
-        return try await Conversations.open(conversation.id, as: .patient, names: (conversation.memberName, patient.name),
-                                            page: req.query[Int.self, at: "page"] ?? 1, actor: .patient(patient.id), req: req) { thread in
-            req.page(InboxThreadView.render(InboxThreadModel(
-                chrome: try req.patientChrome("Secure Inbox · \(conversation.memberName)", notice: notice),
-                id: conversation.id, memberName: conversation.memberName, practiceName: conversation.practiceName,
-                caseTitle: conversation.caseTitle, thread: thread, sendKey: SecureRandom.token(), draft: draft, error: error)), status: status)
-        }
+        let thread = try await Conversations.open(conversation.id, as: .patient, names: (conversation.memberName, patient.name),
+                                                  page: req.query[Int.self, at: "page"] ?? 1, actor: .patient(patient.id), req.useCase)
+        return req.page(InboxThreadView.render(InboxThreadModel(
+            chrome: try req.patientChrome("Secure Inbox · \(conversation.memberName)", notice: notice),
+            id: conversation.id, memberName: conversation.memberName, practiceName: conversation.practiceName,
+            caseTitle: conversation.caseTitle, thread: thread, sendKey: SecureRandom.token(), draft: draft, error: error)), status: status)
     }
 }

@@ -16,12 +16,12 @@ enum Invitations {
     /// a member of the owning practice, or the first invitation, can pass, so a race cannot
     /// redirect the link either. Every other member is emailed (content-free) when the address
     /// is new.
-    static func apply(_ change: Change, to patientCase: PatientCase, by staff: SignedInStaff, req: Request) async throws {
-        let now = req.now
-        let services = req.caseTalk
+    static func apply(_ change: Change, to patientCase: PatientCase, by staff: SignedInStaff, _ use: UseCaseContext) async throws {
+        let now = use.now
+        let services = use.services
         let caseID = try patientCase.requireID()
         let owns = patientCase.isOwned(by: staff)
-        let existing = try await Invitation.query(on: req.db).filter(\.$patientCase.$id == caseID).first()
+        let existing = try await Invitation.query(on: use.db).filter(\.$patientCase.$id == caseID).first()
         if existing?.status == .registered {
             throw NotPossible(message: "The patient has already registered for this case; no invitation is needed.")
         }
@@ -55,10 +55,10 @@ enum Invitations {
             action = .invitationRevoked
         }
         let newAddress = address != existing?.email
-        let others = newAddress ? try await CasesTable.memberAddresses(of: caseID, except: staff.id, on: req.db) : []
+        let others = newAddress ? try await CasesTable.memberAddresses(of: caseID, except: staff.id, on: use.db) : []
 
         let token = SecureRandom.token()
-        try await req.db.transaction { tx in
+        try await use.db.transaction { tx in
             // The address becomes the case's Patient email, unless someone outside the owning
             // practice tries to change one already on file.
             guard try await CasesTable.keepPatientEmail(address, of: caseID, owns: owns, at: now, on: tx) else { throw NotPossible(message: InvitationControl.otherAddressMessage(patientCase.practice.name)) }
@@ -98,27 +98,25 @@ enum Invitations {
                 try await Outbox.enqueue(message, kind: .invitationAddress, relatedID: invitation.id, sealer: services.sealer,
                                          at: now, on: tx)
             }
-            try await req.audit(action, actor: .staff(staff.id), subject: "case:\(caseID) invitation:\(invitation.id!)", on: tx)
+            try await use.on(tx).audit(action, actor: .staff(staff.id), subject: "case:\(caseID) invitation:\(invitation.id!)")
         }
     }
 
     /// **Remove patient access** (SPEC §3), for the owning practice: the account loses the case
     /// and its conversations at once (every patient query joins `case_patients`), the invitation
     /// is revoked so a new one can be sent, and it is audited. Nothing happens when no account is joined.
-    static func removePatientAccess(from patientCase: PatientCase, by staff: SignedInStaff, now: Date, clientAddress: String,
-                                    auditKey: AuditKey, on db: any Database) async throws {
+    static func removePatientAccess(from patientCase: PatientCase, by staff: SignedInStaff, _ use: UseCaseContext) async throws {
+        let now = use.now
         let caseID = try patientCase.requireID()
         guard patientCase.isOwned(by: staff) else {
             throw NotPossible(message: InvitationControl.onlyOwners(patientCase.practice.name, can: "remove the patient's access."))
         }
-        try await db.transaction { tx in
+        try await use.db.transaction { tx in
             guard let removed = try await CasesTable.removePatient(of: caseID, on: tx) else { return }
             try await ConversationsTable.setPatient(nil, ofCase: caseID, on: tx)
             try await InvitationsTable.revoke(ofCase: caseID, at: now, on: tx)
             try await CasesTable.touch(caseID, at: now, on: tx)
-            try await Audit.record(.patientAccessRemoved, actor: .staff(staff.id),
-                                   subject: "case:\(caseID) patient:\(removed)", clientAddress: clientAddress, at: now,
-                                   key: auditKey, on: tx)
+            try await use.on(tx).audit(.patientAccessRemoved, actor: .staff(staff.id), subject: "case:\(caseID) patient:\(removed)")
         }
     }
 

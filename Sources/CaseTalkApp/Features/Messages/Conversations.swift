@@ -54,31 +54,29 @@ enum Conversations {
     /// send retried: the stored message's id is returned and nothing else happens.
     @discardableResult
     static func send(_ text: String, by author: MessageAuthor, caseID: UUID, memberID: UUID, idempotencyKey: String?,
-                     actor: AuditActor, req: Request) async throws -> UUID {
-        let id = UUID()
-        let draft = MessageWriter.Draft(messageID: id, author: author, caseID: caseID, memberID: memberID, idempotencyKey: idempotencyKey,
-                                        body: text,
-                                        actor: actor, clientAddress: req.clientAddress, at: req.now)
-        return try await req.caseTalk.messages.write(draft, services: req.caseTalk, on: req.db)
+                     actor: AuditActor, _ use: UseCaseContext) async throws -> UUID {
+        let draft = MessageWriter.Draft(messageID: UUID(), author: author, caseID: caseID, memberID: memberID, idempotencyKey: idempotencyKey,
+                                        body: text, actor: actor, clientAddress: use.clientAddress, at: use.now)
+        return try await use.services.messages.write(draft, services: use.services, on: use.db)
     }
 
     /// Messages per thread page: the newest page comes first, with links to earlier ones.
     static let threadPageSize = 50
 
-    /// Page `page` of the thread (1 = the newest messages) as `viewer` sees it, shown by `show`;
-    /// opening it marks the other side's messages read (the one change a GET may make, SPEC §5)
-    /// and is audited (see `ThreadViews`), while the page is being made: it is answered once both
-    /// are done. Callers pass a conversation they found within the viewer's scope.
+    /// Page `page` of the thread (1 = the newest messages) as `viewer` sees it. Opening it marks
+    /// the other side's messages read (the one change a GET may make, SPEC §5) and is audited
+    /// (see `ThreadViews`), while the bodies are opened: it returns once both are done. Callers
+    /// pass a conversation they found within the viewer's scope.
     static func open(_ conversationID: UUID, as viewer: MessageAuthor, names: (member: String, patient: String),
-                     page requested: Int, actor: AuditActor, req: Request, show: (ThreadModel) async throws -> Response) async throws -> Response {
+                     page requested: Int, actor: AuditActor, _ use: UseCaseContext) async throws -> ThreadModel {
         let page = max(1, min(requested, 100_000))
         let newestFirst = try await MessagesTable.page(of: conversationID, limit: threadPageSize + 1,
-                                                       offset: (page - 1) * threadPageSize, on: req.db)
+                                                       offset: (page - 1) * threadPageSize, on: use.db)
         let rows = Array(newestFirst.prefix(threadPageSize).reversed())
         let record = ThreadViews.Record(conversationID: conversationID, viewer: viewer, shown: rows.count,
-                                        actor: actor, clientAddress: req.clientAddress, at: req.now)
-        async let viewed: Void = req.caseTalk.views.write(record, services: req.caseTalk, on: req.db)
-        let sealer = req.caseTalk.sealer
+                                        actor: actor, clientAddress: use.clientAddress, at: use.now)
+        async let viewed: Void = use.services.views.write(record, services: use.services, on: use.db)
+        let sealer = use.services.sealer
         let conversation = conversationID.uuidString
         let entries = try rows.map { row in
             let mine = row.authorKind == viewer.rawValue
@@ -89,10 +87,9 @@ enum Conversations {
                          date: CaseViews.display(row.createdAt), text: text,
                          read: mine ? row.readAt.map(CaseViews.display) : nil)
         }
-        let shown = try await show(ThreadModel(entries: entries, earlierPage: newestFirst.count > threadPageSize ? page + 1 : nil,
-                                          laterPage: page > 1 ? page - 1 : nil))
         try await viewed
-        return shown
+        return ThreadModel(entries: entries, earlierPage: newestFirst.count > threadPageSize ? page + 1 : nil,
+                           laterPage: page > 1 ? page - 1 : nil)
     }
 }
 

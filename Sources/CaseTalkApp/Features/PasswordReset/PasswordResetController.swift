@@ -70,7 +70,7 @@ struct PasswordResetController: RouteCollection {
                                           error: error.message, status: .unprocessableEntity)
         }
         try await req.rateLimit(.passwordReset, account: .email(email))
-        try await PasswordResets.request(email, req: req)
+        try await PasswordResets.request(email, req.useCase)
         return req.redirect(to: .forgotPassword(sent: true))
     }
 
@@ -87,7 +87,7 @@ struct PasswordResetController: RouteCollection {
     }
 
     func start(req: Request) async throws -> Response {
-        guard let state = try await PasswordResets.load(req) else { return try await invalid(req) }
+        guard let state = try await PasswordResets.load(session: req.session, req.useCase) else { return try await invalid(req) }
         return req.redirect(to: Step.firstUnfinished(state).path)
     }
 
@@ -125,7 +125,7 @@ struct PasswordResetController: RouteCollection {
 
     private func codeSteps(_ req: Request, _ state: PasswordResets.State) -> CodeSteps {
         CodeSteps(methodFlow: .passwordReset, codeFlow: .passwordReset, subject: state.codeSubject,
-                  rateKey: .passwordResetCode(patientID: state.patientID)) { binding in state.codes(req, binding: binding) }
+                  rateKey: .passwordResetCode(patientID: state.patientID)) { [use = req.useCase] binding in state.codes(use, binding: binding) }
     }
 
     // MARK: The new password
@@ -150,7 +150,7 @@ struct PasswordResetController: RouteCollection {
                 return try await RegistrationPages.password(req, email: state.email, flow: .passwordReset, broken: broken)
             }
             let hash = try await req.caseTalk.passwords.hash(password)
-            guard try await PasswordResets.complete(state, passwordHash: hash, req: req) else { return try await invalid(req) }
+            guard try await PasswordResets.complete(state, passwordHash: hash, req.useCase) else { return try await invalid(req) }
             try await req.replaceSession(with: nil, signInEmail: state.email.value)
             return req.redirect(to: .signIn(notice: .reset))
         }
@@ -159,7 +159,7 @@ struct PasswordResetController: RouteCollection {
     // MARK: Helpers
 
     private func step(_ step: Step, _ req: Request, _ body: (PasswordResets.State) async throws -> Response) async throws -> Response {
-        guard let state = try await PasswordResets.load(req) else { return try await invalid(req) }
+        guard let state = try await PasswordResets.load(session: req.session, req.useCase) else { return try await invalid(req) }
         guard step.isOpen(state) else { return req.redirect(to: Step.firstUnfinished(state).path) }
         return try await body(state)
     }

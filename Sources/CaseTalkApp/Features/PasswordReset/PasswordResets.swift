@@ -1,8 +1,6 @@
 import CaseTalkCore
 import Fluent
 import Foundation
-import SQLKit
-import Vapor
 
 /// Forgot password? (SPEC §4) as stored state: the emailed link, the code to the verified phone
 /// (through `VerificationCodes`), and the new password, which ends every other session, lifts the
@@ -16,12 +14,12 @@ enum PasswordResets {
     /// The Forgot password? form. Every well-formed address gets the same work here (review L1: a
     /// patient's address answered measurably slower): its request is stored, sealed, with an audit
     /// entry, in one transaction; the background worker then looks the address up (`handleDue`).
-    static func request(_ email: EmailAddress, req: Request) async throws {
+    static func request(_ email: EmailAddress, _ use: UseCaseContext) async throws {
         let id = UUID()
-        let sealed = try req.caseTalk.sealer.seal(Array(email.value.utf8), context: requestContext(id))
-        try await req.db.transaction { tx in
-            try await PasswordResetsTable.addRequest(id: id, emailSealed: sealed, clientAddress: req.clientAddress, now: req.now, on: tx)
-            try await req.audit(.resetRequested, actor: .anonymous, subject: "reset-request:\(id)", on: tx)
+        let sealed = try use.services.sealer.seal(Array(email.value.utf8), context: requestContext(id))
+        try await use.db.transaction { tx in
+            try await PasswordResetsTable.addRequest(id: id, emailSealed: sealed, clientAddress: use.clientAddress, now: use.now, on: tx)
+            try await use.on(tx).audit(.resetRequested, actor: .anonymous, subject: "reset-request:\(id)")
         }
     }
 
@@ -126,9 +124,8 @@ enum PasswordResets {
             .init(numbers: numbers, lastRoute: lastRoute, lastSentAt: reset.lastSentAt, lockedUntil: reset.lockedUntil)
         }
 
-        func codes(_ req: Request, binding: String? = nil) -> VerificationCodes.Context {
-            VerificationCodes.Context(holder: .passwordReset(resetID, patientID: patientID), services: req.caseTalk, now: req.now,
-                                      clientAddress: req.clientAddress, db: req.db, binding: binding)
+        func codes(_ use: UseCaseContext, binding: String? = nil) -> VerificationCodes.Context {
+            VerificationCodes.Context(holder: .passwordReset(resetID, patientID: patientID), use: use, binding: binding)
         }
     }
 
@@ -138,10 +135,10 @@ enum PasswordResets {
         try await PasswordReset.query(on: db).filter(\.$tokenHash == hash).filter(\.$closedAt == nil).filter(\.$expiresAt > now).first()
     }
 
-    static func load(_ req: Request) async throws -> State? {
-        guard let session = req.session, let hash = session.passwordResetTokenHash,
-              let reset = try await live(tokenHash: hash, now: req.now, on: req.db),
-              let patient = try await Patient.find(reset.$patient.id, on: req.db),
+    static func load(session: CurrentSession?, _ use: UseCaseContext) async throws -> State? {
+        guard let session, let hash = session.passwordResetTokenHash,
+              let reset = try await live(tokenHash: hash, now: use.now, on: use.db),
+              let patient = try await Patient.find(reset.$patient.id, on: use.db),
               let email = try? EmailAddress(patient.email) else { return nil }
         return State(reset: reset, resetID: try reset.requireID(), patientID: patient.id!, email: email, numbers: patient.verifiedNumbers,
                      sessionID: session.idHash)
@@ -149,12 +146,12 @@ enum PasswordResets {
 
     /// Saves the new password, once: the reset closes, every session of the account ends, the
     /// sign-in lock is lifted, and the patient is told by email, all in one transaction.
-    static func complete(_ state: State, passwordHash: String, req: Request) async throws -> Bool {
-        let now = req.now
-        let services = req.caseTalk
+    static func complete(_ state: State, passwordHash: String, _ use: UseCaseContext) async throws -> Bool {
+        let now = use.now
+        let services = use.services
         let notice = AccountEmails.passwordChanged(to: state.email.value, from: services.config.mailFrom,
                                                    signInLink: Paths.signIn().url(base: services.config.publicBaseURL))
-        return try await req.db.transaction { tx in
+        return try await use.db.transaction { tx in
             guard try await PasswordResetsTable.closeVerified(id: state.resetID, sessionID: state.sessionID, now: now, on: tx)
             else { return false }
             try await Patient.query(on: tx).filter(\.$id == state.patientID)
@@ -164,7 +161,7 @@ enum PasswordResets {
             try await RememberedBrowsers.forgetAll(patientID: state.patientID, on: tx)
             try await Outbox.enqueue(notice, kind: .passwordChanged, relatedID: state.patientID, sealer: services.sealer,
                                      at: now, on: tx)
-            try await req.audit(.passwordReset, actor: .patient(state.patientID), subject: "password-reset:\(state.resetID)", on: tx)
+            try await use.on(tx).audit(.passwordReset, actor: .patient(state.patientID), subject: "password-reset:\(state.resetID)")
             return true
         }
     }

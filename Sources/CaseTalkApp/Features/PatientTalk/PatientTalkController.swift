@@ -35,7 +35,7 @@ struct PatientTalkController: RouteCollection {
             try await req.rateLimit(.messageSend, account: .staff(staff.id))
             try await Conversations.send(text, by: .member, caseID: caseID, memberID: staff.id,
                                          idempotencyKey: Conversations.idempotencyKey(form.idempotencyKey),
-                                         actor: .staff(staff.id), req: req)
+                                         actor: .staff(staff.id), req.useCase)
         } catch let error as ValidationError {
             let (_, patientCase) = try await req.memberCase()
             return try await renderTalk(req, patientCase, values: .init(), errors: [:], notice: nil,
@@ -89,8 +89,7 @@ struct PatientTalkController: RouteCollection {
         let (staff, patientCase) = try await req.memberCase()
         let caseID = try patientCase.requireID()
         do {
-            try await Invitations.removePatientAccess(from: patientCase, by: staff, now: req.now, clientAddress: req.clientAddress,
-                                                          auditKey: req.caseTalk.auditKey, on: req.db)
+            try await Invitations.removePatientAccess(from: patientCase, by: staff, req.useCase)
         } catch let error as Invitations.NotPossible {
             throw PublicError(status: .forbidden, message: error.message)
         }
@@ -102,7 +101,7 @@ struct PatientTalkController: RouteCollection {
         let caseID = try patientCase.requireID()
         try await req.rateLimit(.invitation, account: .staff(staff.id))
         do {
-            try await Invitations.apply(change, to: patientCase, by: staff, req: req)
+            try await Invitations.apply(change, to: patientCase, by: staff, req.useCase)
         } catch let error as Invitations.NotPossible {
             throw PublicError(status: .conflict, message: error.message)
         } catch let error as any DatabaseError where error.isConstraintFailure {
@@ -128,10 +127,10 @@ struct PatientTalkController: RouteCollection {
                      status: status)
         }
         guard let conversation = try await Conversations.forMember(caseID: caseID, memberID: staff.id, on: req.db) else {
-            return try await show(.empty)
+            return try show(.empty)
         }
-        return try await Conversations.open(try conversation.requireID(), as: .member, names: (staff.name, patientCase.patientName),
-                                            page: req.query[Int.self, at: "page"] ?? 1, actor: .staff(staff.id), req: req, show: show)
+        return try show(try await Conversations.open(try conversation.requireID(), as: .member, names: (staff.name, patientCase.patientName),
+                                                     page: req.query[Int.self, at: "page"] ?? 1, actor: .staff(staff.id), req.useCase))
     }
 
     private func renderInvite(_ req: Request, _ patientCase: PatientCase, values: InviteValues, errors: FieldErrors,

@@ -1,7 +1,6 @@
 import CaseTalkCore
 import Fluent
 import Foundation
-import Vapor
 
 /// The registration of SPEC §3 as stored state: what each step saves, and the account it makes
 /// at the end. The controller only reads forms and shows pages.
@@ -72,24 +71,25 @@ enum PatientRegistration {
     }
 
     /// The registration the session's invitation link stands for.
-    static func load(_ req: Request) async throws -> Loaded {
-        guard let session = req.session, let hash = session.registrationTokenHash,
-              let invitation = try await Invitations.live(tokenHash: hash, now: req.now, on: req.db),
+    static func load(session: CurrentSession?, _ use: UseCaseContext) async throws -> Loaded {
+        let db = use.db
+        guard let session, let hash = session.registrationTokenHash,
+              let invitation = try await Invitations.live(tokenHash: hash, now: use.now, on: db),
               let email = try? EmailAddress(invitation.email) else { return .stopped(.invalid) }
         let invitationID = try invitation.requireID()
-        guard let member = try await StaffUser.query(on: req.db).filter(\.$id == invitation.$invitedBy.id).with(\.$practice).first(),
-              let patientCase = try await PatientCase.find(invitation.$patientCase.id, on: req.db) else { return .stopped(.invalid) }
-        if try await StaffUser.query(on: req.db).filter(\.$email == email.value).count() > 0 {
+        guard let member = try await StaffUser.query(on: db).filter(\.$id == invitation.$invitedBy.id).with(\.$practice).first(),
+              let patientCase = try await PatientCase.find(invitation.$patientCase.id, on: db) else { return .stopped(.invalid) }
+        if try await StaffUser.query(on: db).filter(\.$email == email.value).count() > 0 {
             return .stopped(.staffAddress)
         }
-        if try await Patient.query(on: req.db).filter(\.$email == email.value).count() > 0 {
+        if try await Patient.query(on: db).filter(\.$email == email.value).count() > 0 {
             return .stopped(.existingAccount(email: email.value, memberName: member.name, practiceName: member.practice.name))
         }
         return .going(State(invitation: invitation, invitationID: invitationID, caseID: patientCase.id!, email: email,
                             memberName: member.name, practiceName: member.practice.name,
                             patientName: patientCase.patientName,
                             birthDate: patientCase.patientDateOfBirth.flatMap(CalendarDate.init(iso:)), sessionID: session.idHash,
-                            registration: try await Registration.find(invitationID, on: req.db)))
+                            registration: try await Registration.find(invitationID, on: db)))
     }
 
     // MARK: Steps
@@ -104,15 +104,14 @@ enum PatientRegistration {
     /// statement that only passes while fewer than 3 wrong answers were given, so parallel
     /// answers cannot win more tries. The third wrong answer ends every link of the invitation
     /// and tells the inviting member by email (content-free).
-    static func checkBirthDate(_ answer: CalendarDate, _ state: State, services: CaseTalkServices, now: Date,
-                               clientAddress: String, on db: any Database) async throws -> BirthDateOutcome {
+    static func checkBirthDate(_ answer: CalendarDate, _ state: State, _ use: UseCaseContext) async throws -> BirthDateOutcome {
         guard let birthDate = state.birthDate else { return .confirmed }
+        let services = use.services, now = use.now, db = use.db
         _ = try await row(invitationID: state.invitationID, now: now, on: db)
         let right = answer == birthDate
         return try await db.transaction { tx in
             let audit = { (action: AuditAction) in
-                try await Audit.record(action, actor: .anonymous, subject: "invitation:\(state.invitationID)",
-                                       clientAddress: clientAddress, at: now, key: services.auditKey, on: tx)
+                try await use.on(tx).audit(action, actor: .anonymous, subject: "invitation:\(state.invitationID)")
             }
             guard let misses = try await RegistrationsTable.answerBirthDate(right: right, sessionID: state.sessionID,
                                                                             invitationID: state.invitationID, on: tx) else {
@@ -142,33 +141,32 @@ enum PatientRegistration {
     /// is verified (one conditional statement). A change of numbers also retires the code sent
     /// to the old ones (the wrong-code count and any lock stay). False when the numbers are
     /// fixed by now.
-    static func savePhones(_ numbers: PhoneNumbers, _ state: State, req: Request) async throws -> Bool {
-        let now = req.now
-        let registration = try await row(invitationID: state.invitationID, now: now, on: req.db)
+    static func savePhones(_ numbers: PhoneNumbers, _ state: State, _ use: UseCaseContext) async throws -> Bool {
+        let now = use.now
+        let registration = try await row(invitationID: state.invitationID, now: now, on: use.db)
         let retireCode = state.numbers != numbers && registration.codeNumber != nil
-        return try await req.db.transaction { tx in
+        return try await use.db.transaction { tx in
             guard try await RegistrationsTable.savePhones(mobile: numbers.mobile?.e164, home: numbers.home?.e164, work: numbers.work?.e164,
                                                           at: now, sessionID: state.sessionID, retireCode: retireCode,
                                                           invitationID: state.invitationID, on: tx) else { return false }
-            try await req.audit(.phonesSaved, actor: .anonymous, subject: "invitation:\(state.invitationID) numbers:\(numbers.all.count)", on: tx)
+            try await use.on(tx).audit(.phonesSaved, actor: .anonymous, subject: "invitation:\(state.invitationID) numbers:\(numbers.all.count)")
             return true
         }
     }
 
     /// Step 4. Records the version, time, address and browser of the acceptance (SPEC §3).
-    static func acceptTerms(_ terms: TermsOfUse, _ state: State, req: Request) async throws {
-        let now = req.now
-        let agent = printable(req.headers.first(name: .userAgent) ?? "", max: 300)
-        try await req.db.transaction { tx in
+    static func acceptTerms(_ terms: TermsOfUse, _ state: State, _ use: UseCaseContext) async throws {
+        let now = use.now, agent = use.userAgent
+        try await use.db.transaction { tx in
             try await Registration.query(on: tx).filter(\.$id == state.invitationID)
                 .filter(\.$verifiedAt != nil).filter(\.$verifiedSession == state.sessionID)
                 .set(\.$termsVersion, to: terms.version)
                 .set(\.$termsAcceptedAt, to: now)
-                .set(\.$termsClientAddress, to: req.clientAddress)
+                .set(\.$termsClientAddress, to: use.clientAddress)
                 .set(\.$termsUserAgent, to: agent)
                 .update()
-            try await req.audit(.termsAccepted, actor: .anonymous, subject: "invitation:\(state.invitationID) version:\(terms.version)",
-                                userAgent: agent, on: tx)
+            try await use.on(tx).audit(.termsAccepted, actor: .anonymous, subject: "invitation:\(state.invitationID) version:\(terms.version)",
+                                       userAgent: agent)
         }
     }
 
@@ -181,26 +179,26 @@ enum PatientRegistration {
 
     /// Step 5: makes the patient account, joins it to the case, marks the invitation registered and
     /// retires its links, all in one transaction that only one request can win.
-    static func complete(_ state: State, passwordHash: String, req: Request) async throws -> Completion {
+    static func complete(_ state: State, passwordHash: String, _ use: UseCaseContext) async throws -> Completion {
         guard let registration = state.registration, let verified = registration.codeNumber,
               let termsVersion = registration.termsVersion, let termsAcceptedAt = registration.termsAcceptedAt else {
             return .alreadyDone
         }
-        let now = req.now
+        let now = use.now
         let patient = Patient(email: state.email.value, name: state.patientName, passwordHash: passwordHash,
                               mobileNumber: registration.mobileNumber, homeNumber: registration.homeNumber,
                               workNumber: registration.workNumber, verifiedNumber: verified, termsVersion: termsVersion,
                               termsAcceptedAt: termsAcceptedAt, createdAt: now)
         do {
-            return try await req.db.transaction { tx in
+            return try await use.db.transaction { tx in
                 // Only the session that verified the code finishes, once: its binding is used up here.
                 guard try await RegistrationsTable.useBinding(sessionID: state.sessionID, invitationID: state.invitationID, on: tx),
                       try await InvitationsTable.markRegistered(state.invitationID, from: [.codeVerified], at: now, on: tx)
                 else { return .alreadyDone }
                 try await patient.create(on: tx)
                 try await join(caseID: state.caseID, invitationID: state.invitationID, patientID: patient.id!, now: now, on: tx)
-                try await req.audit(.patientRegistered, actor: .patient(patient.id!),
-                                    subject: "invitation:\(state.invitationID) case:\(state.caseID)", on: tx)
+                try await use.on(tx).audit(.patientRegistered, actor: .patient(patient.id!),
+                                           subject: "invitation:\(state.invitationID) case:\(state.caseID)")
                 let deviceToken = try await RememberedBrowsers.remember(patientID: patient.id!, now: now, on: tx)
                 return .created(email: patient.email, deviceToken: deviceToken)
             }
@@ -213,18 +211,18 @@ enum PatientRegistration {
     /// The existing-account path (SPEC §3): after signing in, the invitation opened in this
     /// session joins the case to the account, if the account has the invited address. True when
     /// the case was added.
-    static func acceptIntoAccount(tokenHash: String, patientID: UUID, req: Request) async throws -> Bool {
-        let now = req.now
-        guard let invitation = try await Invitations.live(tokenHash: tokenHash, now: now, on: req.db),
-              let patient = try await Patient.find(patientID, on: req.db), patient.email == invitation.email else { return false }
+    static func acceptIntoAccount(tokenHash: String, patientID: UUID, _ use: UseCaseContext) async throws -> Bool {
+        let now = use.now
+        guard let invitation = try await Invitations.live(tokenHash: tokenHash, now: now, on: use.db),
+              let patient = try await Patient.find(patientID, on: use.db), patient.email == invitation.email else { return false }
         let invitationID = try invitation.requireID()
-        return try await req.db.transaction { tx in
+        return try await use.db.transaction { tx in
             guard try await InvitationsTable.markRegistered(invitationID, from: [.sent, .opened, .codeVerified], at: now, on: tx) else {
                 return false
             }
             try await join(caseID: invitation.$patientCase.id, invitationID: invitationID, patientID: patientID, now: now, on: tx)
-            try await req.audit(.invitationAccepted, actor: .patient(patientID),
-                                subject: "invitation:\(invitationID) case:\(invitation.$patientCase.id)", on: tx)
+            try await use.on(tx).audit(.invitationAccepted, actor: .patient(patientID),
+                                       subject: "invitation:\(invitationID) case:\(invitation.$patientCase.id)")
             return true
         }
     }
@@ -267,10 +265,5 @@ enum PatientRegistration {
                   let existing = try await Registration.find(invitationID, on: db) else { throw error }
             return existing
         }
-    }
-
-    /// Printable ASCII only, cut to `max` characters: for browser-supplied text kept as evidence.
-    static func printable(_ text: String, max: Int) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.prefix(max)))
     }
 }

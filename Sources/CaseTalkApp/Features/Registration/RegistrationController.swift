@@ -54,7 +54,7 @@ struct RegistrationController: RouteCollection {
     }
 
     func start(req: Request) async throws -> Response {
-        switch try await PatientRegistration.load(req) {
+        switch try await PatientRegistration.load(session: req.session, req.useCase) {
         case .stopped(let stop): return try await stopped(req, stop)
         case .going(let state): return req.redirect(to: .registrationStep(state.progress.firstUnfinished))
         }
@@ -80,8 +80,7 @@ struct RegistrationController: RouteCollection {
                     "Enter your date of birth as month, day and year, for example 04/27/1986.", status: .unprocessableEntity))
             }
             try await req.rateLimit(.codeCheck, account: .invitation(state.invitationID))
-            switch try await PatientRegistration.checkBirthDate(answer, state, services: req.caseTalk, now: req.now,
-                                                                clientAddress: req.clientAddress, on: req.db) {
+            switch try await PatientRegistration.checkBirthDate(answer, state, req.useCase) {
             case .confirmed:
                 return req.redirect(to: .registrationStep(.phones))
             case .wrong(ended: false):
@@ -117,7 +116,7 @@ struct RegistrationController: RouteCollection {
                 return try await RegistrationPages.phones(req, state, values: values, errors: errors, status: .unprocessableEntity)
             case .success(let numbers):
                 // Numbers another browser typed, or already verified, stay as they are.
-                guard try await PatientRegistration.savePhones(numbers, state, req: req) else {
+                guard try await PatientRegistration.savePhones(numbers, state, req.useCase) else {
                     return req.redirect(to: .registration)
                 }
                 return req.redirect(to: .registrationStep(.method))
@@ -188,7 +187,7 @@ struct RegistrationController: RouteCollection {
                 return try await RegistrationPages.terms(
                     req, state, error: "Read the Terms of Use to the end, or tick “I have read the Terms of Use”, then choose I Accept.")
             }
-            try await PatientRegistration.acceptTerms(req.caseTalk.termsOfUse, state, req: req)
+            try await PatientRegistration.acceptTerms(req.caseTalk.termsOfUse, state, req.useCase)
             return req.redirect(to: .registrationStep(.password))
         }
     }
@@ -215,7 +214,7 @@ struct RegistrationController: RouteCollection {
                 return try await RegistrationPages.password(req, email: state.email, flow: .registration(.password, state.progress), broken: broken)
             }
             let hash = try await req.caseTalk.passwords.hash(password)
-            switch try await PatientRegistration.complete(state, passwordHash: hash, req: req) {
+            switch try await PatientRegistration.complete(state, passwordHash: hash, req.useCase) {
             case .created(let email, let deviceToken):
                 try await req.replaceSession(with: nil, signInEmail: email)
                 // The browser that registered is remembered (SPEC §5): its first sign-in needs no new code.
@@ -233,7 +232,7 @@ struct RegistrationController: RouteCollection {
     /// A patient already signed in to the invited account accepts with one button.
     func acceptIntoAccount(req: Request) async throws -> Response {
         guard case .patient(let patientID)? = req.session?.principal, let hash = req.session?.registrationTokenHash,
-              try await PatientRegistration.acceptIntoAccount(tokenHash: hash, patientID: patientID, req: req)
+              try await PatientRegistration.acceptIntoAccount(tokenHash: hash, patientID: patientID, req.useCase)
         else { return req.redirect(to: .registration) }
         return req.redirect(to: .portal(joined: true))
     }
@@ -244,7 +243,7 @@ struct RegistrationController: RouteCollection {
     /// or sends the patient to the first unfinished step.
     private func step(_ step: RegistrationStep, _ req: Request,
                       _ body: (PatientRegistration.State) async throws -> Response) async throws -> Response {
-        switch try await PatientRegistration.load(req) {
+        switch try await PatientRegistration.load(session: req.session, req.useCase) {
         case .stopped(let stop):
             return try await stopped(req, stop)
         case .going(let state):
@@ -269,8 +268,7 @@ struct RegistrationController: RouteCollection {
     }
 
     private func context(_ req: Request, _ state: PatientRegistration.State, binding: String? = nil) -> VerificationCodes.Context {
-        .registration(invitationID: state.invitationID, services: req.caseTalk, now: req.now, clientAddress: req.clientAddress,
-                      db: req.db, binding: binding)
+        .registration(invitationID: state.invitationID, use: req.useCase, binding: binding)
     }
 
     /// What a code that was not accepted tells the patient; nil when it was.

@@ -68,10 +68,7 @@ enum VerificationCodes {
 
     struct Context: Sendable {
         let holder: Holder
-        let services: CaseTalkServices
-        let now: Date
-        let clientAddress: String
-        let db: any Database
+        let use: UseCaseContext
         /// The session (its row id) a right code binds the later steps to (SPEC §3: they belong to
         /// the browser that verified). Nil only where nothing follows the code.
         var binding: String? = nil
@@ -79,13 +76,21 @@ enum VerificationCodes {
         var onVerified: @Sendable (any Database) async throws -> Void = { _ in }
 
         var hasher: CodeHasher { services.codeHasher }
+        var services: CaseTalkServices { use.services }
+        var now: Date { use.now }
+        var clientAddress: String { use.clientAddress }
+        var db: any Database { use.db }
+
+        init(holder: Holder, use: UseCaseContext, binding: String? = nil,
+             onVerified: @escaping @Sendable (any Database) async throws -> Void = { _ in }) {
+            self.holder = holder; self.use = use; self.binding = binding; self.onVerified = onVerified
+        }
 
         /// A registration's code: verifying it marks the invitation *code verified* and binds the
         /// later steps to `binding`; a Terms acceptance made in another session no longer counts.
-        static func registration(invitationID: UUID, services: CaseTalkServices, now: Date, clientAddress: String,
-                                 db: any Database, binding: String? = nil) -> Context {
-            Context(holder: .registration(invitationID), services: services, now: now, clientAddress: clientAddress, db: db,
-                    binding: binding) { tx in
+        static func registration(invitationID: UUID, use: UseCaseContext, binding: String? = nil) -> Context {
+            let now = use.now
+            return Context(holder: .registration(invitationID), use: use, binding: binding) { tx in
                 try await Invitation.query(on: tx).filter(\.$id == invitationID)
                     .filter(\.$status ~~ [.sent, .opened])
                     .set(\.$status, to: .codeVerified).set(\.$codeVerifiedAt, to: now).update()

@@ -121,7 +121,7 @@ struct SignInController: RouteCollection {
         try await req.replaceSession(with: principal, token: token)
         try await req.audit(.signInSucceeded, actor: AuditActor(principal))
         if case .patient(let patientID) = principal, let pendingInvitation,
-           try await PatientRegistration.acceptIntoAccount(tokenHash: pendingInvitation, patientID: patientID, req: req) {
+           try await PatientRegistration.acceptIntoAccount(tokenHash: pendingInvitation, patientID: patientID, req.useCase) {
             return req.redirect(to: .portal(joined: true))
         }
         return req.redirect(to: next ?? home(of: principal)!.path)

@@ -208,9 +208,8 @@ struct TwoStepController: RouteCollection {
             .init(numbers: numbers, lastRoute: lastRoute, lastSentAt: lastSentAt, lockedUntil: lockedUntil)
         }
 
-        func codes(_ req: Request, binding: String? = nil) -> VerificationCodes.Context {
-            VerificationCodes.Context(holder: .signIn(patientID), services: req.caseTalk, now: req.now, clientAddress: req.clientAddress,
-                                      db: req.db, binding: binding)
+        func codes(_ use: UseCaseContext, binding: String? = nil) -> VerificationCodes.Context {
+            VerificationCodes.Context(holder: .signIn(patientID), use: use, binding: binding)
         }
     }
 
@@ -230,8 +229,9 @@ struct TwoStepController: RouteCollection {
             let state = PhoneState(patientID: pending.account.id, email: patient.email, numbers: patient.verifiedNumbers,
                                    codeNumber: row.codeNumber, codeChannel: row.codeChannel, lastSentAt: row.lastSentAt,
                                    lockedUntil: row.lockedUntil)
+            let use = req.useCase
             let steps = CodeSteps(methodFlow: flow, codeFlow: flow, subject: state.subject, rateKey: .signInCode(patientID: state.patientID)) {
-                binding in state.codes(req, binding: binding)
+                binding in state.codes(use, binding: binding)
             }
             return try await body(steps, state)
         }
