@@ -160,7 +160,7 @@ struct ResetWorld {
             // A request that cannot be opened (sealed under a key this server does not hold) is kept,
             // and does not hold up the ones after it.
             let stuck = UUID()
-            let foreign = try Sealer(key: SecureRandom.bytes(32)).seal(Array("pat@example.com".utf8), context: PasswordResets.requestContext(stuck))
+            let foreign = try Sealer(key: SecureRandom.bytes(32)).seal(Array("pat@example.com".utf8), context: SealedData.resetRequestContext(stuck))
             try await app.db.sql.raw("""
                 INSERT INTO password_reset_requests (id, email_sealed, client_address, requested_at)
                 VALUES (\(bind: stuck), \(bind: foreign), '127.0.0.1', \(bind: clock.now.addingTimeInterval(-60)))

@@ -105,7 +105,7 @@ import VaporTesting
                                               why: nil, next: nil,
                                               options: [.init(value: "sms-mobile", label: "Text message (SMS) to your mobile number", number: "ending in 23", checked: true),
                                                         .init(value: "voice-home", label: "Voice call", number: "ending in 44", checked: false)],
-                                              error: RegistrationController.providerFailedMessage), MethodView.render),
+                                              error: StepPages.providerFailedMessage), MethodView.render),
         sample("register/method", MethodModel(chrome: chrome, flow: .signIn, steps: nil, why: "Because.", next: "/inbox",
                                               options: [.init(value: "sms-mobile", label: "Text", number: "ending in 23", checked: true)], error: nil),
                MethodView.render),

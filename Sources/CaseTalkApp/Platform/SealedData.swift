@@ -15,6 +15,10 @@ enum SealedData {
     /// How a value of each kind is bound (the context it was sealed with).
     static func outboxContext(_ id: UUID) -> String { "outbox:\(id)" }
     static func setupKeyContext(_ sessionIDHash: String) -> String { "totp-setup:\(sessionIDHash)" }
+    /// A staff member's TOTP key: another account's key cannot be moved onto this one.
+    static func twoStepKeyContext(_ staffID: UUID) -> String { "totp-key:\(staffID)" }
+    /// A Forgot password? request's address.
+    static func resetRequestContext(_ id: UUID) -> String { "reset-request:\(id)" }
 
     /// Re-seals, under `sealer`'s current key, every value sealed under another key. A value no
     /// key of the ring opens stops the run with an error (nothing is lost: it stays as it was).
@@ -34,10 +38,10 @@ enum SealedData {
         // Values bound to their own row, each by a context made from the row's id (a delivered
         // email's sealed copy is emptied, and a column may be NULL: neither is read).
         counts.outbox = try await resealColumn(SealedColumnsTable.OutboxMessage.self, context: outboxContext, sealer: sealer, on: db)
-        counts.twoStepKeys = try await resealColumn(SealedColumnsTable.TwoStepKey.self, context: StaffTwoStep.keyContext,
+        counts.twoStepKeys = try await resealColumn(SealedColumnsTable.TwoStepKey.self, context: twoStepKeyContext,
                                                     sealer: sealer, on: db)
         counts.setupKeys = try await resealColumn(SealedColumnsTable.SetupKey.self, context: setupKeyContext, sealer: sealer, on: db)
-        counts.resetRequests = try await resealColumn(SealedColumnsTable.ResetRequestEmail.self, context: PasswordResets.requestContext,
+        counts.resetRequests = try await resealColumn(SealedColumnsTable.ResetRequestEmail.self, context: resetRequestContext,
                                                       sealer: sealer, on: db)
         return counts
     }

@@ -116,7 +116,7 @@ enum TwoStepSupport {
     static func key(_ app: Application, email: String) async throws -> (key: [UInt8], lastStep: Int64?) {
         let staff = try #require(try await StaffUser.query(on: app.db).filter(\.$email == email).first())
         let sealed = try #require(staff.totpKey)
-        return (try app.caseTalk.sealer.open(sealed, context: StaffTwoStep.keyContext(try staff.requireID())), staff.totpLastStep)
+        return (try app.caseTalk.sealer.open(sealed, context: SealedData.twoStepKeyContext(try staff.requireID())), staff.totpLastStep)
     }
 
     /// The oldest code still accepted: a step within the drift, later than the last one used.

@@ -134,7 +134,7 @@ struct PasswordResetController: RouteCollection {
 
     func passwordPage(req: Request) async throws -> Response {
         try await step(.password, req) { state in
-            try await RegistrationPages.password(req, email: state.email, flow: .passwordReset, broken: nil)
+            try await StepPages.password(req, email: state.email, flow: .passwordReset, broken: nil)
         }
     }
 
@@ -147,7 +147,7 @@ struct PasswordResetController: RouteCollection {
             let broken = PasswordPolicy.unmet(password, confirmation: form.confirmation ?? "", email: state.email,
                                               common: req.caseTalk.commonPasswords)
             guard broken.isEmpty else {
-                return try await RegistrationPages.password(req, email: state.email, flow: .passwordReset, broken: broken)
+                return try await StepPages.password(req, email: state.email, flow: .passwordReset, broken: broken)
             }
             let hash = try await req.caseTalk.passwords.hash(password)
             guard try await PasswordResets.complete(state, passwordHash: hash, req.useCase) else { return try await invalid(req) }
@@ -165,7 +165,7 @@ struct PasswordResetController: RouteCollection {
     }
 
     private func invalid(_ req: Request) async throws -> Response {
-        try await RegistrationPages.stopped(req, heading: "Reset link no longer works", message: Self.invalidMessage, status: .notFound)
+        try await StepPages.stopped(req, heading: "Reset link no longer works", message: Self.invalidMessage, status: .notFound)
     }
 
     private func renderForgot(_ req: Request, csrf: String, email: String, notice: String?, error: String?,

@@ -16,14 +16,12 @@ enum PasswordResets {
     /// entry, in one transaction; the background worker then looks the address up (`handleDue`).
     static func request(_ email: EmailAddress, _ use: UseCaseContext) async throws {
         let id = UUID()
-        let sealed = try use.services.sealer.seal(Array(email.value.utf8), context: requestContext(id))
+        let sealed = try use.services.sealer.seal(Array(email.value.utf8), context: SealedData.resetRequestContext(id))
         try await use.db.transaction { tx in
             try await PasswordResetsTable.addRequest(id: id, emailSealed: sealed, clientAddress: use.clientAddress, now: use.now, on: tx)
             try await use.on(tx).audit(.resetRequested, actor: .anonymous, subject: "reset-request:\(id)")
         }
     }
-
-    static func requestContext(_ id: UUID) -> String { "reset-request:\(id)" }
 
     /// Handles the stored requests, oldest first: each in one transaction that takes it (so two
     /// servers never handle one twice) and does what it asks, or, if anything fails, leaves it for
@@ -38,7 +36,7 @@ enum PasswordResets {
             do {
                 took = try await db.transaction { tx -> Bool in
                     guard try await PasswordResetsTable.takeRequest(id: row.id, on: tx) else { return false }
-                    let address = String(decoding: try services.sealer.open(row.emailSealed, context: requestContext(row.id)),
+                    let address = String(decoding: try services.sealer.open(row.emailSealed, context: SealedData.resetRequestContext(row.id)),
                                          as: UTF8.self)
                     try await fulfil(try EmailAddress(address), request: row.id, clientAddress: row.clientAddress,
                                      services: services, now: now, on: tx)
@@ -120,7 +118,7 @@ enum PasswordResets {
 
         var lastRoute: CodeRoute? { CodeRoute.last(sentTo: reset.codeNumber, channel: reset.codeChannel, in: numbers) }
 
-        var codeSubject: RegistrationPages.CodeSubject {
+        var codeSubject: StepPages.CodeSubject {
             .init(numbers: numbers, lastRoute: lastRoute, lastSentAt: reset.lastSentAt, lockedUntil: reset.lockedUntil)
         }
 

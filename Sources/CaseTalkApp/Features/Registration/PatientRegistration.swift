@@ -50,7 +50,7 @@ enum PatientRegistration {
         }
 
         /// What the code pages show.
-        var codeSubject: RegistrationPages.CodeSubject {
+        var codeSubject: StepPages.CodeSubject {
             .init(numbers: numbers, lastRoute: lastRoute, lastSentAt: registration?.lastSentAt, lockedUntil: registration?.lockedUntil)
         }
     }

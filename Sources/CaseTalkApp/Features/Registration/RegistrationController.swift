@@ -8,9 +8,6 @@ import Vapor
 /// kept here: a page that is not open yet sends the patient to the first unfinished step.
 struct RegistrationController: RouteCollection {
     static let invalidMessage = "This invitation is no longer valid. Ask your practice to send a new one."
-    static let providerFailedMessage = "We couldn't send the code — try again or choose another method"
-    /// A delivery method that is missing, or not one of the offered ones (a forged route).
-    static let noMethodChosen = RegistrationPages.Problem("Choose how we should send your code.", status: .unprocessableEntity)
 
     func boot(routes: any RoutesBuilder) throws {
         routes.get("register", ":token", use: openLink)
@@ -198,7 +195,7 @@ struct RegistrationController: RouteCollection {
 
     func passwordPage(req: Request) async throws -> Response {
         try await step(.password, req) { state in
-            try await RegistrationPages.password(req, email: state.email, flow: .registration(.password, state.progress), broken: nil)
+            try await StepPages.password(req, email: state.email, flow: .registration(.password, state.progress), broken: nil)
         }
     }
 
@@ -211,7 +208,7 @@ struct RegistrationController: RouteCollection {
             let broken = PasswordPolicy.unmet(password, confirmation: form.confirmation ?? "", email: state.email,
                                               common: req.caseTalk.commonPasswords)
             guard broken.isEmpty else {
-                return try await RegistrationPages.password(req, email: state.email, flow: .registration(.password, state.progress), broken: broken)
+                return try await StepPages.password(req, email: state.email, flow: .registration(.password, state.progress), broken: broken)
             }
             let hash = try await req.caseTalk.passwords.hash(password)
             switch try await PatientRegistration.complete(state, passwordHash: hash, req.useCase) {
@@ -255,67 +252,28 @@ struct RegistrationController: RouteCollection {
     private func stopped(_ req: Request, _ stop: PatientRegistration.Stop) async throws -> Response {
         switch stop {
         case .invalid:
-            return try await RegistrationPages.stopped(req, heading: "Invitation no longer valid", message: Self.invalidMessage,
+            return try await StepPages.stopped(req, heading: "Invitation no longer valid", message: Self.invalidMessage,
                                                        status: .notFound)
         case .staffAddress:
-            return try await RegistrationPages.stopped(
+            return try await StepPages.stopped(
                 req, heading: "This address belongs to a staff account",
                 message: "A CaseTalk staff account already uses this email address, and one address can only have one account. Ask your practice to invite you at another address.",
                 status: .conflict)
         case .existingAccount(let email, let memberName, let practiceName):
-            return try await RegistrationPages.existing(req, email: email, memberName: memberName, practiceName: practiceName)
+            // Signed in to that account already: Accept. Otherwise the sign-in page fills in the
+            // address from the session (written here, before the page is drawn).
+            var signedIn = false
+            if case .patient(let id)? = req.session?.principal, try await Patient.find(id, on: req.db)?.email == email {
+                signedIn = true
+            } else {
+                try await req.rememberSignInEmail(email)
+            }
+            return RegistrationPages.existing(req, memberName: memberName, practiceName: practiceName, signedIn: signedIn)
         }
     }
 
     private func context(_ req: Request, _ state: PatientRegistration.State, binding: String? = nil) -> VerificationCodes.Context {
         .registration(invitationID: state.invitationID, use: req.useCase, binding: binding)
-    }
-
-    /// What a code that was not accepted tells the patient; nil when it was.
-    static func problem(_ outcome: VerificationCodes.CheckOutcome, req: Request) -> RegistrationPages.Problem? {
-        switch outcome {
-        case .verified:
-            return nil
-        case .malformed:
-            return .init("Enter the 6 digits of the code we sent you.", status: .unprocessableEntity)
-        case .wrong(codeStillLive: true):
-            return .init("That code is not right. Check the digits and try again.", status: .unprocessableEntity)
-        case .wrong(codeStillLive: false):
-            return .init("That code is not right, and after 5 wrong tries it no longer works. Use Re-Send Code to get a new one.",
-                         status: .unprocessableEntity)
-        case .noLiveCode:
-            return .init("That code has expired or has been replaced. Use Re-Send Code to get a new one.", status: .unprocessableEntity)
-        case .locked(let until):
-            return lockedProblem(until, req: req)
-        }
-    }
-
-    /// What a send that did not happen tells the patient.
-    static func problem(_ outcome: VerificationCodes.SendOutcome, req: Request) -> RegistrationPages.Problem {
-        switch outcome {
-        case .sent:
-            return .init("", status: .ok)
-        case .wait(let seconds):
-            return .init("Please wait \(seconds) seconds before we send another code.", status: .tooManyRequests, retryAfter: seconds)
-        case .tooManyForNumber(let retryAfter):
-            return .init("We have sent 5 codes to this number in the last 10 minutes. Wait \(Self.minutes(retryAfter)), or choose another number.",
-                         status: .tooManyRequests, retryAfter: retryAfter)
-        case .locked(let until):
-            return lockedProblem(until, req: req)
-        case .providerFailed:
-            return .init(providerFailedMessage, status: .badGateway)
-        }
-    }
-
-    static func lockedProblem(_ until: Date, req: Request) -> RegistrationPages.Problem {
-        let seconds = max(1, Int(until.timeIntervalSince(req.now).rounded(.up)))
-        return .init("Too many wrong codes. For your security, codes cannot be checked or sent for \(minutes(seconds)). Then ask for a new code.",
-                     status: .tooManyRequests, retryAfter: seconds)
-    }
-
-    static func minutes(_ seconds: Int) -> String {
-        let minutes = (seconds + 59) / 60
-        return minutes == 1 ? "1 minute" : "\(minutes) minutes"
     }
 
     /// What the patient typed, shown back in the form after an error (bounded).

@@ -13,9 +13,6 @@ package enum StaffTwoStep {
         case locked
     }
 
-    /// What the sealed key is bound to: another account's key cannot be moved onto this one.
-    static func keyContext(_ staffID: UUID) -> String { "totp-key:\(staffID)" }
-
     /// A code from the app, for the second step of signing in. A right code with a step later
     /// than the last one used clears the failure count; anything else counts as a failure.
     static func checkCode(_ typed: String, staffID: UUID, sealer: Sealer, auditKey: AuditKey, now: Date, clientAddress: String,
@@ -23,7 +20,7 @@ package enum StaffTwoStep {
         let account = Principal.staff(staffID)
         let row = try await AccountsTable.twoStepKey(staffID: staffID, on: db)
         if let sealed = row?.totpKey,
-           let step = TOTP.matchingStep(typed, key: try sealer.open(sealed, context: keyContext(staffID)), at: now,
+           let step = TOTP.matchingStep(typed, key: try sealer.open(sealed, context: SealedData.twoStepKeyContext(staffID)), at: now,
                                         after: row?.totpLastStep),
            try await AccountsTable.admitStaff(staffID, usingStep: step, now: now, on: db) {
             try await Audit.record(.twoStepCodeAccepted, actor: .staff(staffID), subject: "", clientAddress: clientAddress, at: now,
@@ -62,7 +59,7 @@ package enum StaffTwoStep {
     /// Nil when the account already has a key (set up meanwhile in another browser).
     package static func turnOn(staffID: UUID, key: [UInt8], usedStep: Int64?, sealer: Sealer, auditKey: AuditKey, now: Date, clientAddress: String,
                        on db: any Database) async throws -> [String]? {
-        let sealed = try sealer.seal(key, context: keyContext(staffID))
+        let sealed = try sealer.seal(key, context: SealedData.twoStepKeyContext(staffID))
         let codes = RecoveryCodes.generate()
         return try await db.transaction { tx -> [String]? in
             guard try await AccountsTable.setTwoStepKey(staffID: staffID, sealed: sealed, usedStep: usedStep, now: now, on: tx)
@@ -84,6 +81,6 @@ package enum StaffTwoStep {
     static func usableCode(key sealed: String, lastStep: Int64?, staffID: UUID, sealer: Sealer, now: Date) throws -> String? {
         let step = max(TOTP.step(at: now), (lastStep ?? Int64.min) + 1)
         guard step <= TOTP.step(at: now) + TOTP.drift else { return nil }
-        return TOTP.code(key: try sealer.open(sealed, context: keyContext(staffID)), step: step)
+        return TOTP.code(key: try sealer.open(sealed, context: SealedData.twoStepKeyContext(staffID)), step: step)
     }
 }

@@ -191,7 +191,7 @@ struct TwoStepController: RouteCollection {
         return response
     }
 
-    private typealias Flow = RegistrationPages.Flow
+    private typealias Flow = StepPages.Flow
 
     /// A patient's sign-in code, as the pages need it.
     struct PhoneState: Sendable {
@@ -204,7 +204,7 @@ struct TwoStepController: RouteCollection {
         let lockedUntil: Date?
 
         var lastRoute: CodeRoute? { CodeRoute.last(sentTo: codeNumber, channel: codeChannel, in: numbers) }
-        var subject: RegistrationPages.CodeSubject {
+        var subject: StepPages.CodeSubject {
             .init(numbers: numbers, lastRoute: lastRoute, lastSentAt: lastSentAt, lockedUntil: lockedUntil)
         }
 

@@ -9,7 +9,8 @@ public struct AppClock: Sendable {
     public static let system = AppClock { Date() }
 }
 
-/// Everything the features need from the platform, built once in `configure` and kept in
+/// Everything the features need, built once in `configure` (the one place that knows every
+/// part: platform and features alike) and kept in
 /// `app.storage` (no globals).
 public struct CaseTalkServices: Sendable {
     public var config: AppConfig
