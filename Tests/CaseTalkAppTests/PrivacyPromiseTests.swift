@@ -143,6 +143,13 @@ import VaporTesting
             #expect(!(try await t.pat.get("/inbox").body.string.contains("/inbox/\(id)")))
             #expect(try await CasePatient.find(t.caseID, on: app.db) == nil)
             #expect(try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.patientAccessRemoved.rawValue).count() == 1)
+            // The Secure Inbox checks the case's patient itself: a conversation still marked with
+            // the patient (a stale copy of the column) lists nothing without the case_patients row.
+            let patID = try #require(try await Patient.query(on: app.db).filter(\.$email == "pat@example.com").first()).requireID()
+            try await ConversationsTable.setPatient(patID, ofCase: t.caseID, on: app.db)
+            #expect(!(try await t.pat.get("/inbox").body.string.contains("/inbox/\(id)")))
+            #expect(try await t.pat.get("/inbox/\(id)").status == .notFound)
+            try await ConversationsTable.setPatient(nil, ofCase: t.caseID, on: app.db)
             // A new invitation can be sent, and a new registration joins the case.
             let again = try await t.registration.invitations.invite("pat.new@example.com")
             #expect(again.location == "/cases/\(t.caseID)/talk?done=invited")
