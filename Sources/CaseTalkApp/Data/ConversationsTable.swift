@@ -28,8 +28,8 @@ enum ConversationsTable {
         let caseTitle: String
     }
 
-    /// One line of the Secure Inbox.
-    struct InboxLine: Decodable, Sendable {
+    /// One line of the Secure Inbox (read column by column, as the session is: the page's rows).
+    struct InboxLine: Sendable {
         let id: UUID
         let memberName: String
         let practiceName: String
@@ -40,7 +40,13 @@ enum ConversationsTable {
 
     /// The patient's conversations, newest activity first: `limit` of them after `offset`.
     static func inbox(patientID: UUID, limit: Int, offset: Int, on db: any Database) async throws -> [InboxLine] {
-        try await db.all(Inbox(patientID: patientID, limit: limit, offset: offset), as: InboxLine.self)
+        try await db.rows(Inbox(patientID: patientID, limit: limit, offset: offset)).map { row in
+            InboxLine(id: try row.decode(column: "id", as: UUID.self), memberName: try row.decode(column: "member_name", as: String.self),
+                      practiceName: try row.decode(column: "practice_name", as: String.self),
+                      caseTitle: try row.decode(column: "case_title", as: String.self),
+                      lastMessageAt: try row.decode(column: "last_message_at", as: Date.self),
+                      patientUnread: try row.decode(column: "patient_unread", as: Int.self))
+        }
     }
 
     /// Conversation `id`, only if the patient is its case's patient.
