@@ -15,6 +15,33 @@ enum InvitationsTable {
         try await db.run(Revoke(now: now, caseID: caseID))
     }
 
+    /// Moves a *sent* invitation to *opened*: true for the one request that did (a link opened
+    /// twice at once is marked, and audited, once).
+    static func markOpened(_ invitationID: UUID, at now: Date, on db: any Database) async throws -> Bool {
+        try await !db.rows(MarkOpened(now: now, invitationID: invitationID)).isEmpty
+    }
+
+    /// Every link of the invitation stops working (`invitation_tokens`, the links' hashes).
+    static func deleteLinks(of invitationID: UUID, on db: any Database) async throws {
+        try await db.run(DeleteLinks(invitationID: invitationID))
+    }
+
+    private struct MarkOpened: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            "UPDATE invitations SET status = '\(Invitation.Status.opened.rawValue)', opened_at = $1 WHERE id = $2 AND status = '\(Invitation.Status.sent.rawValue)' RETURNING id"
+        }
+        let now: Date, invitationID: UUID
+        var binds: [any SQLValue] { [now, invitationID] }
+    }
+
+    private struct DeleteLinks: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String { "DELETE FROM invitation_tokens WHERE invitation_id = $1" }
+        let invitationID: UUID
+        var binds: [any SQLValue] { [invitationID] }
+    }
+
     /// Counts a reminder only when `sentBefore` were sent: true for the one worker that wins.
     static func countReminder(_ invitationID: UUID, sentBefore: Int, on db: any Database) async throws -> Bool {
         try await !db.rows(CountReminder(invitationID: invitationID, sentBefore: sentBefore)).isEmpty

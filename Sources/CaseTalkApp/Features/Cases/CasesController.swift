@@ -66,17 +66,7 @@ struct CasesController: RouteCollection {
             return try renderNewCase(req, values: values, errors: errors, status: .unprocessableEntity)
         }
 
-        let now = req.now
-        let patientCase = PatientCase(practiceID: staff.practiceID, patientFirstName: draft.patientFirstName,
-                                      patientLastName: draft.patientLastName, patientDateOfBirth: draft.patientDateOfBirth?.description,
-                                      patientEmail: draft.patientEmail?.value, title: draft.title, notes: draft.notes,
-                                      createdByID: staff.id, createdAt: now)
-        let caseID = patientCase.id!
-        try await req.db.transaction { tx in
-            try await patientCase.create(on: tx)
-            try await CaseMember(caseID: caseID, staffID: staff.id, addedByID: nil, addedAt: now).create(on: tx)
-            try await req.audit(.caseCreated, actor: .staff(staff.id), subject: "case:\(caseID)", on: tx)
-        }
+        let caseID = try await Cases.create(draft, by: staff, req.useCase)
         return req.redirect(to: .caseOverview(caseID, done: .created))
     }
 
@@ -128,26 +118,13 @@ struct CasesController: RouteCollection {
     func addMember(req: Request) async throws -> Response {
         let (staff, patientCase) = try await req.memberCase()
         let caseID = try patientCase.requireID()
-        guard let raw = try req.content.decode(AddMemberForm.self).staff_id, let newID = UUID(uuidString: raw),
-              let added = try await StaffUser.find(newID, on: req.db) else {
-            throw PublicError(status: .badRequest, message: "Choose a doctor or staff member from the search results.")
-        }
-        let alreadyMember = try await CaseMember.query(on: req.db)
-            .filter(\.$patientCase.$id == caseID).filter(\.$staff.$id == newID).count() > 0
-        if alreadyMember { return req.redirect(to: .caseOverview(caseID, done: .alreadyMember)) }
-
-        let now = req.now
-        try await req.db.transaction { tx in
-            try await CaseMember(caseID: caseID, staffID: newID, addedByID: staff.id, addedAt: now).create(on: tx)
-            // A change every member sees, so it may move the case in everyone's View Cases.
-            try await CasesTable.touch(caseID, at: now, on: tx)
-            // The added person hears of it by email: a link to the case, no patient details.
-            let services = req.caseTalk
-            let email = StaffEmails.addedToCase(to: added.email, from: services.config.mailFrom, adderName: staff.name,
-                                                practiceName: staff.practiceName,
-                                                link: Paths.caseOverview(caseID).url(base: services.config.publicBaseURL))
-            try await Outbox.enqueue(email, kind: .memberAdded, relatedID: caseID, sealer: services.sealer, at: now, on: tx)
-            try await req.audit(.memberAdded, actor: .staff(staff.id), subject: "case:\(caseID) staff:\(newID)", on: tx)
+        let addition: Cases.Addition = if let newID = try req.content.decode(AddMemberForm.self).staff_id.flatMap(UUID.init(uuidString:)) {
+            try await Cases.addMember(newID, to: caseID, by: staff, req.useCase)
+        } else { .unknown }
+        switch addition {
+        case .added: break
+        case .alreadyMember: return req.redirect(to: .caseOverview(caseID, done: .alreadyMember))
+        case .unknown: throw PublicError(status: .badRequest, message: "Choose a doctor or staff member from the search results.")
         }
         return req.redirect(to: .caseOverview(caseID, done: .memberAdded))
     }

@@ -85,7 +85,7 @@ enum Invitations {
             // slot), so a concurrent change waits here and then removes this change's link too:
             // only one link is ever live.
             try await invitation.save(on: tx)
-            try await InvitationToken.query(on: tx).filter(\.$invitation.$id == invitation.id!).delete()
+            try await InvitationsTable.deleteLinks(of: invitation.id!, on: tx)
             try await PatientRegistration.restart(invitationID: invitation.id!, on: tx)
             if case .revoke = change {} else {
                 try await issueLink(token: token, for: invitation, memberName: staff.name, practiceName: staff.practiceName,
@@ -117,6 +117,17 @@ enum Invitations {
             try await InvitationsTable.revoke(ofCase: caseID, at: now, on: tx)
             try await CasesTable.touch(caseID, at: now, on: tx)
             try await use.on(tx).audit(.patientAccessRemoved, actor: .staff(staff.id), subject: "case:\(caseID) patient:\(removed)")
+        }
+    }
+
+    /// The invitation's link was opened: a *sent* invitation becomes *opened* (audited once).
+    /// Nothing else changes: mail scanners fetch links too.
+    static func markOpened(_ invitation: Invitation, _ use: UseCaseContext) async throws {
+        guard invitation.status == .sent else { return }
+        let invitationID = try invitation.requireID()
+        try await use.db.transaction { tx in
+            guard try await InvitationsTable.markOpened(invitationID, at: use.now, on: tx) else { return }
+            try await use.on(tx).audit(.invitationOpened, actor: .anonymous, subject: "invitation:\(invitationID)")
         }
     }
 

@@ -125,7 +125,7 @@ enum PatientRegistration {
                 try await audit(.birthDateRejected)
                 return .wrong(ended: false)
             }
-            try await InvitationToken.query(on: tx).filter(\.$invitation.$id == state.invitationID).delete()
+            try await InvitationsTable.deleteLinks(of: state.invitationID, on: tx)
             if let member = try await StaffUser.find(state.invitation.$invitedBy.id, on: tx) {
                 let message = StaffEmails.invitationEnded(to: member.email, from: services.config.mailFrom,
                                                           link: Paths.patientTalk(state.caseID).url(base: services.config.publicBaseURL))
@@ -249,7 +249,7 @@ enum PatientRegistration {
         try await CasePatient(caseID: caseID, patientID: patientID, joinedAt: now).create(on: tx)
         // Conversations written before the patient joined now list in their Secure Inbox.
         try await ConversationsTable.setPatient(patientID, ofCase: caseID, on: tx)
-        try await InvitationToken.query(on: tx).filter(\.$invitation.$id == invitationID).delete()
+        try await InvitationsTable.deleteLinks(of: invitationID, on: tx)
     }
 
     /// The registration row of the invitation, made on first use.

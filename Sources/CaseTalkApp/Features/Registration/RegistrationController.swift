@@ -36,16 +36,9 @@ struct RegistrationController: RouteCollection {
     func openLink(req: Request) async throws -> Response {
         guard let token = req.parameters.get("token"), SecureRandom.isTokenShaped(token) else { return try await stopped(req, .invalid) }
         let hash = Digest.sha256Hex(token)
-        let now = req.now
-        guard let invitation = try await Invitations.live(tokenHash: hash, now: now, on: req.db) else { return try await stopped(req, .invalid) }
-        if invitation.status == .sent {
-            let invitationID = try invitation.requireID()
-            try await req.db.transaction { tx in
-                try await Invitation.query(on: tx).filter(\.$id == invitationID).filter(\.$status == .sent)
-                    .set(\.$status, to: .opened).set(\.$openedAt, to: now).update()
-                try await req.audit(.invitationOpened, actor: .anonymous, subject: "invitation:\(invitationID)", on: tx)
-            }
-        }
+        let use = req.useCase
+        guard let invitation = try await Invitations.live(tokenHash: hash, now: use.now, on: use.db) else { return try await stopped(req, .invalid) }
+        try await Invitations.markOpened(invitation, use)
         try await req.rememberRegistration(tokenHash: hash)
         return req.redirect(to: .registration)
     }
