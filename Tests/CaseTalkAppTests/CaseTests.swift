@@ -168,6 +168,29 @@ struct CaseWorld {
         }
     }
 
+    @Test func addingOnePersonTwentyTimesAtOnceAddsThemOnce() async throws {
+        try await withCaseTalk { app, _ in
+            let world = try await CaseWorld.make(app)
+            let (ben, caseID) = try await world.caseByBen()
+            try await ben.get("/cases/\(caseID)")
+            let cookie = try #require(ben.sessionCookie), csrf = try #require(ben.csrf), cy = world.cy.uuidString
+            let answers = try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        let copy = Browser(app)
+                        copy.useCookie(cookie)
+                        return try await copy.post("/cases/\(caseID)/members", [("staff_id", cy)], csrf: csrf).location
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.filter { $0 == "/cases/\(caseID)?done=member-added" }.count == 1)
+            #expect(answers.filter { $0 == "/cases/\(caseID)?done=already-member" }.count == 19, "never an error page")
+            #expect(try await CaseMember.query(on: app.db).count() == 2)
+            #expect(try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.memberAdded.rawValue).count() == 1)
+        }
+    }
+
     @Test func forgedStaffIdsChangeNothing() async throws {
         try await withCaseTalk { app, _ in
             let world = try await CaseWorld.make(app)

@@ -6,7 +6,7 @@ import Foundation
 /// sealed). See `PasswordResets`; the code columns are `CodeHoldersTable`'s.
 enum PasswordResetsTable {
     /// A request waiting to be answered.
-    struct Request: Decodable, Sendable {
+    struct Waiting: Decodable, Sendable {
         let id: UUID
         let emailSealed: String
         let clientAddress: String
@@ -17,8 +17,8 @@ enum PasswordResetsTable {
     }
 
     /// The oldest requests, at most `limit`.
-    static func dueRequests(limit: Int, on db: any Database) async throws -> [Request] {
-        try await db.all(DueRequests(limit: limit), as: Request.self)
+    static func dueRequests(limit: Int, on db: any Database) async throws -> [Waiting] {
+        try await db.all(DueRequests(limit: limit), as: Waiting.self)
     }
 
     /// Takes the request away: true for the one caller that got it.

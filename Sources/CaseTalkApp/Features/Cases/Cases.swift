@@ -37,6 +37,17 @@ enum Cases {
             .filter(\.$patientCase.$id == caseID).filter(\.$staff.$id == newID).count() > 0
         if alreadyMember { return .alreadyMember }
         let now = use.now, services = use.services
+        do {
+            try await addMember(added, newID: newID, to: caseID, by: staff, now: now, services: services, use)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            // Added by someone else a moment ago (the unique membership refused the second).
+            return .alreadyMember
+        }
+        return .added
+    }
+
+    private static func addMember(_ added: StaffUser, newID: UUID, to caseID: UUID, by staff: SignedInStaff, now: Date,
+                                  services: CaseTalkServices, _ use: UseCaseContext) async throws {
         try await use.db.transaction { tx in
             try await CaseMember(caseID: caseID, staffID: newID, addedByID: staff.id, addedAt: now).create(on: tx)
             // A change every member sees, so it may move the case in everyone's View Cases.
@@ -47,6 +58,5 @@ enum Cases {
             try await Outbox.enqueue(email, kind: .memberAdded, relatedID: caseID, sealer: services.sealer, at: now, on: tx)
             try await use.on(tx).audit(.memberAdded, actor: .staff(staff.id), subject: "case:\(caseID) staff:\(newID)")
         }
-        return .added
     }
 }
