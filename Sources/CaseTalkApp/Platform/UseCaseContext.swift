@@ -13,20 +13,25 @@ struct UseCaseContext: Sendable {
     let now: Date
     /// The client's address, for the audit trail and the rate limits (see `Request.clientAddress`).
     let clientAddress: String
-    /// The browser's User-Agent, printable and at most 300 characters (kept with a Terms acceptance).
-    var userAgent: String = ""
+    /// The browser's User-Agent header as it came.
+    let userAgentHeader: String
     /// The signed-in person, if any.
-    var signedIn: Principal? = nil
+    let signedIn: Principal?
 
-    init(services: CaseTalkServices, db: any Database, now: Date, clientAddress: String, userAgent: String = "",
+    init(services: CaseTalkServices, db: any Database, now: Date, clientAddress: String, userAgentHeader: String = "",
          signedIn: Principal? = nil) {
         self.services = services; self.db = db; self.now = now; self.clientAddress = clientAddress
-        self.userAgent = userAgent; self.signedIn = signedIn
+        self.userAgentHeader = userAgentHeader; self.signedIn = signedIn
     }
+
+    /// The User-Agent, printable and at most 300 characters (kept with a Terms acceptance): made
+    /// only where it is kept, not for every request.
+    var userAgent: String { Self.printable(userAgentHeader, max: 300) }
 
     /// The same context on `db` (a transaction).
     func on(_ db: any Database) -> UseCaseContext {
-        UseCaseContext(services: services, db: db, now: now, clientAddress: clientAddress, userAgent: userAgent, signedIn: signedIn)
+        UseCaseContext(services: services, db: db, now: now, clientAddress: clientAddress, userAgentHeader: userAgentHeader,
+                       signedIn: signedIn)
     }
 
     /// Records an audit entry on this context's database, at its moment, from its address.
@@ -46,7 +51,7 @@ extension Request {
     /// This request's use-case context (build it once per handler and pass it on).
     var useCase: UseCaseContext {
         UseCaseContext(services: caseTalk, db: db, now: now, clientAddress: clientAddress,
-                       userAgent: UseCaseContext.printable(headers.first(name: .userAgent) ?? "", max: 300),
+                       userAgentHeader: headers.first(name: .userAgent) ?? "",
                        signedIn: session?.principal)
     }
 }

@@ -38,7 +38,7 @@ enum Cases {
         if alreadyMember { return .alreadyMember }
         let now = use.now, services = use.services
         do {
-            try await addMember(added, newID: newID, to: caseID, by: staff, now: now, services: services, use)
+            try await storeMember(added, newID: newID, to: caseID, by: staff, now: now, services: services, use)
         } catch let error as any DatabaseError where error.isConstraintFailure {
             // Added by someone else a moment ago (the unique membership refused the second).
             return .alreadyMember
@@ -46,7 +46,7 @@ enum Cases {
         return .added
     }
 
-    private static func addMember(_ added: StaffUser, newID: UUID, to caseID: UUID, by staff: SignedInStaff, now: Date,
+    private static func storeMember(_ added: StaffUser, newID: UUID, to caseID: UUID, by staff: SignedInStaff, now: Date,
                                   services: CaseTalkServices, _ use: UseCaseContext) async throws {
         try await use.db.transaction { tx in
             try await CaseMember(caseID: caseID, staffID: newID, addedByID: staff.id, addedAt: now).create(on: tx)
