@@ -72,6 +72,36 @@ import VaporTesting
         }
     }
 
+    /// A group's statements are a fixed number however many conversations it writes to and
+    /// notifies: one list or one chunk of rows each (16 is one chunk, see `Bucket`).
+    @Test func aGroupWritingToSixteenConversationsRunsAsManyStatementsAsAGroupWritingToOne() async throws {
+        _ = LogCapture.shared
+        var counts: [Int: Int] = [:]
+        for size in [1, 16] {
+            let mark = "group-" + UUID().uuidString
+            func statements() -> Int { LogCapture.shared.statements(logMark: mark) }
+            try await withCaseTalk(adjust: { $0.sqlLogLevel = .debug }, logMark: mark) { app, clock in
+                let w = try await ReadWorld.make(app, clock, cases: size, messagesEach: 0)
+                var drafts: [MessageWriter.Draft] = []
+                for id in w.conversations {
+                    let conversation = try #require(try await Conversation.find(id, on: app.db))
+                    drafts.append(MessageWriter.Draft(messageID: UUID(), author: .member, caseID: conversation.caseID,
+                                                      memberID: conversation.memberID, idempotencyKey: SecureRandom.token(), body: "New",
+                                                      actor: .staff(conversation.memberID), clientAddress: "127.0.0.1", at: clock.now))
+                }
+                let before = statements()
+                let results = try await MessageWriter.store(drafts, services: app.caseTalk, on: app.db)
+                counts[size] = statements() - before
+                #expect(results.count == size && results.allSatisfy { (try? $0.get()) != nil })
+                #expect(try await Message.query(on: app.db).count() == size)
+                #expect(try await OutboxEmail.query(on: app.db).filter(\.$kind == OutboxKind.messageToPatient.rawValue).count() == size,
+                        "each conversation's patient is told")
+            }
+        }
+        #expect((counts[1] ?? 0) > 0, "the query log is seen")
+        #expect(counts[1] == counts[16], "statements per group: \(counts)")
+    }
+
     @Test func aSendThatCannotBeStoredFailsAloneAndTheOthersAreStored() async throws {
         try await withCaseTalk { app, clock in
             let t = try await TalkWorld.make(app, clock)

@@ -1,8 +1,8 @@
 import Fluent
 import Foundation
 
-/// The `outbox` table's many-row statements: finding due emails and taking a lease on one (see
-/// `Outbox`; single rows are written through the `OutboxEmail` model).
+/// The `outbox` table's statements: queuing emails, finding due ones, taking the lease on them
+/// and recording how their delivery went (see `Outbox`; rows: `OutboxEmail`).
 enum OutboxTable {
     /// A row the worker holds the lease on.
     struct Claimed: Decodable, Sendable {
@@ -19,10 +19,48 @@ enum OutboxTable {
         return try await db.all(Due(now: now, limit: limit), as: Row.self).map(\.id)
     }
 
-    /// Takes the lease on the row until `leaseUntil` and counts an attempt, only while it is
-    /// pending and not leased: two workers never both hold a row. Nil when another took it.
-    static func claim(id: UUID, now: Date, leaseUntil: Date, on db: any Database) async throws -> Claimed? {
-        try await db.first(Claim(leaseUntil: leaseUntil, id: id, now: now), as: Claimed.self)
+    /// Takes the lease on these rows until `leaseUntil` and counts an attempt, only on those still
+    /// pending and not leased: two workers never both hold a row. The rows taken.
+    static func claim(_ ids: [UUID], now: Date, leaseUntil: Date, on db: any Database) async throws -> [Claimed] {
+        guard !ids.isEmpty else { return [] }
+        return try await db.all(Claim(leaseUntil: leaseUntil, now: now, ids: Bucket.padded(ids)), as: Claimed.self)
+    }
+
+    /// An email to store, sealed, due at once.
+    struct New: Sendable {
+        let id: UUID
+        let kind: OutboxKind
+        let relatedID: UUID?
+        let sealedMessage: String
+        let at: Date
+    }
+
+    static func insert(_ rows: [New], on db: any Database) async throws {
+        for chunk in Bucket.chunks(rows) { try await db.run(Insert(rows: Array(chunk))) }
+    }
+
+    /// How a delivery round ends for rows that will not be tried again.
+    enum Finished: String, Sendable {
+        /// Delivered.
+        case sent
+        /// A notification no longer needed (its message was read first): not sent.
+        case skipped
+    }
+
+    /// These rows are done: their content goes, their lease ends.
+    static func finish(_ ids: [UUID], as outcome: Finished, at now: Date, on db: any Database) async throws {
+        guard !ids.isEmpty else { return }
+        try await db.run(Finish(status: outcome.rawValue, sentAt: outcome == .sent ? now : nil, ids: Bucket.padded(ids)))
+    }
+
+    /// The row waits for another try at `next`; `reason` in words safe for staff to read.
+    static func retry(_ id: UUID, at next: Date, reason: String, on db: any Database) async throws {
+        try await db.run(Retry(next: next, reason: reason, id: id))
+    }
+
+    /// The provider refused the row for good: its content goes.
+    static func fail(_ id: UUID, reason: String, on db: any Database) async throws {
+        try await db.run(Fail(reason: reason, id: id))
     }
 
     private static let pending = OutboxEmail.Status.pending.rawValue
@@ -42,14 +80,61 @@ enum OutboxTable {
 
     private struct Claim: Statement {
         static let writes = true
-        static func text(size _: Int) -> String {
+        static func text(size: Int) -> String {
             """
             UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
-            WHERE id = $2 AND status = '\(pending)' AND (claimed_until IS NULL OR claimed_until < $3)
+            WHERE status = '\(pending)' AND (claimed_until IS NULL OR claimed_until < $2) AND id IN (\(Bucket.list(from: 3, count: size)))
             RETURNING id, kind, related_id, sealed_message, attempts
             """
         }
-        let leaseUntil: Date, id: UUID, now: Date
-        var binds: [any SQLValue] { [leaseUntil, id, now] }
+        let leaseUntil: Date, now: Date, ids: [UUID]
+        var size: Int { ids.count }
+        var binds: [any SQLValue] { [leaseUntil, now] + ids }
+    }
+
+    private struct Insert: Statement {
+        static let writes = true
+        static func text(size: Int) -> String {
+            """
+            INSERT INTO outbox (id, kind, related_id, sealed_message, status, attempts, next_attempt_at, created_at)
+            VALUES \(Bucket.rows(from: 1, columns: 8, count: size))
+            """
+        }
+        let rows: [New]
+        var size: Int { rows.count }
+        var binds: [any SQLValue] {
+            rows.flatMap { [$0.id, $0.kind.rawValue, $0.relatedID, $0.sealedMessage, pending, 0, $0.at, $0.at] as [any SQLValue] }
+        }
+    }
+
+    private struct Finish: Statement {
+        static let writes = true
+        static func text(size: Int) -> String {
+            """
+            UPDATE outbox SET status = $1, sent_at = $2, sealed_message = '', last_error = NULL, claimed_until = NULL
+            WHERE id IN (\(Bucket.list(from: 3, count: size)))
+            """
+        }
+        let status: String, sentAt: Date?, ids: [UUID]
+        var size: Int { ids.count }
+        var binds: [any SQLValue] { [status, sentAt] + ids }
+    }
+
+    private struct Retry: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            "UPDATE outbox SET next_attempt_at = $1, last_error = $2, claimed_until = NULL WHERE id = $3"
+        }
+        let next: Date, reason: String, id: UUID
+        var binds: [any SQLValue] { [next, reason, id] }
+    }
+
+    private struct Fail: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            "UPDATE outbox SET status = '\(OutboxEmail.Status.failed.rawValue)', sealed_message = '', last_error = $1, claimed_until = NULL WHERE id = $2"
+        }
+        let reason: String, id: UUID
+        var binds: [any SQLValue] { [reason, id] }
     }
 }

@@ -30,16 +30,27 @@ enum Outbox {
     /// Queues an email. Pass the transaction of the change that causes it.
     static func enqueue(_ message: EmailMessage, kind: OutboxKind, relatedID: UUID?, sealer: Sealer,
                         at now: Date, on db: any Database) async throws {
-        let row = OutboxEmail()
-        row.id = UUID()
-        row.kind = kind.rawValue
-        row.relatedID = relatedID
-        row.sealedMessage = try sealer.seal(Array(try JSONEncoder().encode(message)), context: SealedData.outboxContext(row.id!))
-        row.status = .pending
-        row.attempts = 0
-        row.nextAttemptAt = now
-        row.createdAt = now
-        try await row.create(on: db)
+        try await enqueue([Queued(message: message, kind: kind, relatedID: relatedID)], sealer: sealer, at: now, on: db)
+    }
+
+    /// An email to queue, with what it is about.
+    struct Queued: Sendable {
+        let message: EmailMessage
+        let kind: OutboxKind
+        let relatedID: UUID?
+    }
+
+    /// Queues emails together, in one statement per `Bucket` chunk however many (a group of sends
+    /// notifies many conversations at once).
+    static func enqueue(_ emails: [Queued], sealer: Sealer, at now: Date, on db: any Database) async throws {
+        guard !emails.isEmpty else { return }
+        let encoder = JSONEncoder()
+        try await OutboxTable.insert(try emails.map { email in
+            let id = UUID()
+            return OutboxTable.New(id: id, kind: email.kind, relatedID: email.relatedID,
+                                   sealedMessage: try sealer.seal(Array(try encoder.encode(email.message)), context: SealedData.outboxContext(id)),
+                                   at: now)
+        }, on: db)
     }
 
     /// One round of delivery: claims due rows, sends them in one batch, records each outcome.
@@ -50,60 +61,44 @@ enum Outbox {
         guard !claimed.isEmpty else { return 0 }
 
         let unneeded = try await Notifications.readBeforeDelivery(claimed.map { ($0.id, $0.kind, $0.relatedId) }, on: db)
+        // No longer needed: not sent, and the content goes.
+        try await OutboxTable.finish(claimed.filter { unneeded.contains($0.id) }.map(\.id), as: .skipped, at: now, on: db)
         var ready: [(row: Claimed, message: EmailMessage)] = []
-        for row in claimed {
-            if unneeded.contains(row.id) {
-                try await record(nil, for: row, db: db, now: now)
-                continue
-            }
+        let decoder = JSONDecoder()
+        for row in claimed where !unneeded.contains(row.id) {
             do {
                 let bytes = try sealer.open(row.sealedMessage, context: SealedData.outboxContext(row.id))
-                ready.append((row, try JSONDecoder().decode(EmailMessage.self, from: Data(bytes))))
+                ready.append((row, try decoder.decode(EmailMessage.self, from: Data(bytes))))
             } catch {
                 // Cannot be opened (wrong key): keep it, tell the operator, try again later.
                 logger.error("outbox message could not be opened", metadata: ["outbox_id": .string(row.id.uuidString)])
-                try await record(.retry(reason: "the message could not be decrypted"), for: row, db: db, now: now)
+                try await OutboxTable.retry(row.id, at: now.addingTimeInterval(RetrySchedule.delay(afterAttempt: row.attempts)),
+                                            reason: "the message could not be decrypted", on: db)
             }
         }
         let outcomes = await mailer.send(ready.map(\.message))
+        var sent: [UUID] = []
         for (entry, outcome) in zip(ready, outcomes) {
-            try await record(outcome, for: entry.row, db: db, now: now)
+            switch outcome {
+            case .sent: sent.append(entry.row.id)
+            case .retry(let reason):
+                try await OutboxTable.retry(entry.row.id, at: now.addingTimeInterval(RetrySchedule.delay(afterAttempt: entry.row.attempts)),
+                                            reason: reason, on: db)
+            case .rejected(let reason): try await OutboxTable.fail(entry.row.id, reason: reason, on: db)
+            }
         }
+        // Delivered: the content is no longer needed here.
+        try await OutboxTable.finish(sent, as: .sent, at: now, on: db)
         return claimed.count
     }
 
     typealias Claimed = OutboxTable.Claimed
 
-    /// Takes the lease on up to `batchSize` due rows. Each claim is one UPDATE that only succeeds
-    /// while the row is unclaimed, so two workers never both send a row.
+    /// Takes the lease on up to `batchSize` due rows, in one UPDATE that only takes rows still
+    /// unclaimed, so two workers never both send a row.
     static func claimDue(db: any Database, now: Date) async throws -> [Claimed] {
-        var claimed: [Claimed] = []
-        for id in try await OutboxTable.due(now: now, limit: batchSize, on: db) {
-            if let row = try await OutboxTable.claim(id: id, now: now, leaseUntil: now.addingTimeInterval(lease), on: db) {
-                claimed.append(row)
-            }
-        }
-        return claimed
-    }
-
-    private static func record(_ outcome: DeliveryOutcome?, for row: Claimed, db: any Database, now: Date) async throws {
-        let query = OutboxEmail.query(on: db).filter(\.$id == row.id).set(\.$claimedUntil, to: nil)
-        guard let outcome else {
-            // No longer needed (nil): not sent, and the content goes.
-            try await query.set(\.$status, to: .skipped).set(\.$sealedMessage, to: "").set(\.$lastError, to: nil).update()
-            return
-        }
-        switch outcome {
-        case .sent:
-            // Delivered: the content is no longer needed here.
-            try await query.set(\.$status, to: .sent).set(\.$sentAt, to: now).set(\.$sealedMessage, to: "")
-                .set(\.$lastError, to: nil).update()
-        case .retry(let reason):
-            try await query.set(\.$nextAttemptAt, to: now.addingTimeInterval(RetrySchedule.delay(afterAttempt: row.attempts)))
-                .set(\.$lastError, to: reason).update()
-        case .rejected(let reason):
-            try await query.set(\.$status, to: .failed).set(\.$sealedMessage, to: "").set(\.$lastError, to: reason).update()
-        }
+        try await OutboxTable.claim(try await OutboxTable.due(now: now, limit: batchSize, on: db), now: now,
+                                    leaseUntil: now.addingTimeInterval(lease), on: db)
     }
 }
 

@@ -64,13 +64,14 @@ final class SMTPSession: Sendable {
                      timeout: TimeAmount = .seconds(30)) async throws -> SMTPSession {
         let loop = group.next()
         let box = NIOLoopBoundBox<SMTPReplyHandler?>.makeEmptyBox(valueType: SMTPReplyHandler.self, eventLoop: loop)
-        let tls = try makeTLSContext(settings)
+        // Made only when TLS may be used: it reads the system's trust roots from disk.
+        let tls = settings.security == .plain ? nil : try makeTLSContext(settings)
         let serverName = isIPAddress(settings.host) ? nil : settings.host
         let channel = try await ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if settings.security == .implicitTLS {
+                    if settings.security == .implicitTLS, let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
                     let handler = SMTPReplyHandler()
@@ -86,7 +87,7 @@ final class SMTPSession: Sendable {
             try session.expect(greeting, 220, step: "the greeting")
             var features = try await session.command("EHLO \(helloName)", expect: 250)
             var secured = settings.security == .implicitTLS
-            if !secured, settings.security != .plain, features.extensions.contains("STARTTLS") {
+            if !secured, let tls, features.extensions.contains("STARTTLS") {
                 _ = try await session.command("STARTTLS", expect: 220)
                 // Review M6: nothing said before the handshake is believed after it; EHLO again.
                 try await session.startTLS(tls, serverName: serverName)

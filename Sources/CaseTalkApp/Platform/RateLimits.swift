@@ -73,6 +73,8 @@ extension Request {
     /// Counts this request against `action`'s limits for its client address and `account`;
     /// throws 429 with `Retry-After` when either is passed.
     func rateLimit(_ action: RateLimitPolicy.Action, account: RateLimitSubject?) async throws {
+        // Switched off (`CASETALK_RATE_LIMITS=off`): nothing to count, so no address or database either.
+        guard !caseTalk.config.rateLimits.isOff else { return }
         if let wait = try await RateLimits.hit(action, account: account, address: clientAddress, policy: caseTalk.config.rateLimits,
                                                now: now, on: db) {
             throw PublicError(status: .tooManyRequests, message: RateLimits.message, retryAfter: wait)

@@ -21,7 +21,16 @@ final class LogCapture: Sendable {
     /// The SQL statements logged for one request (with the SQL log level at debug): SQLKit logs
     /// "Executing query" for each it runs, the data layer "Executing prepared statement" on PostgreSQL.
     func statements(request id: String) -> Int {
-        all.filter { ($0.contains("Executing query") || $0.contains("Executing prepared statement")) && $0.contains("request-id=\(id)") }.count
+        all.filter { Self.isStatement($0) && $0.contains("request-id=\(id)") }.count
+    }
+
+    /// The statements logged so far by the app made with `withCaseTalk(logMark: mark)`.
+    func statements(logMark mark: String) -> Int {
+        all.filter { Self.isStatement($0) && $0.contains("app-mark=\(mark)") }.count
+    }
+
+    private static func isStatement(_ line: String) -> Bool {
+        line.contains("Executing query") || line.contains("Executing prepared statement")
     }
 }
 

@@ -17,7 +17,9 @@ final class TestClock: Sendable {
 /// Runs `body` against a new CaseTalk application with its own empty, migrated database:
 /// in-memory SQLite, or — when DATABASE_URL names a PostgreSQL server — a schema of its own that
 /// is dropped afterwards. Either way, tests run in parallel without seeing each other's data.
-func withCaseTalk(database: AppConfig.DatabaseTarget? = nil, adjust: (inout AppConfig) -> Void = { _ in },
+/// `logMark`: metadata every log line of this app carries (`app-mark=…`), for a test that reads its
+/// own lines in `LogCapture`.
+func withCaseTalk(database: AppConfig.DatabaseTarget? = nil, adjust: (inout AppConfig) -> Void = { _ in }, logMark: String? = nil,
                   _ body: (Application, TestClock) async throws -> Void) async throws {
     let schema = "t_" + Digest.sha256Hex(SecureRandom.token()).prefix(16)
     let target: AppConfig.DatabaseTarget
@@ -29,6 +31,7 @@ func withCaseTalk(database: AppConfig.DatabaseTarget? = nil, adjust: (inout AppC
         target = .sqliteMemory
     }
     let app = try await Application.make(.testing)
+    if let logMark { app.logger[metadataKey: "app-mark"] = .string(logMark) }
     let clock = TestClock()
     do {
         var config = AppConfig.testing(database: target)

@@ -74,6 +74,7 @@ enum Conversations {
                                                        offset: (page - 1) * threadPageSize, on: use.db)
         let rows = Array(newestFirst.prefix(threadPageSize).reversed())
         let record = ThreadViews.Record(conversationID: conversationID, viewer: viewer, shown: rows.count,
+                                        showsUnread: rows.contains { $0.authorKind != viewer.rawValue && $0.readAt == nil },
                                         actor: actor, clientAddress: use.clientAddress, at: use.now)
         async let viewed: Void = use.services.views.write(record, services: use.services, on: use.db)
         let sealer = use.services.sealer
@@ -93,15 +94,20 @@ enum Conversations {
     }
 }
 
-/// Opening a thread: the other side's messages are marked read and the view goes into the audit
-/// trail (SPEC §5: every view of a message). Views arriving together are written together (see
-/// `WriteGroups`), in a fixed number of statements.
+/// Opening a thread: the view goes into the audit trail (SPEC §5: every view of a message) and,
+/// when the page shows a message of the other side's not yet read, the other side's messages are
+/// marked read. A page with nothing unread marks nothing: the unread are always the newest, so
+/// such a page means none had arrived when it was read (one arriving meanwhile stays unread, as it
+/// was not seen). Views arriving together are written together (see `WriteGroups`), in a fixed
+/// number of statements.
 enum ThreadViews {
     struct Record: Sendable {
         let conversationID: UUID
         let viewer: MessageAuthor
         /// How many messages the page showed.
         let shown: Int
+        /// Whether one of them is the other side's and was unread.
+        let showsUnread: Bool
         let actor: AuditActor
         let clientAddress: String
         let at: Date
@@ -113,7 +119,7 @@ enum ThreadViews {
         let latest = records.map(\.at).max() ?? Date()
         try await db.transaction { tx in
             for viewer in [MessageAuthor.member, .patient] {
-                let ids = Set(records.filter { $0.viewer == viewer }.map(\.conversationID))
+                let ids = Set(records.filter { $0.viewer == viewer && $0.showsUnread }.map(\.conversationID))
                 guard !ids.isEmpty else { continue }
                 try await MessagesTable.markRead(in: ids, by: viewer, at: latest, on: tx)
                 try await ConversationsTable.markSeen(ids, by: viewer, on: tx)

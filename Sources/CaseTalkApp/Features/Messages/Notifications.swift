@@ -24,17 +24,18 @@ enum Notifications {
         guard !claimed.isEmpty else { return }
         let addresses = try await ConversationsTable.noticeAddresses(claimed, on: tx)
         let base = services.config.publicBaseURL, from = services.config.mailFrom
-        for address in addresses {
+        let emails = addresses.compactMap { address -> Outbox.Queued? in
             let email: EmailMessage
             switch recipient {
             case .patient:
-                guard let to = address.patientEmail else { continue }
+                guard let to = address.patientEmail else { return nil }
                 email = StaffEmails.newMessage(to: to, from: from, practiceName: address.practiceName, link: Paths.conversation(address.id).url(base: base))
             case .member:
                 email = StaffEmails.patientReplied(to: address.memberEmail, from: from, link: Paths.patientTalk(address.caseId).url(base: base))
             }
-            try await Outbox.enqueue(email, kind: kind(to: recipient), relatedID: address.id, sealer: services.sealer, at: now, on: tx)
+            return Outbox.Queued(message: email, kind: kind(to: recipient), relatedID: address.id)
         }
+        try await Outbox.enqueue(emails, sealer: services.sealer, at: now, on: tx)
     }
 
     /// Of the claimed outbox rows, the notifications whose recipient has read the conversation
