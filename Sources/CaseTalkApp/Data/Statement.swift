@@ -181,7 +181,7 @@ private enum PreparedStatements {
             let query = PostgresQuery(unsafeSQL: S.text(size: size), binds: bindings)
             return try await db.withConnection { connection in
                 connection.eventLoop.makeFutureWithTask {
-                    try await connection.query(query, logger: logger).collect().map { PostgresTableRow($0) as any SQLRow }
+                    try await connection.query(query, logger: logger).collect().map { $0.sql() as any SQLRow }
                 }
             }.get()
         }
@@ -199,42 +199,10 @@ private enum PreparedStatements {
         return try await db.withConnection { connection in
             connection.eventLoop.makeFutureWithTask {
                 var rows: [any SQLRow] = []
-                for try await row in try await connection.execute(prepared, logger: logger) { rows.append(PostgresTableRow(row)) }
+                for try await row in try await connection.execute(prepared, logger: logger) { rows.append(row.sql()) }
                 return rows
             }
         }.get()
-    }
-}
-
-/// A PostgreSQL row as the data layer reads it. A column of a type postgres-nio decodes itself
-/// (the tables' String, UUID, Date, Int, Bool, and their optionals) is decoded by it straight
-/// from the cell, as PostgresKit's own row does in the end, but without first writing out a
-/// coding path with the column's name for every cell read (most of the time the thread page
-/// spent decoding its 50 rows). Anything else, and a column the row does not have, goes the
-/// general way, with its errors.
-private struct PostgresTableRow: SQLRow {
-    let row: PostgresRow
-    let cells: PostgresRandomAccessRow
-
-    init(_ row: PostgresRow) {
-        self.row = row
-        cells = row.makeRandomAccess()
-    }
-
-    var allColumns: [String] { cells.map(\.columnName) }
-    func contains(column: String) -> Bool { cells.contains(column) }
-    func decodeNil(column: String) throws -> Bool { !cells.contains(column) || cells[column].bytes == nil }
-
-    func decode<T: Decodable>(column: String, as _: T.Type) throws -> T {
-        // A user-defined type (a PostgreSQL enum) read as text needs PostgresKit's workaround.
-        guard cells.contains(column), let direct = T.self as? any PostgresDecodable.Type, !cells[column].dataType.isUserDefined else {
-            return try row.sql().decode(column: column, as: T.self)
-        }
-        return try Self.decode(cells[column], as: direct) as! T
-    }
-
-    private static func decode<P: PostgresDecodable>(_ cell: PostgresCell, as _: P.Type) throws -> P {
-        try cell.decode(P.self, context: .default)
     }
 }
 
