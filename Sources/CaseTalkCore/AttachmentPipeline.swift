@@ -86,7 +86,7 @@ public struct AttachmentPipeline: Sendable {
             do { out += try seal(try cleaner!.finish()) } catch { throw .emptyOrDamaged }
         }
         do { out += try writer.finish() } catch { throw .emptyOrDamaged }
-        let digest = hash.finalize().map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let digest = Digest.hex(hash.finalize())
         let type = self.type!
         return (out, Stored(type: type, receivedBytes: received, storedBytes: stored, sha256: digest, pixelSize: pixelSize,
                             takenAt: cleaner?.takenAt, orientation: cleaner?.orientation,

@@ -26,10 +26,7 @@ public struct Sealer: Sendable {
 
     /// `d` + the first 12 hex digits of a SHA-256 of the key under a label: names it, reveals nothing.
     public static func keyID(of key: [UInt8]) -> String {
-        "d" + SHA256.hash(data: Array("casetalk data key id".utf8) + key).prefix(6).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        "d" + Digest.hex(SHA256.hash(data: Array("casetalk data key id".utf8) + key).prefix(6))
     }
 
     public func seal(_ plaintext: [UInt8], context: String) throws -> String {

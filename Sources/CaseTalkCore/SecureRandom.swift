@@ -34,8 +34,11 @@ public enum SecureRandom {
 
 public enum Digest {
     /// Lower-case hex SHA-256 of the UTF-8 text: how tokens and session ids are stored.
-    public static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).map { byte in
+    public static func sha256Hex(_ text: String) -> String { hex(SHA256.hash(data: Array(text.utf8))) }
+
+    /// Bytes as lower-case hex, two digits each.
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { byte in
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()

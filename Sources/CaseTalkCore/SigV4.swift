@@ -21,9 +21,9 @@ public struct SigV4: Sendable {
     }
 
     /// The hash of an empty payload.
-    public static let emptyPayloadHash = hex(SHA256.hash(data: [UInt8]()))
+    public static let emptyPayloadHash = Digest.hex(SHA256.hash(data: [UInt8]()))
 
-    public static func payloadHash(_ body: some Sequence<UInt8>) -> String { hex(SHA256.hash(data: Array(body))) }
+    public static func payloadHash(_ body: some Sequence<UInt8>) -> String { Digest.hex(SHA256.hash(data: Array(body))) }
 
     /// `x-amz-date`'s form of `date`: `20130524T000000Z`.
     public static func amzDate(_ date: Date) -> String {
@@ -50,12 +50,12 @@ public struct SigV4: Sendable {
                                 canonicalHeaders.map { "\($0.name):\($0.value)\n" }.joined(), signedHeaders, payloadHash]
             .joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
-        let toSign = ["AWS4-HMAC-SHA256", amzDate, scope, Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8)))].joined(separator: "\n")
+        let toSign = ["AWS4-HMAC-SHA256", amzDate, scope, Digest.hex(SHA256.hash(data: Array(canonicalRequest.utf8)))].joined(separator: "\n")
         var key = SymmetricKey(data: Array("AWS4\(secret)".utf8))
         for part in [day, region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(toSign.utf8), using: key))
+        let signature = Digest.hex(HMAC<SHA256>.authenticationCode(for: Array(toSign.utf8), using: key))
         return "AWS4-HMAC-SHA256 Credential=\(accessKeyID)/\(scope),SignedHeaders=\(signedHeaders),Signature=\(signature)"
     }
 
@@ -83,9 +83,5 @@ public struct SigV4: Sendable {
     /// A header value with its ends trimmed and inner runs of spaces made one.
     static func trim(_ value: String) -> String {
         value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-    }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
     }
 }
