@@ -33,6 +33,7 @@ public enum Migrations {
         CreatePasswordResetRequest(),
         UpdateSealedDataKeyIDs(sealer: sealer),
         UpdateOutboxKinds(),
+        CreateAttachment(),
     ] }
 
     /// How many there are (`/readyz` waits for all of them).

@@ -1,0 +1,126 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+
+/// The `attachments` table (SPEC §8). Who may see a file is decided in each query, as for its
+/// message: the member whose own conversation it is, while still a member of the case, or the
+/// patient whose account the case is joined to; and only once its message was sent and the file
+/// is ready. Anything else finds nothing, so the route answers 404.
+enum AttachmentsTable {
+    /// A stored file, before its message is sent.
+    struct New: Sendable {
+        let id: UUID
+        let conversationID: UUID
+        let author: MessageAuthor
+        let storeKey: StoreKey
+        /// The file's own key, sealed with the data key.
+        let keySealed: String
+        let nameSealed: String
+        let stored: AttachmentPipeline.Stored
+        let status: Status
+        let at: Date
+    }
+
+    /// `checking`: waiting for the virus scanner; `ready`: may be shown; `refused`: never shown.
+    enum Status: String, Sendable { case checking, ready, refused }
+
+    /// What a route needs to send a file to someone allowed to see it.
+    struct Visible: Decodable, Sendable, Equatable {
+        let id: UUID
+        let conversationId: UUID
+        let storeKey: String
+        let keySealed: String
+        let nameSealed: String
+        let fileType: String
+        let storedBytes: Int64
+    }
+
+    static func insert(_ row: New, on db: any Database) async throws {
+        try await db.run(Insert(row: row))
+    }
+
+    /// Joins these uploads to the message they were sent with: only the author's own uploads in
+    /// that conversation not yet sent with another. How many were joined.
+    static func attach(_ ids: [UUID], to messageID: UUID, conversationID: UUID, author: MessageAuthor, on db: any Database) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        struct Row: Decodable { let id: UUID }
+        return try await db.all(Attach(messageID: messageID, conversationID: conversationID, author: author.rawValue,
+                                       ids: Bucket.padded(ids)), as: Row.self).count
+    }
+
+    /// File `id` if `memberID` may see it: their own conversation, on a case they are still a member of.
+    static func forMember(_ id: UUID, memberID: UUID, on db: any Database) async throws -> Visible? {
+        try await db.first(ForMember(id: id, memberID: memberID), as: Visible.self)
+    }
+
+    /// File `id` if `patientID` may see it: a conversation on a case joined to their account.
+    static func forPatient(_ id: UUID, patientID: UUID, on db: any Database) async throws -> Visible? {
+        try await db.first(ForPatient(id: id, patientID: patientID), as: Visible.self)
+    }
+
+    private static let columns = "SELECT attachments.id, attachments.conversation_id, attachments.store_key, attachments.key_sealed, "
+        + "attachments.name_sealed, attachments.file_type, attachments.stored_bytes FROM attachments "
+        + "JOIN conversations ON conversations.id = attachments.conversation_id"
+    private static let shown = "attachments.message_id IS NOT NULL AND attachments.status = '\(Status.ready.rawValue)'"
+
+    private struct ForMember: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            """
+            \(columns)
+            JOIN case_members ON case_members.case_id = conversations.case_id AND case_members.staff_id = conversations.member_id
+            WHERE attachments.id = $1 AND conversations.member_id = $2 AND \(shown)
+            """
+        }
+        let id: UUID, memberID: UUID
+        var binds: [any SQLValue] { [id, memberID] }
+    }
+
+    private struct ForPatient: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            """
+            \(columns)
+            JOIN case_patients ON case_patients.case_id = conversations.case_id
+            WHERE attachments.id = $1 AND case_patients.patient_id = $2 AND \(shown)
+            """
+        }
+        let id: UUID, patientID: UUID
+        var binds: [any SQLValue] { [id, patientID] }
+    }
+
+    private struct Insert: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            INSERT INTO attachments (id, conversation_id, author_kind, store_key, key_sealed, name_sealed, file_type, stored_bytes,
+                                     sha256, width, height, taken_at, status, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            """
+        }
+        let row: New
+        var binds: [any SQLValue] {
+            let s = row.stored
+            let taken = s.takenAt.map { t in
+                func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+                return "\(t.year)-\(two(t.month))-\(two(t.day)) \(two(t.hour)):\(two(t.minute)):\(two(t.second))"
+            }
+            return [row.id, row.conversationID, row.author.rawValue, row.storeKey.value, row.keySealed, row.nameSealed, s.type.rawValue,
+                    Int64(s.storedBytes), s.sha256, s.pixelSize?.width, s.pixelSize?.height, taken, row.status.rawValue, row.at]
+        }
+    }
+
+    private struct Attach: Statement {
+        static let writes = true
+        static func text(size: Int) -> String {
+            """
+            UPDATE attachments SET message_id = $1
+            WHERE conversation_id = $2 AND author_kind = $3 AND message_id IS NULL AND id IN (\(Bucket.list(from: 4, count: size)))
+            RETURNING id
+            """
+        }
+        let messageID: UUID, conversationID: UUID, author: String, ids: [UUID]
+        var size: Int { ids.count }
+        var binds: [any SQLValue] { [messageID, conversationID, author] + ids }
+    }
+}
