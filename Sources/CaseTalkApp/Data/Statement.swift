@@ -1,7 +1,6 @@
 import Fluent
 import FluentPostgresDriver
 import Foundation
-import NIOConcurrencyHelpers
 import SQLKit
 
 /// One SQL statement of the data layer: its text, shared by SQLite and PostgreSQL, whether it
@@ -143,7 +142,7 @@ extension Database {
         if let postgres = self as? any PostgresDatabase {
             // As SQLKit logs the statements it runs, at the configured level: the name, never the values.
             if let level = sql.queryLogLevel {
-                logger.log(level: level, "Executing prepared statement", metadata: ["statement": .string(PreparedTexts.of(S.self, size: statement.size).name)])
+                logger.log(level: level, "Executing prepared statement", metadata: ["statement": .string(S.preparedName(size: statement.size))])
             }
             return try await PreparedStatements.rows(statement, on: postgres, logger: logger)
         }
@@ -206,23 +205,6 @@ private enum PreparedStatements {
     }
 }
 
-/// Each statement's prepared name and text at each prepared size, worked out once per process.
-/// postgres-nio asks for both on every execution, and working them out (the type's name taken
-/// apart, a hundred rows of numbered values written) cost more than binding the values. Both
-/// are fixed by the type and the size, so this only ever holds what the first call computed.
-private enum PreparedTexts {
-    struct Key: Hashable { let type: ObjectIdentifier; let size: Int }
-    private static let known = NIOLockedValueBox<[Key: (name: String, sql: String)]>([:])
-
-    static func of<S: Statement>(_: S.Type, size: Int) -> (name: String, sql: String) {
-        let key = Key(type: ObjectIdentifier(S.self), size: size)
-        if let texts = known.withLockedValue({ $0[key] }) { return texts }
-        let texts = (name: S.preparedName(size: size), sql: S.text(size: size))
-        known.withLockedValue { $0[key] = texts }
-        return texts
-    }
-}
-
 private protocol BucketSize { static var count: Int { get } }
 private enum Size1: BucketSize { static let count = 1 }
 private enum Size2: BucketSize { static let count = 2 }
@@ -234,8 +216,8 @@ private enum Size64: BucketSize { static let count = 64 }
 private enum Size128: BucketSize { static let count = 128 }
 
 private struct Prepared<S: Statement, Z: BucketSize>: PostgresPreparedStatement {
-    static var name: String { PreparedTexts.of(S.self, size: Z.count).name }
-    static var sql: String { PreparedTexts.of(S.self, size: Z.count).sql }
+    static var name: String { S.preparedName(size: Z.count) }
+    static var sql: String { S.text(size: Z.count) }
     typealias Row = PostgresRow
     let bindings: PostgresBindings
     func makeBindings() throws -> PostgresBindings { bindings }
