@@ -13,6 +13,12 @@ public struct CaptureTime: Equatable, Sendable {
               (0...59).contains(minute), (0...60).contains(second) else { return nil }
         (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)
     }
+
+    /// As it is stored: "2026-11-30 14:05:09" (the camera's clock, no zone).
+    public var stored: String {
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(year)-\(two(month))-\(two(day)) \(two(hour)):\(two(minute)):\(two(second))"
+    }
 }
 
 public enum ImageCleanerError: Error, Equatable, Sendable {

@@ -191,6 +191,7 @@ enum Tagged {
     @Test func captureTimesAreReadOnlyWhenTheyAreDates() {
         #expect(CaptureTime(exif: "2026:11:30 14:05:09").map { [$0.year, $0.month, $0.day, $0.hour, $0.minute, $0.second] }
                 == [2026, 11, 30, 14, 5, 9])
+        #expect(CaptureTime(exif: "2026:01:02 03:04:05")?.stored == "2026-01-02 03:04:05")
         for unset in ["0000:00:00 00:00:00", "    :  :     :  :  ", "", "2026:13:01 00:00:00", "2026-11-30T14:05:09", "2026:11:30 25:00:00"] {
             #expect(CaptureTime(exif: unset) == nil, "\(unset)")
         }

@@ -101,12 +101,8 @@ enum AttachmentsTable {
         let row: New
         var binds: [any SQLValue] {
             let s = row.stored
-            let taken = s.takenAt.map { t in
-                func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-                return "\(t.year)-\(two(t.month))-\(two(t.day)) \(two(t.hour)):\(two(t.minute)):\(two(t.second))"
-            }
             return [row.id, row.conversationID, row.author.rawValue, row.storeKey.value, row.keySealed, row.nameSealed, s.type.rawValue,
-                    Int64(s.storedBytes), s.sha256, s.pixelSize?.width, s.pixelSize?.height, taken, row.status.rawValue, row.at]
+                    Int64(s.storedBytes), s.sha256, s.pixelSize?.width, s.pixelSize?.height, s.takenAt?.stored, row.status.rawValue, row.at]
         }
     }
 
