@@ -70,7 +70,9 @@ let package = Package(
                 "CaseTalkApp",
                 "CaseTalkViews",
                 .product(name: "VaporTesting", package: "vapor"),
-            ]
+            ],
+            // Files the tests read by path (a phone photo with GPS, device and owner fields).
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -36,6 +36,8 @@ public struct CaseTalkServices: Sendable {
     var messages = MessageWriter.groups()
     /// Opened threads (messages read, views audited), stored in groups.
     var views = ThreadViews.groups()
+    /// Where attachments' sealed bytes are kept (`ATTACHMENT_STORE`).
+    var attachments: any AttachmentStore
 }
 
 extension Application {
@@ -53,6 +55,11 @@ extension Application {
 }
 
 extension CaseTalkServices {
+    /// What a person may attach to one message (SPEC §8).
+    func attachmentLimits(staff: Bool) -> AttachmentLimits {
+        staff ? .staff(maxMegabytes: config.attachmentMaxStaffMB) : .patient
+    }
+
     /// The names and attributes of the cookies, from the public address (https: `__Host-`).
     var cookies: BrowserCookies { BrowserCookies(secure: config.usesSecureCookies) }
 }

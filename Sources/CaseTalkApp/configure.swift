@@ -1,5 +1,6 @@
 import CaseTalkCore
 import Fluent
+import NIOPosix
 import Vapor
 
 /// Builds the application from its configuration: services, database, middleware, migrations,
@@ -13,7 +14,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
                                     codeHasher: CodeHasher(dataKey: config.dataKey),
                                     mailer: makeMailer(app, config),
                                     phones: makePhoneSender(app, config),
-                                    worker: BackgroundWorker())
+                                    worker: BackgroundWorker(),
+                                    attachments: makeAttachmentStore(app, config))
     app.lifecycle.use(PasswordServiceLifecycle())
     app.lifecycle.use(BackgroundWorkerLifecycle())
 
@@ -45,6 +47,24 @@ func makePhoneSender(_ app: Application, _ config: AppConfig) -> any PhoneSender
         return TwilioSender(settings: twilio, baseURL: config.twilioAPIBaseURL, client: app.client)
     }
     return DevMailboxPhoneSender(database: { app.db }, clock: AppClock { app.caseTalk.clock.now() })
+}
+
+/// The folder store on a thread pool of its own, stopped with the application.
+func makeAttachmentStore(_ app: Application, _ config: AppConfig) -> any AttachmentStore {
+    switch config.attachmentStore {
+    case .folder(let path):
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        app.lifecycle.use(ThreadPoolLifecycle(pool: pool))
+        return FileAttachmentStore(root: URL(fileURLWithPath: path, isDirectory: true), pool: pool)
+    }
+}
+
+struct ThreadPoolLifecycle: LifecycleHandler {
+    let pool: NIOThreadPool
+    func shutdownAsync(_ application: Application) async {
+        try? await pool.shutdownGracefully()
+    }
 }
 
 /// The list ships in `Public/data/` so that the page's live checklist uses the very same file.
@@ -108,6 +128,8 @@ func routes(_ app: Application) throws {
     let staff = app.grouped(RequireStaffMiddleware())
     try staff.register(collection: CasesController())
     try staff.register(collection: PatientTalkController())
+    // Staff and patients alike: each sees only the files of their own conversations.
+    try app.register(collection: FilesController())
     if app.caseTalk.config.servesDevelopmentMailbox {
         try app.register(collection: DevMailboxController())
     }

@@ -39,8 +39,10 @@ public struct AttachmentLimits: Sendable, Equatable {
 
     /// Why this many files on one message are too many, or nil.
     public func countProblem(files: Int) -> String? {
-        files > maxFiles ? "You can attach at most \(maxFiles) files to one message." : nil
+        files > maxFiles ? Self.tooManyMessage(limit: maxFiles) : nil
     }
+
+    public static func tooManyMessage(limit: Int) -> String { "You can attach at most \(limit) files to one message." }
 
     /// Why an image of this size is refused (a side over 20,000 px, or over 100 megapixels), or nil.
     /// SPEC §8 has one message for both: the sides are what a person can check.

@@ -11,10 +11,14 @@ public enum DisplayDate {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let minuteOfDay = Int((seconds - days * 86_400) / 60)
         let (year, month, day) = civil(daysSince1970: days)
-        let hour24 = minuteOfDay / 60, minute = minuteOfDay % 60
+        return wallClock(year: year, month: month, day: day, hour: minuteOfDay / 60, minute: minuteOfDay % 60) + " UTC"
+    }
+
+    /// A clock's reading in the same style, without a zone: "Nov 30, 2026 at 2:05 PM".
+    public static func wallClock(year: Int64, month: Int, day: Int, hour hour24: Int, minute: Int) -> String {
         let hour12 = hour24 % 12 == 0 ? 12 : hour24 % 12
         let twoDigitMinute = minute < 10 ? "0\(minute)" : "\(minute)"
-        return "\(months[month - 1]) \(day), \(year) at \(hour12):\(twoDigitMinute)\u{202F}\(hour24 < 12 ? "AM" : "PM") UTC"
+        return "\(months[month - 1]) \(day), \(year) at \(hour12):\(twoDigitMinute)\u{202F}\(hour24 < 12 ? "AM" : "PM")"
     }
 
     /// The proleptic Gregorian date of a day count (Howard Hinnant's civil-from-days algorithm).

@@ -14,6 +14,15 @@ public struct CaptureTime: Equatable, Sendable {
         (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)
     }
 
+    /// A time as `stored` wrote it, or nil.
+    public init?(stored text: String) {
+        self.init(exif: String(text.map { $0 == "-" ? ":" : $0 }))
+    }
+
+    /// As "Photo taken {date}" shows it: the camera's clock, which says no zone
+    /// ("Nov 30, 2026 at 2:05 PM").
+    public var shown: String { DisplayDate.wallClock(year: Int64(year), month: month, day: day, hour: hour, minute: minute) }
+
     /// As it is stored: "2026-11-30 14:05:09" (the camera's clock, no zone).
     public var stored: String {
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }

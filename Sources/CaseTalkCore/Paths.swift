@@ -43,6 +43,11 @@ public enum Paths: Hashable, Sendable {
     case resendInvitation(UUID)
     case revokeInvitation(UUID)
     case removePatientAccess(UUID)
+    /// The message forms when files go with them (streamed, see `uploadPrefix`).
+    case patientTalkUpload(UUID)
+    case conversationUpload(UUID)
+    /// An attached file: shown (cleaned images) or downloaded.
+    case file(UUID, download: Bool = false)
     // Development only
     case devMailbox
     case devMailboxItem(UUID)
@@ -109,10 +114,18 @@ public enum Paths: Hashable, Sendable {
         case resendInvitation = "/cases/:caseID/invitation/resend"
         case revokeInvitation = "/cases/:caseID/invitation/revoke"
         case removePatientAccess = "/cases/:caseID/patient/remove"
+        case patientTalkUpload = "/uploads/cases/:caseID/talk"
+        case conversationUpload = "/uploads/inbox/:conversationID"
+        case file = "/files/:fileID"
         case devMailbox = "/dev/mailbox"
         case devMailboxItem = "/dev/mailbox/:itemID"
         case devMailboxItemHTML = "/dev/mailbox/:itemID/html"
     }
+
+    /// Routes under this prefix read their bodies as they stream in (files of up to hundreds of
+    /// MB), so the CSRF check that reads a whole form first cannot run before them: they check
+    /// the token themselves, before storing anything (see `Uploads`).
+    public static let uploadPrefix = "/uploads/"
 
     public var route: Route {
         switch self {
@@ -155,6 +168,9 @@ public enum Paths: Hashable, Sendable {
         case .resendInvitation: .resendInvitation
         case .revokeInvitation: .revokeInvitation
         case .removePatientAccess: .removePatientAccess
+        case .patientTalkUpload: .patientTalkUpload
+        case .conversationUpload: .conversationUpload
+        case .file: .file
         case .devMailbox: .devMailbox
         case .devMailboxItem: .devMailboxItem
         case .devMailboxItemHTML: .devMailboxItemHTML
@@ -167,6 +183,7 @@ public enum Paths: Hashable, Sendable {
         case .resetLink(let token), .invitationLink(let token): [token]
         case .conversation(let id, _, _), .caseOverview(let id, _, _), .caseMembers(let id), .patientTalk(let id, _, _),
              .invite(let id), .resendInvitation(let id), .revokeInvitation(let id), .removePatientAccess(let id),
+             .patientTalkUpload(let id), .conversationUpload(let id), .file(let id, _),
              .devMailboxItem(let id), .devMailboxItemHTML(let id):
             [id.uuidString]
         default: []
@@ -187,6 +204,7 @@ public enum Paths: Hashable, Sendable {
         case .conversation(_, let page, let sent): items = [("page", page.map(String.init)), ("sent", sent ? "1" : nil)]
         case .caseOverview(_, let search, let done): items = [("q", search), ("done", done?.rawValue)]
         case .patientTalk(_, let page, let done): items = [("page", page.map(String.init)), ("done", done?.rawValue)]
+        case .file(_, let download): items = [("download", download ? "1" : nil)]
         default: break
         }
         return items.compactMap { name, value in value.map { (name, $0) } }
@@ -226,7 +244,7 @@ public enum Paths: Hashable, Sendable {
     /// ASCII letters, digits and `-_.~` stay (and `/` in a query value, which is often a path);
     /// every other byte of the UTF-8 is percent-encoded, so a value cannot end its segment or its
     /// parameter.
-    static func escape(_ value: String, keepingSlash: Bool, into out: inout [UInt8]) {
+    public static func escape(_ value: String, keepingSlash: Bool, into out: inout [UInt8]) {
         let hex = Array("0123456789ABCDEF".utf8)
         for byte in value.utf8 {
             switch byte {

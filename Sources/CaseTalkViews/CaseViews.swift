@@ -303,10 +303,12 @@ public struct PatientTalkModel: Sendable {
     public let sendKey: String
     public let draft: String
     public let messageError: String?
+    /// Why files were refused, one line each.
+    public let fileErrors: [String]
     public init(chrome: PageChrome, header: CaseHeader, invitation: InvitationModel?, values: InviteValues, errors: [String: String],
-                thread: ThreadModel, sendKey: String, draft: String, messageError: String?) {
+                thread: ThreadModel, sendKey: String, draft: String, messageError: String?, fileErrors: [String] = []) {
         self.chrome = chrome; self.header = header; self.invitation = invitation; self.values = values; self.errors = errors
-        self.thread = thread; self.sendKey = sendKey; self.draft = draft; self.messageError = messageError
+        self.thread = thread; self.sendKey = sendKey; self.draft = draft; self.messageError = messageError; self.fileErrors = fileErrors
     }
 }
 
@@ -384,9 +386,9 @@ public enum PatientTalkView {
           <h2 id="talk-heading">Patient Talk</h2>
           <p>Your private conversation with \(model.header.patientName). Only you and the patient can see it.</p>
           \(ThreadView.render(model.thread) { .patientTalk(id, page: $0) })
-          \(ThreadView.replyForm(action: .patientTalk(id), csrf: csrf, sendKey: model.sendKey,
+          \(ThreadView.replyForm(action: .patientTalkUpload(id), csrf: csrf, sendKey: model.sendKey,
                                  label: "Message to \(model.header.patientName)", draft: model.draft, error: model.messageError,
-                                 hint: hint))
+                                 fileErrors: model.fileErrors, hint: hint))
           \(invitation)
         </section>
         """)

@@ -73,11 +73,14 @@ public struct InboxThreadModel: Sendable {
     public let sendKey: String
     public let draft: String
     public let error: String?
+    /// Why files were refused, one line each.
+    public let fileErrors: [String]
 
     public init(chrome: PageChrome, id: UUID, memberName: String, practiceName: String, caseTitle: String, thread: ThreadModel,
-                sendKey: String, draft: String, error: String?) {
+                sendKey: String, draft: String, error: String?, fileErrors: [String] = []) {
         self.chrome = chrome; self.id = id; self.memberName = memberName; self.practiceName = practiceName
         self.caseTitle = caseTitle; self.thread = thread; self.sendKey = sendKey; self.draft = draft; self.error = error
+        self.fileErrors = fileErrors
     }
 }
 
@@ -89,8 +92,8 @@ public enum InboxThreadView {
           <h1 id="thread-heading">\(model.memberName)</h1>
           <p class="muted">\(model.practiceName) · \(model.caseTitle)</p>
           \(ThreadView.render(model.thread) { .conversation(model.id, page: $0) })
-          \(ThreadView.replyForm(action: .conversation(model.id), csrf: model.chrome.csrf, sendKey: model.sendKey,
-                                 label: "Your reply", draft: model.draft, error: model.error))
+          \(ThreadView.replyForm(action: .conversationUpload(model.id), csrf: model.chrome.csrf, sendKey: model.sendKey,
+                                 label: "Your reply", draft: model.draft, error: model.error, fileErrors: model.fileErrors))
         </section>
         """)
     }

@@ -1,6 +1,26 @@
 import CaseTalkCore
 import Foundation
 
+/// A file sent with a message, as its thread shows it (SPEC §8): never its content's words.
+public struct ThreadFile: Sendable {
+    public let id: UUID
+    /// Cleaned for display (see `FileName`).
+    public let name: String
+    public let size: String
+    public let typeLabel: String
+    /// Whether the browser is shown it (a cleaned image); otherwise it is offered for download.
+    public let shown: Bool
+    /// "Photo taken {date}", when the camera said.
+    public let takenAt: String?
+    /// Waiting for the virus check.
+    public let checking: Bool
+
+    public init(id: UUID, name: String, size: String, typeLabel: String, shown: Bool, takenAt: String?, checking: Bool = false) {
+        self.id = id; self.name = name; self.size = size; self.typeLabel = typeLabel; self.shown = shown
+        self.takenAt = takenAt; self.checking = checking
+    }
+}
+
 /// One message as a thread shows it.
 public struct ThreadEntry: Sendable {
     /// The message's id as text (`UUID.uuidString`): the page's anchor for it.
@@ -11,10 +31,11 @@ public struct ThreadEntry: Sendable {
     public let text: String
     /// For the viewer's own messages: when the other side first opened it.
     public let read: String?
+    public let files: [ThreadFile]
 
-    public init(id: String, mine: Bool, author: String, date: String, text: String, read: String?) {
+    public init(id: String, mine: Bool, author: String, date: String, text: String, read: String?, files: [ThreadFile] = []) {
         self.id = id; self.mine = mine; self.author = author; self.date = date; self.text = text
-        self.read = read
+        self.read = read; self.files = files
     }
 }
 
@@ -48,27 +69,68 @@ public enum ThreadView {
         for entry in thread.entries {
             let read: HTML = entry.read.map { " · <span class=\"message-read\">Read \($0)</span>" } ?? HTML()
             let mine: HTML = entry.mine ? " message-mine" : HTML()
+            let text: HTML = entry.text.isEmpty ? HTML() : "<p class=\"message-text\">\(entry.text)</p>"
             list.append("""
               <li class="message\(mine)" id="m-\(entry.id)">
                 <p class="message-meta"><strong>\(entry.author)</strong> · <time>\(entry.date)</time>\(read)</p>
-                <p class="message-text">\(entry.text)</p>
+                \(text)\(files(entry.files))
               </li>
             """)
         }
         return "\(earlier)<ol class=\"thread\" aria-label=\"Messages, oldest first\">\(list)</ol>\(later)"
     }
 
-    /// The message box: `action` posts it, `sendKey` makes a retried post land once.
+    /// A message's files: images as thumbnails that open them, other files with **Download**.
+    static func files(_ files: [ThreadFile]) -> HTML {
+        guard !files.isEmpty else { return HTML() }
+        var items = HTML()
+        for file in files {
+            let taken: HTML = file.takenAt.map { " · Photo taken \($0)" } ?? HTML()
+            let details: HTML = "<span class=\"attachment-details\">\(file.size) · \(file.typeLabel)\(taken)</span>"
+            if file.checking {
+                items.append("<li class=\"attachment\"><span class=\"attachment-name\">\(file.name)</span> \(details) <span class=\"muted\">Checking…</span></li>")
+            } else if file.shown {
+                items.append("""
+                <li class="attachment attachment-image"><a href="\(Paths.file(file.id))"><img class="attachment-thumb" src="\(Paths.file(file.id))" \
+                alt="\(file.name)" loading="lazy"></a> <span class="attachment-name">\(file.name)</span> \(details)</li>
+                """)
+            } else {
+                items.append("""
+                <li class="attachment"><span class="attachment-name">\(file.name)</span> \(details) \
+                <a href="\(Paths.file(file.id, download: true))" download>Download<span class="visually-hidden"> \(file.name)</span></a></li>
+                """)
+            }
+        }
+        return "<ul class=\"attachments\" aria-label=\"Files\">\(items)</ul>"
+    }
+
+    /// The message box with **Attach files** (SPEC §8): `action` posts it with its files as they
+    /// stream in (the CSRF field first, see `Uploads`), `sendKey` makes a retried post land once.
+    /// `fileErrors` say why files were refused (the typed message is kept). On a phone the picker
+    /// offers the camera and the photo library.
     public static func replyForm(action: Paths, csrf: String?, sendKey: String, label: HTML, draft: String, error: String?,
-                                 hint: HTML = HTML()) -> HTML {
-        """
-        <form method="post" action="\(action)" class="form message-form" novalidate>
+                                 fileErrors: [String] = [], hint: HTML = HTML()) -> HTML {
+        let problems: HTML = fileErrors.isEmpty ? HTML() : """
+          <div class="field-error" id="files-error" role="alert"><ul>\(HTML.each(fileErrors) { "<li>\($0)</li>" })</ul></div>
+          """
+        let described: HTML = fileErrors.isEmpty ? HTML() : " aria-describedby=\"files-error\" aria-invalid=\"true\""
+        return """
+        <form method="post" action="\(action)" enctype="multipart/form-data" class="form message-form" novalidate>
           \(Form.csrf(csrf))
           \(Form.hidden("idempotency_key", sendKey))
           \(Form.field("body", label: label, value: draft, error: error, placement: .alertAbove, textarea: true,
                        attributes: "rows=\"4\" maxlength=\"5000\"", after: hint))
+          <div class="field">
+            <label for="files">Attach files</label>
+            \(problems)
+            <input type="file" id="files" name="files" multiple accept="\(acceptedTypes)"\(described)>
+          </div>
           <div class="actions"><button type="submit" class="button button-primary">Send</button></div>
         </form>
         """
     }
+
+    /// What the picker offers: any image (so the phone offers its camera and library; the server
+    /// decides by content) and PDFs.
+    static let acceptedTypes = "image/*,application/pdf,.pdf,.heic,.heif,.dcm"
 }

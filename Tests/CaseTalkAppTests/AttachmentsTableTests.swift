@@ -29,8 +29,8 @@ import Testing
 
             func insert(status: AttachmentsTable.Status = .ready) async throws -> UUID {
                 let id = UUID()
-                try await AttachmentsTable.insert(.init(id: id, conversationID: bens, author: .member, storeKey: StoreKey(), keySealed: "key",
-                                                        nameSealed: "name", stored: try storedPDF(id), status: status, at: clock.now), on: app.db)
+                try await AttachmentsTable.insert([.init(id: id, conversationID: bens, messageID: nil, author: .member, storeKey: StoreKey(), keySealed: "key",
+                                                        nameSealed: "name", stored: try storedPDF(id), status: status, at: clock.now)], on: app.db)
                 return id
             }
             let file = try await insert()

@@ -52,6 +52,10 @@ public struct AppConfig: Sendable {
     public var idleTimeoutSeconds: Int = 30
     /// `TRUSTED_PROXIES` (SPEC §5): only from these is `X-Forwarded-For` believed.
     public var trustedProxies = TrustedProxies(ranges: [])
+    /// Where attachments' sealed bytes are kept (`ATTACHMENT_STORE`, SPEC §8).
+    public var attachmentStore: AttachmentStoreSetting = .folder(path: "var/attachments")
+    /// Staff's per-file limit in MB (`ATTACHMENT_MAX_STAFF_MB`, 1–500).
+    public var attachmentMaxStaffMB = 100
 
     /// Development only, and only while email or texts have nowhere real to go (SPEC §6).
     public var usesDevelopmentMailbox: Bool { !isProduction && (smtp == nil || twilio == nil) }
@@ -189,6 +193,21 @@ public struct AppConfig: Sendable {
             }
         }
 
+        var attachmentStore = AttachmentStoreSetting.folder(path: workingDirectory + "var/attachments")
+        if let text = value("ATTACHMENT_STORE") {
+            switch AttachmentStoreSetting.parse(text, workingDirectory: workingDirectory) {
+            case .success(let setting): attachmentStore = setting
+            case .failure(let problem): problems.append(problem.message)
+            }
+        }
+        var maxStaffMB = 100
+        if let text = value("ATTACHMENT_MAX_STAFF_MB") {
+            guard let megabytes = Int(text), (1...500).contains(megabytes) else {
+                throw MissingSetting(problems: ["ATTACHMENT_MAX_STAFF_MB must be a whole number of megabytes from 1 to 500."])
+            }
+            maxStaffMB = megabytes
+        }
+
         guard problems.isEmpty else { throw MissingSetting(problems: problems) }
         var config = AppConfig(
             isProduction: isProduction, database: database, publicBaseURL: baseURL, smtp: smtp,
@@ -201,6 +220,8 @@ public struct AppConfig: Sendable {
         config.idleTimeoutSeconds = idleTimeout
         config.previousDataKeys = previousDataKeys
         config.isDevelopment = environment == .development
+        config.attachmentStore = attachmentStore
+        config.attachmentMaxStaffMB = maxStaffMB
         return config
     }
 
@@ -210,7 +231,29 @@ public struct AppConfig: Sendable {
         AppConfig(isProduction: false, database: database, publicBaseURL: URL(string: "http://127.0.0.1:8080")!,
                   smtp: nil, mailFrom: "CaseTalk <no-reply@localhost>", twilio: nil,
                   twilioAPIBaseURL: "https://api.twilio.com", dataKey: SecureRandom.bytes(32),
-                  auditKey: SecureRandom.bytes(32), passwordParameters: .testing, seedsDemoData: false, requestLogLevel: .debug)
+                  auditKey: SecureRandom.bytes(32), passwordParameters: .testing, seedsDemoData: false, requestLogLevel: .debug,
+                  attachmentStore: .folder(path: FileManager.default.temporaryDirectory.path + "/casetalk-test-files-"
+                                                + Digest.hex(SecureRandom.bytes(8))))
+    }
+}
+
+/// `ATTACHMENT_STORE` (SPEC §8): `file:PATH` (relative to the working directory unless it
+/// begins with `/`). The S3-compatible store (`s3://…`) is not in this version yet.
+public enum AttachmentStoreSetting: Sendable, Equatable {
+    case folder(path: String)
+
+    public struct Problem: Error, Equatable { public let message: String }
+
+    static func parse(_ text: String, workingDirectory: String) -> Result<AttachmentStoreSetting, Problem> {
+        if text.hasPrefix("file:") {
+            let path = String(text.dropFirst("file:".count))
+            guard !path.isEmpty else { return .failure(Problem(message: "ATTACHMENT_STORE: file: needs a folder, like file:var/attachments.")) }
+            return .success(.folder(path: path.hasPrefix("/") ? path : workingDirectory + path))
+        }
+        if text.hasPrefix("s3://") {
+            return .failure(Problem(message: "ATTACHMENT_STORE: s3:// stores are not available in this version; use file:PATH."))
+        }
+        return .failure(Problem(message: "ATTACHMENT_STORE must be file:PATH (like file:var/attachments)."))
     }
 }
 

@@ -7,10 +7,11 @@ import Foundation
 /// patient whose account the case is joined to; and only once its message was sent and the file
 /// is ready. Anything else finds nothing, so the route answers 404.
 enum AttachmentsTable {
-    /// A stored file, before its message is sent.
+    /// A stored file, with the message it was sent with (nil: not sent yet).
     struct New: Sendable {
         let id: UUID
         let conversationID: UUID
+        let messageID: UUID?
         let author: MessageAuthor
         let storeKey: StoreKey
         /// The file's own key, sealed with the data key.
@@ -35,8 +36,37 @@ enum AttachmentsTable {
         let storedBytes: Int64
     }
 
-    static func insert(_ row: New, on db: any Database) async throws {
-        try await db.run(Insert(row: row))
+    static func insert(_ rows: [New], on db: any Database) async throws {
+        for chunk in Bucket.chunks(rows) { try await db.run(Insert(rows: Array(chunk))) }
+    }
+
+    /// A file as its thread shows it.
+    struct Listed: Sendable {
+        let id: UUID
+        let messageID: UUID
+        let nameSealed: String
+        let type: FileType?
+        let storedBytes: Int
+        let takenAt: String?
+        let status: Status?
+    }
+
+    /// The files sent with these messages of the conversation (which the caller found in the
+    /// viewer's scope), but not those the virus check refused; oldest first.
+    static func ofMessages(_ messageIDs: [UUID], in conversationID: UUID, on db: any Database) async throws -> [Listed] {
+        guard !messageIDs.isEmpty else { return [] }
+        var out: [Listed] = []
+        for chunk in Bucket.chunks(messageIDs) {
+            out += try await db.rows(OfMessages(conversationID: conversationID, ids: Bucket.padded(Array(chunk)))).map { row in
+                Listed(id: try row.decode(column: "id", as: UUID.self), messageID: try row.decode(column: "message_id", as: UUID.self),
+                       nameSealed: try row.decode(column: "name_sealed", as: String.self),
+                       type: FileType(rawValue: try row.decode(column: "file_type", as: String.self)),
+                       storedBytes: Int(try row.decode(column: "stored_bytes", as: Int64.self)),
+                       takenAt: try row.decode(column: "taken_at", as: String?.self),
+                       status: Status(rawValue: try row.decode(column: "status", as: String.self)))
+            }
+        }
+        return out
     }
 
     /// Joins these uploads to the message they were sent with: only the author's own uploads in
@@ -91,19 +121,37 @@ enum AttachmentsTable {
 
     private struct Insert: Statement {
         static let writes = true
-        static func text(size _: Int) -> String {
+        static func text(size: Int) -> String {
             """
-            INSERT INTO attachments (id, conversation_id, author_kind, store_key, key_sealed, name_sealed, file_type, stored_bytes,
-                                     sha256, width, height, taken_at, status, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            INSERT INTO attachments (id, conversation_id, message_id, author_kind, store_key, key_sealed, name_sealed, file_type,
+                                     stored_bytes, sha256, width, height, taken_at, status, created_at)
+            VALUES \(Bucket.rows(from: 1, columns: 15, count: size))
             """
         }
-        let row: New
+        let rows: [New]
+        var size: Int { rows.count }
         var binds: [any SQLValue] {
-            let s = row.stored
-            return [row.id, row.conversationID, row.author.rawValue, row.storeKey.value, row.keySealed, row.nameSealed, s.type.rawValue,
-                    Int64(s.storedBytes), s.sha256, s.pixelSize?.width, s.pixelSize?.height, s.takenAt?.stored, row.status.rawValue, row.at]
+            rows.flatMap { row -> [any SQLValue] in
+                let s = row.stored
+                return [row.id, row.conversationID, row.messageID, row.author.rawValue, row.storeKey.value, row.keySealed, row.nameSealed,
+                        s.type.rawValue, Int64(s.storedBytes), s.sha256, s.pixelSize?.width, s.pixelSize?.height, s.takenAt?.stored,
+                        row.status.rawValue, row.at]
+            }
         }
+    }
+
+    private struct OfMessages: Statement {
+        static let writes = false
+        static func text(size: Int) -> String {
+            """
+            SELECT id, message_id, name_sealed, file_type, stored_bytes, taken_at, status FROM attachments
+            WHERE conversation_id = $1 AND status <> '\(Status.refused.rawValue)' AND message_id IN (\(Bucket.list(from: 2, count: size)))
+            ORDER BY created_at, id
+            """
+        }
+        let conversationID: UUID, ids: [UUID]
+        var size: Int { ids.count }
+        var binds: [any SQLValue] { [conversationID] + ids }
     }
 
     private struct Attach: Statement {

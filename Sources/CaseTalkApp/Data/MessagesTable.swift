@@ -12,6 +12,8 @@ enum MessagesTable {
         let bodySealed: String
         let createdAt: Date
         let readAt: Date?
+        /// How many files went with it.
+        let fileCount: Int
     }
 
     /// `limit` messages of the conversation after the `offset` newest, newest first; read column
@@ -20,7 +22,8 @@ enum MessagesTable {
         try await db.rows(Page(conversationID: conversationID, limit: limit, offset: offset)).map { row in
             InThread(id: try row.decode(column: "id", as: String.self), authorKind: try row.decode(column: "author_kind", as: String.self),
                      bodySealed: try row.decode(column: "body_sealed", as: String.self),
-                     createdAt: try row.decode(column: "created_at", as: Date.self), readAt: try row.decode(column: "read_at", as: Date?.self))
+                     createdAt: try row.decode(column: "created_at", as: Date.self), readAt: try row.decode(column: "read_at", as: Date?.self),
+                     fileCount: try row.decode(column: "file_count", as: Int.self))
         }
     }
 
@@ -33,6 +36,7 @@ enum MessagesTable {
         let bodySealed: String
         let createdAt: Date
         let idempotencyKey: String?
+        let fileCount: Int
     }
 
     static func insert(_ messages: [New], on db: any Database) async throws {
@@ -95,7 +99,7 @@ enum MessagesTable {
         static let writes = false
         static func text(size _: Int) -> String {
             """
-            SELECT id, author_kind, body_sealed, created_at, read_at FROM messages
+            SELECT id, author_kind, body_sealed, created_at, read_at, file_count FROM messages
             WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
             """
         }
@@ -107,14 +111,15 @@ enum MessagesTable {
         static let writes = true
         static func text(size: Int) -> String {
             """
-            INSERT INTO messages (id, conversation_id, author_kind, key_id, body_sealed, created_at, idempotency_key)
-            VALUES \(Bucket.rows(from: 1, columns: 7, count: size))
+            INSERT INTO messages (id, conversation_id, author_kind, key_id, body_sealed, created_at, idempotency_key, file_count)
+            VALUES \(Bucket.rows(from: 1, columns: 8, count: size))
             """
         }
         let messages: [New]
         var size: Int { messages.count }
         var binds: [any SQLValue] {
-            messages.flatMap { [$0.id, $0.conversationID, $0.author.rawValue, $0.keyID, $0.bodySealed, $0.createdAt, $0.idempotencyKey] as [any SQLValue] }
+            messages.flatMap { [$0.id, $0.conversationID, $0.author.rawValue, $0.keyID, $0.bodySealed, $0.createdAt, $0.idempotencyKey,
+                              $0.fileCount] as [any SQLValue] }
         }
     }
 

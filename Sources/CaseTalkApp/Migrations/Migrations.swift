@@ -34,6 +34,7 @@ public enum Migrations {
         UpdateSealedDataKeyIDs(sealer: sealer),
         UpdateOutboxKinds(),
         CreateAttachment(),
+        UpdateMessageAddFileCount(),
     ] }
 
     /// How many there are (`/readyz` waits for all of them).

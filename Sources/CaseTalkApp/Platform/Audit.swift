@@ -67,6 +67,9 @@ enum AuditAction: String, Sendable {
     case messagesViewed = "message.viewed"
     case caseViewed = "case.viewed"
     case trailRekeyed = "audit.rekeyed"
+    case attachmentUploaded = "attachment.uploaded"
+    case attachmentViewed = "attachment.viewed"
+    case attachmentDownloaded = "attachment.downloaded"
 }
 
 /// One audit entry before it takes its place in the chain.

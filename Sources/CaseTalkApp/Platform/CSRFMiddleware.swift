@@ -3,12 +3,17 @@ import Vapor
 
 /// Rejects every state-changing request whose `_csrf` form field (or `X-CSRF-Token` header) does
 /// not match the session's token, or a visitor's without a session (`formToken`; SPEC §5).
+/// Forms with files, posted under `Paths.uploadPrefix`, stream past it unread: `Uploads.receive`
+/// checks their token (their first field, or the header) before it stores anything.
 struct CSRFMiddleware: Middleware {
     static let fieldName = "_csrf"
     let maxBodySize: Int
 
     func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         guard ![.GET, .HEAD, .OPTIONS].contains(req.method) else { return next.respond(to: req) }
+        if req.url.path.hasPrefix(Paths.uploadPrefix), Uploads.boundary(contentType: req.headers.first(name: .contentType)) != nil {
+            return next.respond(to: req)
+        }
         return req.body.collect(max: maxBodySize)
             .flatMapErrorThrowing { _ in throw PublicError.tooLarge }
             .flatMap { body in

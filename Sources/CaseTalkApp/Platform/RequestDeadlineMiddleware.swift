@@ -1,3 +1,4 @@
+import CaseTalkCore
 import NIOConcurrencyHelpers
 import NIOCore
 import Vapor
@@ -14,6 +15,9 @@ struct RequestDeadlineMiddleware: Middleware {
         status: .serviceUnavailable, message: "CaseTalk took too long to answer. Please try again in a moment.", retryAfter: 5)
 
     func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        // A form with files is answered once its last byte arrived, which on a phone can take
+        // minutes; a connection that stops sending is closed by the idle timeout instead.
+        if req.url.path.hasPrefix(Paths.uploadPrefix) { return next.respond(to: req) }
         let answer = req.eventLoop.makePromise(of: Response.self)
         let answered = NIOLockedValueBox(false)
         @Sendable func finish(_ result: Result<Response, any Error>) {

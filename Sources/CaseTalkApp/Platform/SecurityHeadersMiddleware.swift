@@ -8,9 +8,17 @@ struct SecurityHeadersMiddleware: Middleware {
         "base-uri 'none'",
     ].joined(separator: "; ")
 
+    /// For attached files (SPEC §8): nothing in one may run, load or be framed, even if a browser
+    /// were tricked into reading it as a page.
+    static let filePolicy = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+    static let filePrefix = "/files/"
+
     func respond(to req: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         next.respond(to: req).map { response in
             for (name, value) in Self.headers { response.headers.replaceOrAdd(name: name, value: value) }
+            if req.url.path.hasPrefix(Self.filePrefix) {
+                response.headers.replaceOrAdd(name: "Content-Security-Policy", value: Self.filePolicy)
+            }
             // Review L2: on https, browsers are told to come back only over https for a year.
             if req.caseTalk.config.usesSecureCookies {
                 response.headers.replaceOrAdd(name: "Strict-Transport-Security", value: Self.strictTransportSecurity)

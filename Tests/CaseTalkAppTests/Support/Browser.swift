@@ -142,3 +142,55 @@ final class Browser {
 extension TestingHTTPResponse {
     var location: String? { headers.first(name: .location) }
 }
+
+/// One part of a `multipart/form-data` body, as a browser writes a form with files.
+struct FormPart {
+    let name: String
+    let filename: String?
+    let contentType: String?
+    let bytes: [UInt8]
+
+    static func field(_ name: String, _ value: String) -> FormPart {
+        FormPart(name: name, filename: nil, contentType: nil, bytes: Array(value.utf8))
+    }
+
+    static func file(_ filename: String, _ bytes: [UInt8], type: String = "application/octet-stream", name: String = "files") -> FormPart {
+        FormPart(name: name, filename: filename, contentType: type, bytes: bytes)
+    }
+}
+
+extension Browser {
+    static let boundary = "----CaseTalkTestBoundary7MA4YWxkTrZu0gW"
+
+    /// The body a browser sends for these parts.
+    static func multipart(_ parts: [FormPart]) -> [UInt8] {
+        var body: [UInt8] = []
+        for part in parts {
+            var head = "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(part.name)\""
+            if let filename = part.filename { head += "; filename=\"\(filename)\"" }
+            head += "\r\n"
+            if let type = part.contentType { head += "Content-Type: \(type)\r\n" }
+            body += Array((head + "\r\n").utf8) + part.bytes + Array("\r\n".utf8)
+        }
+        return body + Array("--\(boundary)--\r\n".utf8)
+    }
+
+    /// Posts a form with files: the CSRF token last seen first (as every form writes it), unless
+    /// `csrf` says otherwise; `csrfLast` puts it after the other parts.
+    @discardableResult
+    func postFiles(_ path: String, _ parts: [FormPart], csrf override: String?? = nil, csrfLast: Bool = false) async throws -> TestingHTTPResponse {
+        let token: String? = switch override { case .some(let value): value; case .none: csrf }
+        let tokenPart = token.map { [FormPart.field("_csrf", $0)] } ?? []
+        return try await postFiles(path, body: Self.multipart(csrfLast ? parts + tokenPart : tokenPart + parts))
+    }
+
+    /// Posts `body` as a form with files, as it is.
+    @discardableResult
+    func postFiles(_ path: String, body: [UInt8]) async throws -> TestingHTTPResponse {
+        var sent = headers()
+        sent.add(name: .contentType, value: "multipart/form-data; boundary=\(Self.boundary)")
+        let response = try await app.testing().sendRequest(.POST, path, headers: sent, body: ByteBuffer(bytes: body))
+        remember(response)
+        return response
+    }
+}

@@ -25,9 +25,10 @@ struct StoreKey: Hashable, Sendable, CustomStringConvertible {
 /// S3-compatible service when several servers share the files. What goes in is already sealed
 /// (`SegmentedSeal`); the store never sees a name, a type or a byte of plaintext.
 protocol AttachmentStore: Sendable {
-    /// Stores what `chunks` yields under `key`, whole or not at all: until it has all of it, and it
-    /// is on disk, nothing is found under `key`. The number of bytes stored.
-    func put(_ key: StoreKey, _ chunks: AsyncThrowingStream<[UInt8], any Error>) async throws -> Int
+    /// Begins storing a file under `key`, whole or not at all: until `commit` returns, and the
+    /// file is durable, nothing is found under `key`. The caller writes the bytes in order,
+    /// awaiting each write (so an upload goes no faster than the store), then commits or discards.
+    func begin(_ key: StoreKey) async throws -> any AttachmentWriter
 
     /// The bytes under `key` from `offset` on, in pieces; fails if there is nothing under `key`.
     func read(_ key: StoreKey, from offset: Int) -> AsyncThrowingStream<[UInt8], any Error>
@@ -37,6 +38,29 @@ protocol AttachmentStore: Sendable {
 
     /// Every stored name written before `cutoff`, for the sweep of files no row names.
     func keys(writtenBefore cutoff: Date) async throws -> [StoreKey]
+}
+
+/// One file on its way into a store, used by one upload at a time, in order.
+protocol AttachmentWriter: Sendable {
+    func write(_ bytes: [UInt8]) async throws
+    /// Makes the file durable under its key; the number of bytes stored.
+    func commit() async throws -> Int
+    /// Drops what was written (after a failure or a refusal).
+    func discard() async
+}
+
+extension AttachmentStore {
+    /// Stores what `chunks` yields under `key`, whole or not at all.
+    func put(_ key: StoreKey, _ chunks: AsyncThrowingStream<[UInt8], any Error>) async throws -> Int {
+        let writer = try await begin(key)
+        do {
+            for try await chunk in chunks { try await writer.write(chunk) }
+            return try await writer.commit()
+        } catch {
+            await writer.discard()
+            throw error
+        }
+    }
 }
 
 /// Attachments in a folder (`ATTACHMENT_STORE=file:PATH`, by default `var/attachments`): each under
@@ -59,61 +83,106 @@ struct FileAttachmentStore: AttachmentStore {
             .appendingPathComponent(v, isDirectory: false)
     }
 
-    func put(_ key: StoreKey, _ chunks: AsyncThrowingStream<[UInt8], any Error>) async throws -> Int {
-        let final = path(key), temporary = self.temporary.appendingPathComponent("\(key.value).\(Digest.hex(SecureRandom.bytes(4)))")
+    func begin(_ key: StoreKey) async throws -> any AttachmentWriter {
+        let final = path(key), folder = self.temporary
+        let temporary = folder.appendingPathComponent("\(key.value).\(Digest.hex(SecureRandom.bytes(4)))")
         let handle = try await pool.runIfActive { () -> FileHandle in
-            try FileManager.default.createDirectory(at: self.temporary, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: final.deletingLastPathComponent(), withIntermediateDirectories: true)
             guard !FileManager.default.fileExists(atPath: final.path),
                   FileManager.default.createFile(atPath: temporary.path, contents: nil, attributes: [.posixPermissions: 0o600]),
                   let handle = FileHandle(forWritingAtPath: temporary.path) else { throw StoreError.cannotWrite }
             return handle
         }
-        var written = 0
-        do {
-            for try await chunk in chunks {
-                try await pool.runIfActive { try handle.write(contentsOf: chunk) }
-                written += chunk.count
+        return Writer(handle: handle, temporary: temporary, final: final, pool: pool)
+    }
+
+    /// Writes to the temporary file; `commit` syncs it and renames it into place.
+    private final class Writer: AttachmentWriter, @unchecked Sendable {
+        // One upload uses it at a time, awaiting each call (the protocol's contract), so the
+        // count is never touched by two threads at once.
+        private let handle: FileHandle, temporary: URL, final: URL, pool: NIOThreadPool
+        private var written = 0
+
+        init(handle: FileHandle, temporary: URL, final: URL, pool: NIOThreadPool) {
+            self.handle = handle
+            self.temporary = temporary
+            self.final = final
+            self.pool = pool
+        }
+
+        func write(_ bytes: [UInt8]) async throws {
+            let handle = self.handle
+            try await pool.runIfActive { try handle.write(contentsOf: bytes) }
+            written += bytes.count
+        }
+
+        func commit() async throws -> Int {
+            let handle = self.handle, temporary = self.temporary, final = self.final
+            do {
+                try await pool.runIfActive {
+                    try handle.synchronize()
+                    try handle.close()
+                    // rename(2) replaces nothing here (the name is new and random) and is atomic.
+                    guard rename(temporary.path, final.path) == 0 else { throw StoreError.cannotWrite }
+                    FileAttachmentStore.syncFolder(final.deletingLastPathComponent())
+                }
+            } catch {
+                await discard()
+                throw error
             }
-            try await pool.runIfActive {
-                try handle.synchronize()
-                try handle.close()
-                // rename(2) replaces nothing here (the name is new and random) and is atomic.
-                guard rename(temporary.path, final.path) == 0 else { throw StoreError.cannotWrite }
-                Self.syncFolder(final.deletingLastPathComponent())
-            }
-        } catch {
+            return written
+        }
+
+        func discard() async {
+            let handle = self.handle, temporary = self.temporary
             try? await pool.runIfActive {
                 try? handle.close()
                 try? FileManager.default.removeItem(at: temporary)
             }
-            throw error
         }
-        return written
     }
 
+    /// Read as it is asked for (each piece when the reader wants the next), so a slow reader
+    /// never makes it hold more than a piece.
     func read(_ key: StoreKey, from offset: Int) -> AsyncThrowingStream<[UInt8], any Error> {
-        let file = path(key), pool = self.pool
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let handle = try await pool.runIfActive { () -> FileHandle in
-                        guard let handle = FileHandle(forReadingAtPath: file.path) else { throw StoreError.notFound }
-                        try handle.seek(toOffset: UInt64(offset))
-                        return handle
-                    }
-                    defer { try? handle.close() }
-                    while !Task.isCancelled {
-                        let piece = try await pool.runIfActive { try handle.read(upToCount: Self.readSize) }
-                        guard let piece, !piece.isEmpty else { break }
-                        continuation.yield(Array(piece))
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
+        let reading = Reading(file: path(key), offset: offset, pool: pool)
+        return AsyncThrowingStream(unfolding: { try await reading.next() })
+    }
+
+    private final class Reading: @unchecked Sendable {
+        // Asked for one piece at a time (an unfolding stream awaits each), so never by two threads at once.
+        private let file: URL, offset: Int, pool: NIOThreadPool
+        private var handle: FileHandle?
+        private var done = false
+
+        init(file: URL, offset: Int, pool: NIOThreadPool) {
+            self.file = file
+            self.offset = offset
+            self.pool = pool
+        }
+
+        deinit { try? handle?.close() }
+
+        func next() async throws -> [UInt8]? {
+            guard !done else { return nil }
+            if handle == nil {
+                let file = self.file, offset = self.offset
+                handle = try await pool.runIfActive { () -> FileHandle in
+                    guard let handle = FileHandle(forReadingAtPath: file.path) else { throw StoreError.notFound }
+                    try handle.seek(toOffset: UInt64(offset))
+                    return handle
                 }
             }
-            continuation.onTermination = { _ in task.cancel() }
+            let handle = self.handle!
+            let piece = try await pool.runIfActive { try handle.read(upToCount: FileAttachmentStore.readSize) }
+            guard let piece, !piece.isEmpty else {
+                done = true
+                try? handle.close()
+                self.handle = nil
+                return nil
+            }
+            return Array(piece)
         }
     }
 
@@ -149,7 +218,7 @@ struct FileAttachmentStore: AttachmentStore {
     }
 
     /// A rename is durable once the folder holding it is synced.
-    private static func syncFolder(_ folder: URL) {
+    fileprivate static func syncFolder(_ folder: URL) {
         let descriptor = open(folder.path, O_RDONLY)
         guard descriptor >= 0 else { return }
         _ = fsync(descriptor)

@@ -13,6 +13,7 @@ struct InboxController: RouteCollection {
         routes.get("inbox", use: list)
         routes.get("inbox", ":conversationID", use: thread)
         routes.post("inbox", ":conversationID", use: reply)
+        routes.on(.POST, "uploads", "inbox", ":conversationID", body: .stream, use: replyWithFiles)
     }
 
     func list(req: Request) async throws -> Response {
@@ -36,19 +37,31 @@ struct InboxController: RouteCollection {
 
     /// **Send**: the reply lands in this member's Patient Talk only.
     func reply(req: Request) async throws -> Response {
-        let (patient, conversation) = try await scoped(req)
         let form = Conversations.SendForm(req)
-        do {
-            let text = try Conversations.body(form.body)
+        return try await send(req, try await scoped(req),
+                              Uploads.Received(fields: ["body": form.body, "idempotency_key": form.idempotencyKey].compactMapValues { $0 }))
+    }
+
+    /// **Send** with **Attach files** (SPEC §8); the conversation is found in the patient's scope
+    /// (or 404) before a byte of a file is read.
+    func replyWithFiles(req: Request) async throws -> Response {
+        let scope = try await scoped(req)
+        return try await send(req, scope, try await req.receiveMessageForm(staff: false))
+    }
+
+    private func send(_ req: Request, _ scope: (SignedInPatient, ConversationsTable.ForPatient), _ form: Uploads.Received) async throws -> Response {
+        let (patient, conversation) = scope
+        let outcome = try await Uploads.submit(form, store: req.caseTalk.attachments) { text, files in
             try await req.rateLimit(.messageSend, account: .patient(patient.id))
-            try await Conversations.send(text, by: .patient, caseID: conversation.caseId, memberID: conversation.memberId,
-                                         idempotencyKey: Conversations.idempotencyKey(form.idempotencyKey),
+            try await Conversations.send(text, files: files, by: .patient, caseID: conversation.caseId, memberID: conversation.memberId,
+                                         idempotencyKey: Conversations.idempotencyKey(form.field("idempotency_key")),
                                          actor: .patient(patient.id), req.useCase)
-        } catch let error as ValidationError {
-            return try await render(req, patient, conversation, draft: String((form.body ?? "").prefix(Conversations.maxLength)),
-                                    error: error.message, status: .unprocessableEntity)
         }
-        return req.redirect(to: .conversation(conversation.id, sent: true))
+        guard case .refused(let messageError, let fileErrors, let status) = outcome else {
+            return req.redirect(to: .conversation(conversation.id, sent: true))
+        }
+        return try await render(req, patient, conversation, draft: String((form.field("body") ?? "").prefix(Conversations.maxLength)),
+                                error: messageError, fileErrors: fileErrors, status: status)
     }
 
     private func scoped(_ req: Request) async throws -> (SignedInPatient, ConversationsTable.ForPatient) {
@@ -61,13 +74,14 @@ struct InboxController: RouteCollection {
     }
 
     private func render(_ req: Request, _ patient: SignedInPatient, _ conversation: ConversationsTable.ForPatient, draft: String,
-                        error: String?, status: HTTPResponseStatus = .ok) async throws -> Response {
+                        error: String?, fileErrors: [String] = [], status: HTTPResponseStatus = .ok) async throws -> Response {
         let notice = req.query[String.self, at: "sent"] == "1" ? "Your reply was sent." : nil
         let thread = try await Conversations.open(conversation.id, as: .patient, names: (conversation.memberName, patient.name),
                                                   page: req.query[Int.self, at: "page"] ?? 1, actor: .patient(patient.id), req.useCase)
         return req.page(InboxThreadView.render(InboxThreadModel(
             chrome: try req.patientChrome("Secure Inbox · \(conversation.memberName)", notice: notice),
             id: conversation.id, memberName: conversation.memberName, practiceName: conversation.practiceName,
-            caseTitle: conversation.caseTitle, thread: thread, sendKey: SecureRandom.token(), draft: draft, error: error)), status: status)
+            caseTitle: conversation.caseTitle, thread: thread, sendKey: SecureRandom.token(), draft: draft, error: error,
+            fileErrors: fileErrors)), status: status)
     }
 }

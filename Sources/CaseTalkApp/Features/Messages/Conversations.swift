@@ -33,9 +33,11 @@ enum Conversations {
         }
     }
 
-    /// The body the form sent, checked: plain text, 1 to 5,000 characters, line breaks kept.
-    static func body(_ raw: String?) throws(ValidationError) -> String {
-        guard let text = try TextInput.multiLine(raw, label: "message", maxLength: maxLength, required: true) else {
+    /// The body the form sent, checked: plain text, 1 to 5,000 characters, line breaks kept; it
+    /// may be empty when files go with it (SPEC §8: a message may be files alone).
+    static func body(_ raw: String?, withFiles: Bool = false) throws(ValidationError) -> String {
+        guard let text = try TextInput.multiLine(raw, label: "message", maxLength: maxLength, required: !withFiles) else {
+            if withFiles { return "" }
             throw ValidationError("Enter the message.")
         }
         return text
@@ -51,13 +53,23 @@ enum Conversations {
     /// first message), sealed, with the counters, the case's activity time, the audit entry and the
     /// notification, in one transaction shared with the sends arriving at the same time (see
     /// `MessageWriter`). A send whose form key is already stored in the conversation is the same
-    /// send retried: the stored message's id is returned and nothing else happens.
+    /// send retried: the stored message's id is returned and nothing else happens. `files` were
+    /// stored already (see `Uploads`); when the message is not stored with them (refused, or the
+    /// same send retried) they are removed again.
     @discardableResult
-    static func send(_ text: String, by author: MessageAuthor, caseID: UUID, memberID: UUID, idempotencyKey: String?,
-                     actor: AuditActor, _ use: UseCaseContext) async throws -> UUID {
+    static func send(_ text: String, files: [UploadedFile] = [], by author: MessageAuthor, caseID: UUID, memberID: UUID,
+                     idempotencyKey: String?, actor: AuditActor, _ use: UseCaseContext) async throws -> UUID {
         let draft = MessageWriter.Draft(messageID: UUID(), author: author, caseID: caseID, memberID: memberID, idempotencyKey: idempotencyKey,
-                                        body: text, actor: actor, clientAddress: use.clientAddress, at: use.now)
-        return try await use.services.messages.write(draft, services: use.services, on: use.db)
+                                        body: text, files: files, actor: actor, clientAddress: use.clientAddress, at: use.now)
+        let id: UUID
+        do {
+            id = try await use.services.messages.write(draft, services: use.services, on: use.db)
+        } catch {
+            await Uploads.remove(files, from: use.services.attachments)
+            throw error
+        }
+        if id != draft.messageID { await Uploads.remove(files, from: use.services.attachments) }
+        return id
     }
 
     /// Messages per thread page: the newest page comes first, with links to earlier ones.
@@ -79,6 +91,8 @@ enum Conversations {
         async let viewed: Void = use.services.views.write(record, services: use.services, on: use.db)
         let sealer = use.services.sealer
         let conversation = conversationID.uuidString
+        let files = try await Attachments.shown(withMessages: rows.filter { $0.fileCount > 0 }.map(\.id), in: conversationID,
+                                                sealer: sealer, on: use.db)
         let entries = try rows.map { row in
             let mine = row.authorKind == viewer.rawValue
             let text = String(decoding: try sealer.open(row.bodySealed, context: MessageSeal.context(
@@ -86,7 +100,7 @@ enum Conversations {
             return ThreadEntry(id: row.id, mine: mine,
                          author: row.authorKind == MessageAuthor.member.rawValue ? names.member : names.patient,
                          date: CaseViews.display(row.createdAt), text: text,
-                         read: mine ? row.readAt.map(CaseViews.display) : nil)
+                         read: mine ? row.readAt.map(CaseViews.display) : nil, files: row.fileCount > 0 ? UUID(uuidString: row.id).flatMap { files[$0] } ?? [] : [])
         }
         try await viewed
         return ThreadModel(entries: entries, earlierPage: newestFirst.count > threadPageSize ? page + 1 : nil,

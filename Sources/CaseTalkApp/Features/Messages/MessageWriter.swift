@@ -17,7 +17,10 @@ enum MessageWriter {
         let caseID: UUID
         let memberID: UUID
         let idempotencyKey: String?
+        /// May be empty when files go with it.
         let body: String
+        /// Stored already (see `Uploads`); their rows are written with the message.
+        var files: [UploadedFile] = []
         let actor: AuditActor
         let clientAddress: String
         let at: Date
@@ -84,17 +87,30 @@ enum MessageWriter {
                 MessagesTable.New(id: draft.messageID, conversationID: conversationID, author: draft.author, keyID: sealer.currentKeyID,
                                   bodySealed: try sealer.seal(Array(draft.body.utf8), context: MessageSeal.context(
                                       messageID: draft.messageID, conversationID: conversationID, author: draft.author.rawValue)),
-                                  createdAt: draft.at, idempotencyKey: draft.idempotencyKey)
+                                  createdAt: draft.at, idempotencyKey: draft.idempotencyKey, fileCount: draft.files.count)
             }, on: tx)
+            let files = fresh.flatMap { draft, conversationID in
+                draft.files.map { file in
+                    AttachmentsTable.New(id: file.id, conversationID: conversationID, messageID: draft.messageID, author: draft.author,
+                                         storeKey: file.storeKey, keySealed: file.keySealed, nameSealed: file.nameSealed,
+                                         stored: file.stored, status: .ready, at: draft.at)
+                }
+            }
+            if !files.isEmpty { try await AttachmentsTable.insert(files, on: tx) }
             var counts: [UUID: ConversationsTable.Counts] = [:]
             for (draft, id) in fresh {
                 counts[id, default: .init()].total += 1
                 if draft.author == .member { counts[id, default: .init()].byMember += 1 } else { counts[id, default: .init()].byPatient += 1 }
             }
             try await ConversationsTable.count(counts, at: latest, on: tx)
-            try await Audit.record(fresh.map { draft, conversationID in
-                AuditDraft(action: .messageSent, actor: draft.actor, subject: "conversation:\(conversationID) message:\(draft.messageID)",
-                           clientAddress: draft.clientAddress, at: draft.at)
+            try await Audit.record(fresh.flatMap { draft, conversationID in
+                [AuditDraft(action: .messageSent, actor: draft.actor, subject: "conversation:\(conversationID) message:\(draft.messageID)",
+                            clientAddress: draft.clientAddress, at: draft.at)]
+                    + draft.files.map { file in
+                        AuditDraft(action: .attachmentUploaded, actor: draft.actor,
+                                   subject: "conversation:\(conversationID) message:\(draft.messageID) attachment:\(file.id)",
+                                   clientAddress: draft.clientAddress, at: draft.at)
+                    }
             }, key: services.auditKey, on: tx)
             for recipient in [MessageAuthor.patient, .member] {
                 let ids = Set(fresh.filter { $0.draft.author != recipient }.map(\.conversationID))

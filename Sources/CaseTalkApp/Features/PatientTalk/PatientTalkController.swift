@@ -14,6 +14,7 @@ struct PatientTalkController: RouteCollection {
         talk.post("invitation", "resend", use: resend)
         talk.post("invitation", "revoke", use: revoke)
         talk.post("patient", "remove", use: removePatientAccess)
+        routes.on(.POST, "uploads", "cases", ":caseID", "talk", body: .stream, use: writeWithFiles)
     }
 
     // MARK: Pages
@@ -26,23 +27,35 @@ struct PatientTalkController: RouteCollection {
     /// **Send** in Patient Talk: a message from this member to the patient, who may not have
     /// registered yet (it waits for them).
     func write(req: Request) async throws -> Response {
+        let form = Conversations.SendForm(req)
+        return try await send(req, Uploads.Received(fields: ["body": form.body, "idempotency_key": form.idempotencyKey].compactMapValues { $0 }))
+    }
+
+    /// **Send** with **Attach files** (SPEC §8): the form streams in, its files stored as they
+    /// arrive; a refused file keeps nothing but the typed message.
+    func writeWithFiles(req: Request) async throws -> Response {
+        // Not a member, or no such case: 404 before a byte of a file is read.
+        _ = try await req.memberCase()
+        return try await send(req, try await req.receiveMessageForm(staff: true))
+    }
+
+    private func send(_ req: Request, _ form: Uploads.Received) async throws -> Response {
         let staff = try req.requireStaff()
         // Not a member, or no such case: the write's own query refuses it (404).
         guard let caseID = req.parameters.get("caseID", as: UUID.self) else { throw PublicError.notFound }
-        let form = Conversations.SendForm(req)
-        do {
-            let text = try Conversations.body(form.body)
+        let outcome = try await Uploads.submit(form, store: req.caseTalk.attachments) { text, files in
             try await req.rateLimit(.messageSend, account: .staff(staff.id))
-            try await Conversations.send(text, by: .member, caseID: caseID, memberID: staff.id,
-                                         idempotencyKey: Conversations.idempotencyKey(form.idempotencyKey),
+            try await Conversations.send(text, files: files, by: .member, caseID: caseID, memberID: staff.id,
+                                         idempotencyKey: Conversations.idempotencyKey(form.field("idempotency_key")),
                                          actor: .staff(staff.id), req.useCase)
-        } catch let error as ValidationError {
-            let (_, patientCase) = try await req.memberCase()
-            return try await renderTalk(req, patientCase, values: .init(), errors: [:], notice: nil,
-                                        draft: String((form.body ?? "").prefix(Conversations.maxLength)),
-                                        messageError: error.message, status: .unprocessableEntity)
         }
-        return req.redirect(to: .patientTalk(caseID, done: .message))
+        guard case .refused(let messageError, let fileErrors, let status) = outcome else {
+            return req.redirect(to: .patientTalk(caseID, done: .message))
+        }
+        let (_, patientCase) = try await req.memberCase()
+        return try await renderTalk(req, patientCase, values: .init(), errors: [:], notice: nil,
+                                    draft: String((form.field("body") ?? "").prefix(Conversations.maxLength)),
+                                    messageError: messageError, fileErrors: fileErrors, status: status)
     }
 
     func inviteForm(req: Request) async throws -> Response {
@@ -114,7 +127,7 @@ struct PatientTalkController: RouteCollection {
     // MARK: Rendering
 
     private func renderTalk(_ req: Request, _ patientCase: PatientCase, values: InviteValues, errors: [String: String],
-                            notice: String?, draft: String = "", messageError: String? = nil,
+                            notice: String?, draft: String = "", messageError: String? = nil, fileErrors: [String] = [],
                             status: HTTPResponseStatus = .ok) async throws -> Response {
         let staff = try req.requireStaff()
         let caseID = try patientCase.requireID()
@@ -123,7 +136,8 @@ struct PatientTalkController: RouteCollection {
             req.page(PatientTalkView.render(PatientTalkModel(
                 chrome: try req.staffChrome("Patient Talk · \(patientCase.patientName)", notice: notice),
                 header: CaseViews.header(patientCase, tab: .talk), invitation: invitation,
-                values: values, errors: errors, thread: thread, sendKey: SecureRandom.token(), draft: draft, messageError: messageError)),
+                values: values, errors: errors, thread: thread, sendKey: SecureRandom.token(), draft: draft, messageError: messageError,
+                fileErrors: fileErrors)),
                      status: status)
         }
         guard let conversation = try await Conversations.forMember(caseID: caseID, memberID: staff.id, on: req.db) else {

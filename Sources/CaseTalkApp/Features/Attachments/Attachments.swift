@@ -1,0 +1,84 @@
+import CaseTalkCore
+import CaseTalkViews
+import Fluent
+import Foundation
+
+/// Reading attached files (SPEC §8): exactly the two people who see a message see its files.
+/// Every lookup names the signed-in person in its query (`AttachmentsTable.forMember`,
+/// `forPatient`); anything else finds nothing and the route answers 404.
+enum Attachments {
+    /// The files of these messages of a conversation the caller found in the viewer's scope, as
+    /// the thread shows them, by message.
+    static func shown(withMessages ids: [String], in conversationID: UUID, sealer: Sealer,
+                      on db: any Database) async throws -> [UUID: [ThreadFile]] {
+        let messageIDs = ids.compactMap(UUID.init(uuidString:))
+        guard !messageIDs.isEmpty else { return [:] }
+        var out: [UUID: [ThreadFile]] = [:]
+        for file in try await AttachmentsTable.ofMessages(messageIDs, in: conversationID, on: db) {
+            let name = String(decoding: try sealer.open(file.nameSealed, context: UploadedFile.nameContext(file.id)), as: UTF8.self)
+            out[file.messageID, default: []].append(ThreadFile(
+                id: file.id, name: name, size: AttachmentLimits.display(bytes: file.storedBytes),
+                typeLabel: file.type?.label ?? "File", shown: isShown(file.type),
+                takenAt: file.takenAt.flatMap(CaptureTime.init(stored:))?.shown, checking: file.status == .checking))
+        }
+        return out
+    }
+
+    /// Whether a file of this type is shown in the page (and opened in the browser) rather than
+    /// only downloaded: the images this server cleaned of their metadata and browsers show.
+    /// HEIC, TIFF and BMP are kept as they came (no image tool here), so they are only
+    /// downloaded; PDFs always download (SPEC §8).
+    static func isShown(_ type: FileType?) -> Bool {
+        switch type {
+        case .jpeg?, .png?, .webp?: true
+        default: false
+        }
+    }
+
+    /// A file on its way out.
+    struct Opened: Sendable {
+        let type: FileType?
+        let name: String
+        let bytes: Int
+        /// Shown in the browser rather than saved.
+        let inline: Bool
+        fileprivate let sealed: AsyncThrowingStream<[UInt8], any Error>
+        fileprivate let key: [UInt8]
+        fileprivate let fileID: String
+
+        /// Gives the plaintext to `write` segment by segment, as the store reads it, awaiting each
+        /// write (so a slow reader slows the reading, and no more than a piece is held). A segment
+        /// that fails its check ends it with an error: the browser sees a broken download, never
+        /// altered bytes.
+        func content(_ write: ([UInt8]) async throws -> Void) async throws {
+            var reader = SegmentedSeal.Reader(key: key, fileID: fileID, variant: "original")
+            for try await piece in sealed {
+                let plain = try reader.feed(piece)
+                if !plain.isEmpty { try await write(plain) }
+            }
+            let last = try reader.finish()
+            if !last.isEmpty { try await write(last) }
+        }
+    }
+
+    /// File `id` for the signed-in person, if it is theirs to see; the view or download is in
+    /// the audit trail before a byte goes out.
+    static func open(_ id: UUID, download: Bool, _ use: UseCaseContext) async throws -> Opened? {
+        let found: AttachmentsTable.Visible?
+        switch use.signedIn {
+        case .staff(let memberID)?: found = try await AttachmentsTable.forMember(id, memberID: memberID, on: use.db)
+        case .patient(let patientID)?: found = try await AttachmentsTable.forPatient(id, patientID: patientID, on: use.db)
+        case nil: found = nil
+        }
+        guard let found, let storeKey = StoreKey(found.storeKey), let principal = use.signedIn else { return nil }
+        let sealer = use.services.sealer
+        let key = try sealer.open(found.keySealed, context: UploadedFile.keyContext(found.id))
+        let name = String(decoding: try sealer.open(found.nameSealed, context: UploadedFile.nameContext(found.id)), as: UTF8.self)
+        let type = FileType(rawValue: found.fileType)
+        let inline = !download && isShown(type)
+        try await use.audit(inline ? .attachmentViewed : .attachmentDownloaded, actor: AuditActor(principal),
+                            subject: "conversation:\(found.conversationId) attachment:\(found.id)")
+        return Opened(type: type, name: name, bytes: Int(found.storedBytes), inline: inline,
+                      sealed: use.services.attachments.read(storeKey, from: 0), key: key, fileID: found.id.uuidString)
+    }
+}

@@ -1,0 +1,196 @@
+import CaseTalkCore
+import Foundation
+import NIOCore
+import Vapor
+
+/// A file stored and sealed, to go with the message it was sent with (its row is written with
+/// the message, see `MessageWriter`).
+struct UploadedFile: Sendable {
+    let id: UUID
+    let storeKey: StoreKey
+    /// The file's own key and its cleaned name, sealed with the data key.
+    let keySealed: String
+    let nameSealed: String
+    let stored: AttachmentPipeline.Stored
+
+    static func keyContext(_ id: UUID) -> String { "attachment-key:\(id)" }
+    static func nameContext(_ id: UUID) -> String { "attachment-name:\(id)" }
+}
+
+/// A message form posted with its files (`multipart/form-data`, SPEC §8), read as it streams in:
+/// every file is checked, cleaned and sealed by its own `AttachmentPipeline` and written to the
+/// store as it arrives, so no more than a piece of any file is ever held. Nothing is kept unless
+/// every file passed: after the first refusal the rest of the body is read and passed over (a
+/// browser shown an answer before it finished sending would show a broken connection instead),
+/// and the files already stored are removed.
+enum Uploads {
+    /// What the form sent.
+    struct Received: Sendable {
+        var fields: [String: String] = [:]
+        var files: [UploadedFile] = []
+        /// Why files were refused, each with the file's name, in the order they came.
+        var problems: [String] = []
+        /// The store failed: nothing was kept, and the person should try again.
+        var storeFailed = false
+
+        func field(_ name: String) -> String? { fields[name] }
+    }
+
+    enum Refusal: Error, Equatable {
+        /// The form's CSRF token is missing or wrong, or came after a file.
+        case forbidden
+        /// Not a well-formed form.
+        case malformed
+    }
+
+    /// The boundary of a `multipart/form-data` Content-Type, or nil for any other type.
+    static func boundary(contentType: String?) -> String? {
+        guard let contentType, let semicolon = contentType.firstIndex(of: ";"),
+              contentType[..<semicolon].trimmingCharacters(in: .whitespaces).lowercased() == "multipart/form-data",
+              let boundary = UploadReader.parameters(contentType)["boundary"], !boundary.isEmpty, boundary.utf8.count <= 70 else {
+            return nil
+        }
+        return boundary
+    }
+
+    /// Reads `body`. The form's first field must be its CSRF token (`Form.csrf` comes first in
+    /// every form), unless `headerToken` carried it: no file is stored for a form that did not
+    /// prove it came from the signed-in person's own page.
+    static func receive(_ body: some AsyncSequence<ByteBuffer, any Error>, boundary: String, limits: AttachmentLimits,
+                        expectedToken: String?, headerToken: String?, store: any AttachmentStore, sealer: Sealer) async throws -> Received {
+        guard let expectedToken else { throw Refusal.forbidden }
+        var verified = headerToken.map { ConstantTime.equal($0, expectedToken) } ?? false
+        var reader = UploadReader(boundary: boundary, limits: limits)
+        var received = Received()
+        var stored: [StoreKey] = []
+        var current: (index: Int, id: UUID, key: [UInt8], name: String, storeKey: StoreKey, writer: any AttachmentWriter)?
+        var names: [Int: String] = [:]
+
+        func keeping() -> Bool { received.problems.isEmpty && !received.storeFailed }
+        func dropCurrent() async {
+            if let open = current { await open.writer.discard() }
+            current = nil
+        }
+
+        do {
+            for try await chunk in body {
+                let events: [UploadReader.Event]
+                do { events = try reader.feed(chunk) } catch { throw Refusal.malformed }
+                for event in events {
+                    switch event {
+                    case .field(let name, let value):
+                        if name == CSRFMiddleware.fieldName {
+                            if !verified { verified = ConstantTime.equal(value, expectedToken) }
+                        } else if received.fields[name] == nil {
+                            received.fields[name] = value
+                        }
+                    case .fileStarted(let index, let id, let key, let name):
+                        guard verified else { throw Refusal.forbidden }
+                        names[index] = name
+                        guard keeping() else { continue }
+                        let storeKey = StoreKey()
+                        do {
+                            current = (index, id, key, name, storeKey, try await store.begin(storeKey))
+                        } catch {
+                            received.storeFailed = true
+                        }
+                    case .sealed(let index, let bytes):
+                        guard let open = current, open.index == index, keeping() else { continue }
+                        do { try await open.writer.write(bytes) } catch {
+                            received.storeFailed = true
+                            await dropCurrent()
+                        }
+                    case .fileStored(let index, let result):
+                        guard let open = current, open.index == index, keeping() else { continue }
+                        current = nil
+                        do {
+                            _ = try await open.writer.commit()
+                            stored.append(open.storeKey)
+                            received.files.append(UploadedFile(
+                                id: open.id, storeKey: open.storeKey,
+                                keySealed: try sealer.seal(open.key, context: UploadedFile.keyContext(open.id)),
+                                nameSealed: try sealer.seal(Array(open.name.utf8), context: UploadedFile.nameContext(open.id)),
+                                stored: result))
+                        } catch {
+                            received.storeFailed = true
+                        }
+                    case .fileRefused(let index, let problem):
+                        if current?.index == index { await dropCurrent() }
+                        received.problems.append("\(names[index] ?? "file"): \(problem.message())")
+                    case .tooManyFiles(let limit):
+                        received.problems.append(AttachmentLimits.tooManyMessage(limit: limit))
+                    }
+                }
+            }
+            do { try reader.finish() } catch { throw Refusal.malformed }
+            guard verified else { throw Refusal.forbidden }
+        } catch {
+            await dropCurrent()
+            await remove(stored, from: store)
+            throw error
+        }
+        if !keeping() {
+            await dropCurrent()
+            await remove(stored, from: store)
+            received.files = []
+        }
+        return received
+    }
+
+    /// How a send form ended: sent, or refused with what to show beside the form.
+    enum Outcome: Sendable {
+        case sent
+        case refused(messageError: String?, fileErrors: [String], status: HTTPResponseStatus)
+    }
+
+    static let storeFailedMessage = "Your files could not be saved just now. Nothing was sent; please try again."
+
+    /// Sends `form` with `send` (given the checked text and the stored files) unless a file was
+    /// refused or the text is not right; the files are removed whenever the message is not sent.
+    static func submit(_ form: Received, store: any AttachmentStore,
+                       send: (String, [UploadedFile]) async throws -> Void) async throws -> Outcome {
+        if form.storeFailed { return .refused(messageError: nil, fileErrors: [storeFailedMessage], status: .serviceUnavailable) }
+        if !form.problems.isEmpty { return .refused(messageError: nil, fileErrors: form.problems, status: .unprocessableEntity) }
+        do {
+            let text = try Conversations.body(form.field("body"), withFiles: !form.files.isEmpty)
+            try await send(text, form.files)
+            return .sent
+        } catch let error as ValidationError {
+            await remove(form.files, from: store)
+            return .refused(messageError: error.message, fileErrors: [], status: .unprocessableEntity)
+        } catch {
+            await remove(form.files, from: store)
+            throw error
+        }
+    }
+
+    /// Removes stored files no row will name (the sweep removes any this misses after a day).
+    static func remove(_ keys: [StoreKey], from store: any AttachmentStore) async {
+        for key in keys { try? await store.delete(key) }
+    }
+
+    static func remove(_ files: [UploadedFile], from store: any AttachmentStore) async {
+        await remove(files.map(\.storeKey), from: store)
+    }
+}
+
+extension Request {
+    /// A message form posted under `Paths.uploadPrefix`: with its files as they stream in, or a
+    /// plain form (which `CSRFMiddleware` read and checked whole) as its two fields.
+    func receiveMessageForm(staff: Bool) async throws -> Uploads.Received {
+        guard let boundary = Uploads.boundary(contentType: headers.first(name: .contentType)) else {
+            return Uploads.Received(fields: ["body": formField("body"), "idempotency_key": formField("idempotency_key")]
+                .compactMapValues { $0 })
+        }
+        do {
+            return try await Uploads.receive(body, boundary: boundary, limits: caseTalk.attachmentLimits(staff: staff),
+                                             expectedToken: expectedFormToken, headerToken: headers.first(name: "X-CSRF-Token"),
+                                             store: caseTalk.attachments, sealer: caseTalk.sealer)
+        } catch Uploads.Refusal.forbidden {
+            logger.notice("upload rejected: missing or wrong CSRF token")
+            throw PublicError.csrfRejected
+        } catch Uploads.Refusal.malformed {
+            throw PublicError(status: .badRequest, message: "The form could not be read. Please try sending it again.")
+        }
+    }
+}
