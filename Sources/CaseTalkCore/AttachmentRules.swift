@@ -44,6 +44,11 @@ public struct AttachmentLimits: Sendable, Equatable {
 
     public static func tooManyMessage(limit: Int) -> String { "You can attach at most \(limit) files to one message." }
 
+    /// SPEC §8 gives the limit, not the words: these say what happened and what to do.
+    public static func perDayMessage(limit: Int) -> String {
+        "You can send at most \(limit) files in 24 hours. Nothing was sent; please send these files later."
+    }
+
     /// Why an image of this size is refused (a side over 20,000 px, or over 100 megapixels), or nil.
     /// SPEC §8 has one message for both: the sides are what a person can check.
     public static func pixelProblem(_ size: PixelSize) -> String? {

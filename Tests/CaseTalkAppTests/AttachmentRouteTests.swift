@@ -211,4 +211,72 @@ import VaporTesting
             #expect(try await Message.query(on: app.db).count() == 1)
         }
     }
+
+    @Test func filesNoRowNamesAreSweptAfterADayAndTheRestStay() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            try await t.ben.get("/cases/\(t.caseID)/talk")
+            #expect(try await t.ben.postFiles("/uploads/cases/\(t.caseID)/talk", [
+                .field("idempotency_key", SecureRandom.token()), .field("body", "Plan."), .file("plan.pdf", Self.pdf, type: "application/pdf"),
+            ]).status == .seeOther)
+            let store = app.caseTalk.attachments
+            let oldStray = StoreKey(), newStray = StoreKey()
+            for key in [oldStray, newStray] {
+                _ = try await store.put(key, AsyncThrowingStream { $0.yield([1, 2, 3]); $0.finish() })
+            }
+            guard case .folder(let root) = app.caseTalk.config.attachmentStore else { Issue.record("a folder store"); return }
+            let dayAgo = Date().addingTimeInterval(-25 * 3600)
+            for name in storedFiles(app) where !name.hasSuffix(newStray.value) {
+                try FileManager.default.setAttributes([.modificationDate: dayAgo], ofItemAtPath: root + "/" + name)
+            }
+            #expect(storedFiles(app).count == 3)
+            #expect(try await Attachments.sweepUnnamed(store: store, now: Date(), on: app.db) == 1)
+            let left = storedFiles(app)
+            #expect(left.count == 2 && !left.contains { $0.hasSuffix(oldStray.value) } && left.contains { $0.hasSuffix(newStray.value) })
+            let conversation = try #require(try await t.conversation(of: t.registration.invitations.world.ben)).requireID()
+            let id = try #require(fileIDs(in: try await t.pat.get("/inbox/\(conversation)").body.string).first)
+            #expect([UInt8](try await t.pat.get("/files/\(id)").body.readableBytesView) == Self.pdf, "the sent file stays")
+        }
+    }
+
+    @Test func aPatientSendsAtMost30FilesIn24Hours() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            try await t.write("Send what you have.", as: t.ben)
+            let conversation = try #require(try await t.conversation(of: t.registration.invitations.world.ben)).requireID()
+            func send(_ count: Int) async throws -> TestingHTTPResponse {
+                try await t.pat.get("/inbox/\(conversation)")
+                return try await t.pat.postFiles("/uploads/inbox/\(conversation)", [.field("idempotency_key", SecureRandom.token()),
+                    .field("body", "Photos.")] + (0..<count).map { .file("p\($0).pdf", Self.pdf, type: "application/pdf") })
+            }
+            for _ in 0..<3 { #expect(try await send(10).status == .seeOther) }
+            let refused = try await send(1)
+            #expect(refused.status == .unprocessableEntity)
+            #expect(refused.body.string.contains("You can send at most 30 files in 24 hours."))
+            #expect(try await rows(app) == 30 && storedFiles(app).count == 30)
+            #expect(try await send(0).status == .seeOther, "words alone are not counted")
+            clock.advance(by: 24 * 3600 + 1)
+            try await t.pat.signIn("pat@example.com", password: RegistrationWorld.password)
+            #expect(try await send(1).location == "/inbox/\(conversation)?sent=1", "a new day")
+            #expect(try await rows(app) == 31)
+        }
+    }
+
+    @Test func parallelSendsCannotPassTheDailyLimitTogether() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            let patient = try #require(try await Patient.query(on: app.db).filter(\.$email == "pat@example.com").first()).requireID()
+            let now = clock.now
+            let passed = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await PatientFileAllowancesTable.take(10, patientID: patient, limit: 30, window: 24 * 3600, now: now, on: app.db)
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(passed == 3)
+            _ = t
+        }
+    }
 }

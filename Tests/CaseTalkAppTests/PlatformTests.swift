@@ -414,9 +414,9 @@ import VaporTesting
             "020_CreateMessageUnreadIndex",
             "021_UpdateConversationAddPatient", "022_UpdateCodeHoldersAddSessionBinding", "023_CreateTwoStepVerification",
             "024_UpdateAuditEntryKeyChain", "025_CreatePasswordResetRequest",
-            "026_UpdateSealedDataKeyIDs", "027_UpdateOutboxKinds", "028_CreateAttachment", "029_UpdateMessageAddFileCount",
+            "026_UpdateSealedDataKeyIDs", "027_UpdateOutboxKinds", "028_CreateAttachment", "029_UpdateMessageAddFileCount", "030_CreatePatientFileAllowance",
         ])
-        #expect(Migrations.count == 29)
+        #expect(Migrations.count == 30)
     }
 }
 

@@ -40,6 +40,17 @@ enum AttachmentsTable {
         for chunk in Bucket.chunks(rows) { try await db.run(Insert(rows: Array(chunk))) }
     }
 
+    /// Which of these stored names a row names.
+    static func named(_ keys: [StoreKey], on db: any Database) async throws -> Set<String> {
+        var out: Set<String> = []
+        for chunk in Bucket.chunks(keys) {
+            out.formUnion(try await db.rows(Named(keys: Bucket.padded(chunk.map(\.value)))).map {
+                try $0.decode(column: "store_key", as: String.self)
+            })
+        }
+        return out
+    }
+
     /// A file as its thread shows it.
     struct Listed: Sendable {
         let id: UUID
@@ -138,6 +149,16 @@ enum AttachmentsTable {
                         row.status.rawValue, row.at]
             }
         }
+    }
+
+    private struct Named: Statement {
+        static let writes = false
+        static func text(size: Int) -> String {
+            "SELECT store_key FROM attachments WHERE store_key IN (\(Bucket.list(from: 1, count: size)))"
+        }
+        let keys: [String]
+        var size: Int { keys.count }
+        var binds: [any SQLValue] { keys }
     }
 
     private struct OfMessages: Statement {

@@ -103,8 +103,8 @@ enum Outbox {
 }
 
 /// Runs outbox delivery in the background of `serve` (every second while there is nothing to do,
-/// at once while there is), and once a minute the housekeeping: invitation reminders and the
-/// sweep of expired sessions.
+/// at once while there is), once a minute the housekeeping: invitation reminders and the
+/// sweep of expired sessions; and once an hour the sweep of stored files no row names.
 final class BackgroundWorker: Sendable {
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
     let interval: Duration
@@ -116,7 +116,7 @@ final class BackgroundWorker: Sendable {
         task.withLockedValue { current in
             guard current == nil else { return }
             current = Task.detached {
-                var lastHousekeeping = Date.distantPast
+                var lastHousekeeping = Date.distantPast, lastFileSweep = Date.distantPast
                 var lastHead: Audit.Head? = nil
                 while !Task.isCancelled {
                     var handled = 0
@@ -135,6 +135,11 @@ final class BackgroundWorker: Sendable {
                             lastHead = try await Audit.publishHead(after: lastHead, on: app.db, key: services.auditKey, at: now,
                                                                    logger: app.logger)
                             lastHousekeeping = now
+                        }
+                        if now.timeIntervalSince(lastFileSweep) >= 3600 {
+                            let removed = try await Attachments.sweepUnnamed(store: services.attachments, now: now, on: app.db)
+                            if removed > 0 { app.logger.info("removed stored files no message names", metadata: ["count": "\(removed)"]) }
+                            lastFileSweep = now
                         }
                     } catch {
                         app.logger.warning("background delivery round failed", metadata: ["error": .string(String(reflecting: type(of: error)))])

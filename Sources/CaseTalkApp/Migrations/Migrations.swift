@@ -35,6 +35,7 @@ public enum Migrations {
         UpdateOutboxKinds(),
         CreateAttachment(),
         UpdateMessageAddFileCount(),
+        CreatePatientFileAllowance(),
     ] }
 
     /// How many there are (`/readyz` waits for all of them).

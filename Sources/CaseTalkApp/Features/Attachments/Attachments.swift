@@ -81,4 +81,35 @@ enum Attachments {
         return Opened(type: type, name: name, bytes: Int(found.storedBytes), inline: inline,
                       sealed: use.services.attachments.read(storeKey, from: 0), key: key, fileID: found.id.uuidString)
     }
+
+    /// Files stored more than a day ago that no row names: what a send that failed after its
+    /// files were stored, or a crash mid-upload, left behind (issue 19 item 7). A file is stored
+    /// before its row is committed, within the seconds a send takes, so a day leaves every send
+    /// in flight alone. How many were removed.
+    @discardableResult
+    static func sweepUnnamed(store: any AttachmentStore, now: Date, on db: any Database) async throws -> Int {
+        let old = try await store.keys(writtenBefore: now.addingTimeInterval(-sweepAge))
+        guard !old.isEmpty else { return 0 }
+        let named = try await AttachmentsTable.named(old, on: db)
+        var removed = 0
+        for key in old where !named.contains(key.value) {
+            try await store.delete(key)
+            removed += 1
+        }
+        return removed
+    }
+
+    static let sweepAge: TimeInterval = 24 * 3600
+
+    /// Counts a patient's files against SPEC §8's 30 in 24 hours, or refuses them all. The window
+    /// begins with the first file after the last one ended (one row per patient, counted by one
+    /// conditional statement, so parallel sends cannot pass it together). A send refused later
+    /// still counts: the limit is there to stop floods, not to account exactly.
+    static func countAgainstDailyLimit(_ files: Int, patientID: UUID, limits: AttachmentLimits, _ use: UseCaseContext) async throws {
+        guard files > 0, let perDay = limits.maxPerDay else { return }
+        guard try await PatientFileAllowancesTable.take(files, patientID: patientID, limit: perDay, window: 24 * 3600,
+                                                        now: use.now, on: use.db) else {
+            throw Uploads.FilesRefused(message: AttachmentLimits.perDayMessage(limit: perDay))
+        }
+    }
 }

@@ -143,6 +143,9 @@ enum Uploads {
         case refused(messageError: String?, fileErrors: [String], status: HTTPResponseStatus)
     }
 
+    /// A reason to refuse the files that is known only once they are in (the daily limit).
+    struct FilesRefused: Error { let message: String }
+
     static let storeFailedMessage = "Your files could not be saved just now. Nothing was sent; please try again."
 
     /// Sends `form` with `send` (given the checked text and the stored files) unless a file was
@@ -158,6 +161,9 @@ enum Uploads {
         } catch let error as ValidationError {
             await remove(form.files, from: store)
             return .refused(messageError: error.message, fileErrors: [], status: .unprocessableEntity)
+        } catch let refused as FilesRefused {
+            await remove(form.files, from: store)
+            return .refused(messageError: nil, fileErrors: [refused.message], status: .unprocessableEntity)
         } catch {
             await remove(form.files, from: store)
             throw error

@@ -53,6 +53,8 @@ struct InboxController: RouteCollection {
         let (patient, conversation) = scope
         let outcome = try await Uploads.submit(form, store: req.caseTalk.attachments) { text, files in
             try await req.rateLimit(.messageSend, account: .patient(patient.id))
+            try await Attachments.countAgainstDailyLimit(files.count, patientID: patient.id,
+                                                         limits: req.caseTalk.attachmentLimits(staff: false), req.useCase)
             try await Conversations.send(text, files: files, by: .patient, caseID: conversation.caseId, memberID: conversation.memberId,
                                          idempotencyKey: Conversations.idempotencyKey(form.field("idempotency_key")),
                                          actor: .patient(patient.id), req.useCase)
