@@ -29,7 +29,12 @@ import VaporTesting
         delivery: nil, deliveryProblem: false, canResend: false, canRevoke: false,
         canChangeAddress: true, controlNote: nil, registeredAs: nil, canRemoveAccess: false)
     static let entry = ThreadEntry(id: UUID().uuidString, mine: true, author: "Dr. Sample", date: "today", text: "Line one\n<b>not bold</b> " + hostile, read: "today")
-    static let theirs = ThreadEntry(id: UUID().uuidString, mine: false, author: "Ana Silva", date: "today", text: "Thanks", read: nil)
+    /// With files whose names are hostile: a photo shown, a PDF to download, one being checked.
+    static let theirs = ThreadEntry(id: UUID().uuidString, mine: false, author: "Ana Silva", date: "today", text: "Thanks", read: nil, files: [
+        ThreadFile(id: UUID(), name: hostile + ".jpg", size: "1.2 MB", typeLabel: "JPEG image", shown: true, takenAt: "Nov 30, 2026 at 2:05 PM"),
+        ThreadFile(id: UUID(), name: hostile + ".pdf", size: "80 KB", typeLabel: "PDF document", shown: false, takenAt: nil),
+        ThreadFile(id: UUID(), name: "scan.pdf", size: "80 KB", typeLabel: "PDF document", shown: false, takenAt: nil, checking: true),
+    ])
     static let mailItem = MailboxItem(id: UUID(), kind: "email", recipient: "ana@example.com", subject: "Sample", createdAt: "today")
     static let conversationID = UUID()
 
@@ -152,6 +157,10 @@ import VaporTesting
         sample("inbox/thread", InboxThreadModel(chrome: chrome, id: conversationID, memberName: "Dr. Cy", practiceName: "Riverside", caseTitle: "Crown",
                                                 thread: .init(entries: [entry, theirs], earlierPage: 2, laterPage: nil), sendKey: "k", draft: "",
                                                 error: "Enter the message."),
+               InboxThreadView.render),
+        sample("inbox/thread", InboxThreadModel(chrome: chrome, id: conversationID, memberName: "Dr. Cy", practiceName: "Riverside", caseTitle: "Crown",
+                                                thread: .init(entries: [theirs], earlierPage: nil, laterPage: nil), sendKey: "k", draft: "kept",
+                                                error: nil, fileErrors: [hostile + ".svg: This type of file can't be sent."]),
                InboxThreadView.render),
         sample("dev/mailbox", MailboxModel(chrome: chrome, codes: [.init(email: "maya@example.com", code: "123456"), .init(email: "b@example.com", code: nil)],
                                            items: [mailItem]), MailboxView.render),
