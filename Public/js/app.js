@@ -12,6 +12,77 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 
+  // SPEC §8: a message form with files chosen is sent in the background, so that each file shows
+  // its upload progress. The server answers such a send with where to go next (204 and
+  // X-CaseTalk-Location) instead of a redirect, so the next page is loaded (and its view audited)
+  // once; a refusal's page replaces this one, the typed message kept by the server.
+  document.querySelectorAll("form.message-form[enctype='multipart/form-data']").forEach(function (form) {
+    var input = form.querySelector("input[type='file']");
+    if (!input || !window.FormData || !window.XMLHttpRequest) { return; }
+    form.addEventListener("submit", function (event) {
+      if (!input.files || input.files.length === 0) { return; }
+      event.preventDefault();
+      var files = Array.prototype.slice.call(input.files);
+      var list = form.querySelector(".upload-progress");
+      if (list) { list.remove(); }
+      list = document.createElement("ul");
+      list.className = "upload-progress";
+      list.setAttribute("aria-label", "Upload progress");
+      var bars = files.map(function (file) {
+        var item = document.createElement("li");
+        var label = document.createElement("span");
+        label.textContent = file.name + " ";
+        var bar = document.createElement("progress");
+        bar.max = 100;
+        bar.value = 0;
+        bar.setAttribute("aria-label", "Uploading " + file.name);
+        item.appendChild(label);
+        item.appendChild(bar);
+        list.appendChild(item);
+        return bar;
+      });
+      input.insertAdjacentElement("afterend", list);
+      var request = new XMLHttpRequest();
+      request.open("POST", form.action);
+      request.setRequestHeader("X-CaseTalk-Upload", "1");
+      // The form's parts go in order, so the bytes sent say which file is on its way.
+      request.upload.addEventListener("progress", function (progress) {
+        if (!progress.lengthComputable) { return; }
+        var overhead = Math.max(0, progress.total - files.reduce(function (sum, file) { return sum + file.size; }, 0));
+        var sent = Math.max(0, progress.loaded - overhead / 2);
+        files.forEach(function (file, index) {
+          var before = files.slice(0, index).reduce(function (sum, f) { return sum + f.size; }, 0);
+          bars[index].value = file.size === 0 ? 100 : Math.max(0, Math.min(100, (sent - before) * 100 / file.size));
+        });
+      });
+      var again = function (message) {
+        form.querySelectorAll("button[type='submit']").forEach(function (button) { button.disabled = false; });
+        var note = document.createElement("p");
+        note.className = "field-error";
+        note.setAttribute("role", "alert");
+        note.textContent = message;
+        list.replaceChildren(note);
+      };
+      request.addEventListener("load", function () {
+        var next = request.getResponseHeader("X-CaseTalk-Location");
+        if (request.status === 204 && next && next.charAt(0) === "/" && next.charAt(1) !== "/") {
+          window.location.assign(next);
+          return;
+        }
+        var page = new DOMParser().parseFromString(request.responseText, "text/html");
+        if (!page.body || !page.body.firstElementChild) { again("The files could not be sent. Please press Send again."); return; }
+        document.title = page.title;
+        document.body.replaceWith(document.adoptNode(page.body));
+        var problem = document.querySelector("[role='alert']");
+        if (problem) { problem.setAttribute("tabindex", "-1"); problem.focus(); }
+      });
+      request.addEventListener("error", function () {
+        again("The files could not be sent: the connection was lost. Please press Send again.");
+      });
+      request.send(new FormData(form));
+    });
+  });
+
   // SPEC §5: a minute before the idle sign-out, a warning with "Stay signed in". Only the
   // server's clock counts: staying keeps the session alive with a request.
   var warnAfter = parseInt(document.body.getAttribute("data-idle-warning"), 10);

@@ -205,7 +205,10 @@ import VaporTesting
             let parts: [FormPart] = [.field("idempotency_key", key), .field("body", "Plan attached."),
                                      .file("plan.pdf", Self.pdf, type: "application/pdf")]
             #expect(try await t.ben.postFiles("/uploads/cases/\(t.caseID)/talk", parts).status == .seeOther)
-            #expect(try await t.ben.postFiles("/uploads/cases/\(t.caseID)/talk", parts).status == .seeOther)
+            // The page's background send (app.js) is told where to go instead of being redirected.
+            let background = try await t.ben.postFiles("/uploads/cases/\(t.caseID)/talk", parts, extraHeaders: ["X-CaseTalk-Upload": "1"])
+            #expect(background.status == .noContent)
+            #expect(background.headers.first(name: "X-CaseTalk-Location") == "/cases/\(t.caseID)/talk?done=message")
             #expect(try await rows(app) == 1)
             #expect(storedFiles(app).count == 1, "the retry's copy was removed")
             #expect(try await Message.query(on: app.db).count() == 1)

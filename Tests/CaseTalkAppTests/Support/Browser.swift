@@ -178,16 +178,18 @@ extension Browser {
     /// Posts a form with files: the CSRF token last seen first (as every form writes it), unless
     /// `csrf` says otherwise; `csrfLast` puts it after the other parts.
     @discardableResult
-    func postFiles(_ path: String, _ parts: [FormPart], csrf override: String?? = nil, csrfLast: Bool = false) async throws -> TestingHTTPResponse {
+    func postFiles(_ path: String, _ parts: [FormPart], csrf override: String?? = nil, csrfLast: Bool = false,
+                   extraHeaders: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
         let token: String? = switch override { case .some(let value): value; case .none: csrf }
         let tokenPart = token.map { [FormPart.field("_csrf", $0)] } ?? []
-        return try await postFiles(path, body: Self.multipart(csrfLast ? parts + tokenPart : tokenPart + parts))
+        return try await postFiles(path, body: Self.multipart(csrfLast ? parts + tokenPart : tokenPart + parts), extraHeaders: extraHeaders)
     }
 
     /// Posts `body` as a form with files, as it is.
     @discardableResult
-    func postFiles(_ path: String, body: [UInt8]) async throws -> TestingHTTPResponse {
+    func postFiles(_ path: String, body: [UInt8], extraHeaders: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
         var sent = headers()
+        sent.add(contentsOf: extraHeaders)
         sent.add(name: .contentType, value: "multipart/form-data; boundary=\(Self.boundary)")
         let response = try await app.testing().sendRequest(.POST, path, headers: sent, body: ByteBuffer(bytes: body))
         remember(response)

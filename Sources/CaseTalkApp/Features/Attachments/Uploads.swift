@@ -200,3 +200,14 @@ extension Request {
         }
     }
 }
+
+extension Request {
+    /// After a send: the redirect to `path`, or, for the page's own background send with files
+    /// (`X-CaseTalk-Upload: 1`, see `Public/js/app.js`), 204 naming `path`, so that the browser
+    /// loads the next page once instead of following the redirect unseen and loading it again
+    /// (each thread view is audited).
+    func answerSent(to path: Paths) -> Response {
+        guard headers.first(name: "X-CaseTalk-Upload") == "1" else { return redirect(to: path) }
+        return Response(status: .noContent, headers: ["X-CaseTalk-Location": path.path])
+    }
+}

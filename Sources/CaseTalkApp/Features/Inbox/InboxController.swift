@@ -60,7 +60,7 @@ struct InboxController: RouteCollection {
                                          actor: .patient(patient.id), req.useCase)
         }
         guard case .refused(let messageError, let fileErrors, let status) = outcome else {
-            return req.redirect(to: .conversation(conversation.id, sent: true))
+            return req.answerSent(to: .conversation(conversation.id, sent: true))
         }
         return try await render(req, patient, conversation, draft: String((form.field("body") ?? "").prefix(Conversations.maxLength)),
                                 error: messageError, fileErrors: fileErrors, status: status)

@@ -50,7 +50,7 @@ struct PatientTalkController: RouteCollection {
                                          actor: .staff(staff.id), req.useCase)
         }
         guard case .refused(let messageError, let fileErrors, let status) = outcome else {
-            return req.redirect(to: .patientTalk(caseID, done: .message))
+            return req.answerSent(to: .patientTalk(caseID, done: .message))
         }
         let (_, patientCase) = try await req.memberCase()
         return try await renderTalk(req, patientCase, values: .init(), errors: [:], notice: nil,
