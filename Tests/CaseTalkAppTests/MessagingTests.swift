@@ -340,6 +340,11 @@ struct TalkWorld {
         try await withCaseTalk { app, clock in
             let t = try await TalkWorld.make(app, clock)
             try await t.write("Sealed under the first key.", as: t.ben)
+            // A file whose key and name are sealed under the first key.
+            try await t.ben.get("/cases/\(t.caseID)/talk")
+            let pdf = Array("%PDF-1.7\nkept through the rotation\n".utf8)
+            #expect(try await t.ben.postFiles("/uploads/cases/\(t.caseID)/talk", [.field("body", "With a file."),
+                .file("plan.pdf", pdf, type: "application/pdf")]).status == .seeOther)
             let first = app.caseTalk.config.dataKey, second = SecureRandom.bytes(32)
             app.caseTalk.sealer = Sealer(key: second, previous: [first])
             try await t.write("Sealed under the second key.", as: t.ben)
@@ -347,7 +352,7 @@ struct TalkWorld {
             func rows() async throws -> [Row] {
                 try await app.db.sql.raw("SELECT id, key_id, body_sealed FROM messages ORDER BY created_at").all(decoding: Row.self)
             }
-            #expect(try await rows().map(\.key_id) == [Sealer.keyID(of: first), Sealer.keyID(of: second)])
+            #expect(try await rows().map(\.key_id) == [Sealer.keyID(of: first), Sealer.keyID(of: first), Sealer.keyID(of: second)])
             var page = try await t.ben.get("/cases/\(t.caseID)/talk").body.string
             #expect(page.contains("Sealed under the first key.") && page.contains("Sealed under the second key."))
 
@@ -359,7 +364,8 @@ struct TalkWorld {
             try await app.db.sql.raw("UPDATE messages SET body_sealed = \(bind: legacyBody), key_id = 'k1' WHERE id = \(bind: legacy.id)").run()
 
             let counts = try await SealedData.resealAll(with: app.caseTalk.sealer, on: app.db)
-            #expect(counts.messages == 2 && counts.twoStepKeys > 0 && counts.outbox > 0, "\(counts)")
+            #expect(counts.messages == 3 && counts.twoStepKeys > 0 && counts.outbox > 0, "\(counts)")
+            #expect(counts.attachmentKeys == 1 && counts.attachmentNames == 1, "\(counts)")
             #expect(try await rows().allSatisfy { $0.key_id == Sealer.keyID(of: second) && $0.body_sealed.hasPrefix($0.key_id + ":") })
             #expect(try await SealedData.resealAll(with: app.caseTalk.sealer, on: app.db).total == 0, "nothing left to do")
 
@@ -368,6 +374,11 @@ struct TalkWorld {
             for text in ["Sealed under the first key.", "Sealed under the second key.", "Sealed before key ids."] {
                 #expect(page.contains(text), "\(text)")
             }
+            let conversation = try #require(try await t.conversation(of: t.registration.invitations.world.ben)).requireID()
+            let thread = try await t.pat.get("/inbox/\(conversation)").body.string
+            #expect(thread.contains("plan.pdf"), "the file's name opens under the new key")
+            let fileID = try #require(thread.range(of: "/files/").map { String(thread[$0.upperBound...].prefix(36)) })
+            #expect([UInt8](try await t.pat.get("/files/\(fileID)?download=1").body.readableBytesView) == pdf, "and its key")
             #expect(try await fx(app).deliver() >= 0, "queued emails re-sealed too still go out")
             #expect(try await Browser(app).signIn("cy@northside.example").location == "/cases", "two-step keys re-sealed still open")
         }

@@ -242,7 +242,8 @@ struct RotateKeysCommand: AsyncCommand {
                                  + "CASETALK_PREVIOUS_DATA_KEYS. Values done so far are re-sealed; the rest are as they were.")
         }
         context.console.info("Re-sealed under key \(sealer.currentKeyID): \(counts.messages) messages, \(counts.outbox) queued emails, "
-                             + "\(counts.twoStepKeys) two-step keys, \(counts.setupKeys) keys being set up. "
+                             + "\(counts.twoStepKeys) two-step keys, \(counts.setupKeys) keys being set up, "
+                             + "\(counts.attachmentKeys) attached files' keys and \(counts.attachmentNames) names. "
                              + "Nothing is sealed under another key now; CASETALK_PREVIOUS_DATA_KEYS can be emptied.")
     }
 }

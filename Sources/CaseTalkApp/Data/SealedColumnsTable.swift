@@ -15,6 +15,10 @@ enum SealedColumnsTable {
     enum TwoStepKey: SealedColumn { typealias ID = UUID; static let table = "staff_users", column = "totp_key" }
     enum SetupKey: SealedColumn { typealias ID = String; static let table = "sessions", column = "pending_key" }
     enum ResetRequestEmail: SealedColumn { typealias ID = UUID; static let table = "password_reset_requests", column = "email_sealed" }
+    /// An attached file's own key and its name (the file's bytes are sealed under its own key,
+    /// which does not change with the data key).
+    enum AttachmentKey: SealedColumn { typealias ID = UUID; static let table = "attachments", column = "key_sealed" }
+    enum AttachmentName: SealedColumn { typealias ID = UUID; static let table = "attachments", column = "name_sealed" }
 
     struct Sealed<ID: Decodable & Sendable>: Decodable, Sendable {
         let rowId: ID

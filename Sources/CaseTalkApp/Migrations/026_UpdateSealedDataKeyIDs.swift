@@ -8,7 +8,7 @@ struct UpdateSealedDataKeyIDs: AsyncMigration {
     let sealer: Sealer
 
     func prepare(on db: any Database) async throws {
-        try await db.transaction { tx in try await SealedData.resealAll(with: sealer, on: tx) }
+        try await db.transaction { tx in try await SealedData.resealAll(with: sealer, on: tx, attachments: false) }
     }
 
     /// Nothing to undo: values under the current key open as before.

@@ -8,8 +8,8 @@ import Foundation
 /// is read again rather than overwritten.
 enum SealedData {
     struct Counts: Equatable, Sendable {
-        var messages = 0, outbox = 0, twoStepKeys = 0, setupKeys = 0, resetRequests = 0
-        var total: Int { messages + outbox + twoStepKeys + setupKeys + resetRequests }
+        var messages = 0, outbox = 0, twoStepKeys = 0, setupKeys = 0, resetRequests = 0, attachmentKeys = 0, attachmentNames = 0
+        var total: Int { messages + outbox + twoStepKeys + setupKeys + resetRequests + attachmentKeys + attachmentNames }
     }
 
     /// How a value of each kind is bound (the context it was sealed with).
@@ -23,7 +23,9 @@ enum SealedData {
     /// Re-seals, under `sealer`'s current key, every value sealed under another key. A value no
     /// key of the ring opens stops the run with an error (nothing is lost: it stays as it was).
     @discardableResult
-    static func resealAll(with sealer: Sealer, on db: any Database) async throws -> Counts {
+    /// `attachments`: false for migration 026, which runs before the attachments table exists
+    /// (its values were sealed with key ids from the start).
+    static func resealAll(with sealer: Sealer, on db: any Database, attachments: Bool = true) async throws -> Counts {
         var counts = Counts()
         counts.messages = try await batches {
             try await MessagesTable.staleSeals(currentKeyID: sealer.currentKeyID, limit: batchSize, on: db)
@@ -43,6 +45,11 @@ enum SealedData {
         counts.setupKeys = try await resealColumn(SealedColumnsTable.SetupKey.self, context: setupKeyContext, sealer: sealer, on: db)
         counts.resetRequests = try await resealColumn(SealedColumnsTable.ResetRequestEmail.self, context: resetRequestContext,
                                                       sealer: sealer, on: db)
+        guard attachments else { return counts }
+        counts.attachmentKeys = try await resealColumn(SealedColumnsTable.AttachmentKey.self, context: UploadedFile.keyContext,
+                                                       sealer: sealer, on: db)
+        counts.attachmentNames = try await resealColumn(SealedColumnsTable.AttachmentName.self, context: UploadedFile.nameContext,
+                                                        sealer: sealer, on: db)
         return counts
     }
 
