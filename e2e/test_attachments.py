@@ -11,7 +11,9 @@ import tempfile
 
 import pytest
 import requests
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from conftest import CaseTalkServer
 from pages import button, field, http_status, open_case, shot, sign_out, wait_for_heading, wait_for_text
@@ -106,6 +108,19 @@ def test_a_patients_photo_is_cleaned_shown_upright_and_kept_from_a_colleague(app
     size = browser.execute_script("const i = arguments[0]; return i.complete ? [i.naturalWidth, i.naturalHeight] : null;", thumb)
     assert size == [40, 64], size
     shot(browser, "62-doctor-sees-photo")
+    # On a phone the thread with its photo fits the screen; by keyboard, Attach files comes right
+    # after the message box, then Send.
+    browser.set_window_size(390, 844)
+    browser.refresh()
+    wait_for_text(browser, "IMG_0042.jpg")
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390, f"the thread is {width}px wide on a 390px screen"
+    shot(browser, "62b-phone-thread-with-photo")
+    field(browser, "Message to Jordan Miles").send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("id") == "files"
+    ActionChains(browser).send_keys(Keys.TAB).perform()   # (keys sent to a file input are taken as a path)
+    assert browser.switch_to.active_element.text == "Send"
+    browser.set_window_size(1280, 900)
     file_id = FILE_LINK.search(browser.page_source).group(1)
     file_url = f"{base}/files/{file_id}"
 

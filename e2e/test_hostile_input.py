@@ -334,3 +334,54 @@ def test_two_step_code(app, code, kind):
     check(reply, "two-step " + kind)
     assert reply.status_code in (401, 422), reply.status_code
     assert session.get(app.base + "/cases", allow_redirects=False, timeout=10).status_code == 303, "not signed in"
+
+
+# Attachments (SPEC §8): hostile file names, contents, counts and malformed forms. Pass: never a
+# 5xx, every refusal explained, and on a refusal no message, no row and no stored file.
+PHOTO = (__import__("pathlib").Path(__file__).resolve().parent.parent / "Tests" / "CaseTalkAppTests" / "Fixtures"
+         / "phone-photo.jpg").read_bytes()
+CONTENTS = st.one_of(
+    st.sampled_from([PHOTO, PHOTO[:300], PHOTO[:2], b"", b"%PDF-1.7\n%%EOF\n", b"<html><script>alert(1)</script></html>",
+                     b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', b"PK\x03\x04zip",
+                     b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, b"\xff\xd8\xff\xe0" + b"\xff" * 100]),
+    st.binary(max_size=3000))
+NAMES = st.one_of(TEXT, st.sampled_from(["photo.jpg", "../../etc/passwd", "a\"b.jpg", "x\r\nContent-Type: text/html", "invoice\u202efdp.exe"]))
+
+
+def stored_files(app):
+    root = app.workdir / "var" / "attachments"
+    return sorted(str(p) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def multipart(parts, boundary="hostileBoundary42"):
+    out = b""
+    for name, filename, content in parts:
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"'
+        if filename is not None:
+            head += f'; filename="{filename}"\r\nContent-Type: application/octet-stream'
+        out += (head + "\r\n\r\n").encode("utf-8", "surrogatepass") + content + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
+
+
+@RUN
+@given(body=TEXT, files=st.lists(st.tuples(NAMES, CONTENTS), max_size=3),
+       csrf=st.sampled_from(["first", "last", "missing", "wrong"]), cut=st.sampled_from([0, 0, 0, 1, 7, 60]))
+def test_patient_talk_upload(app, doctor, body, files, csrf, cut):
+    session, case_id = doctor
+    talk = f"{app.base}/cases/{case_id}/talk"
+    token_value = {"wrong": "x" * 43}.get(csrf) or token(session, talk)
+    fields = [("idempotency_key", None, b"k" * 43), ("body", None, body.encode("utf-8", "surrogatepass"))]
+    fields += [("files", name, content) for name, content in files]
+    token_part = [("_csrf", None, token_value.encode())] if csrf != "missing" else []
+    data = multipart(token_part + fields if csrf != "last" else fields + token_part)
+    if cut:
+        data = data[:-cut]
+    before = (count(app, "messages"), count(app, "attachments"), stored_files(app))
+    answer = session.post(f"{app.base}/uploads/cases/{case_id}/talk", data=data, allow_redirects=False, timeout=30,
+                          headers={"Content-Type": "multipart/form-data; boundary=hostileBoundary42"})
+    check(answer, "upload")
+    if answer.status_code == 303:
+        check(session.get(talk, timeout=10), "the thread with files")
+    else:
+        after = (count(app, "messages"), count(app, "attachments"), stored_files(app))
+        assert after == before, f"a refused upload stored something ({answer.status_code})"
