@@ -150,11 +150,34 @@ def test_a_patients_photo_is_cleaned_shown_upright_and_kept_from_a_colleague(app
     assert pdf.status_code == 200 and pdf.headers["Content-Disposition"].startswith("attachment;")
     assert pdf.content.startswith(b"%PDF-1.7")
 
+    # The Attachments tab: Dr. Chen's own Patient Talk's files, newest first; full screen, the
+    # arrow key goes to the next one.
+    browser.find_element(By.LINK_TEXT, "Attachments").click()
+    wait_for_heading(browser, "Jordan Miles")
+    wait_for_text(browser, "Treatment plan.pdf")
+    assert browser.page_source.index("Treatment plan.pdf") < browser.page_source.index("IMG_0042.jpg")
+    shot(browser, "63-attachments-tab")
+    browser.find_element(By.LINK_TEXT, "Images").click()
+    wait_for_text(browser, "IMG_0042.jpg")
+    assert "Treatment plan.pdf" not in browser.page_source
+    browser.find_element(By.LINK_TEXT, "All").click()
+    wait_for_text(browser, "Treatment plan.pdf")
+    browser.find_element(By.XPATH, "//ul[@class='gallery']//a[contains(., 'Treatment plan.pdf')]").click()
+    wait_for_heading(browser, "Treatment plan.pdf")
+    assert "1 of 2" in browser.page_source
+    shot(browser, "64-attachment-full-screen")
+    ActionChains(browser).send_keys(Keys.ARROW_RIGHT).perform()
+    wait_for_heading(browser, "IMG_0042.jpg")
+    assert "2 of 2" in browser.page_source
+
     # Dr. Grant, on the same case from another practice, sees no file and gets 404 on its address.
     sign_out(browser)
     open_case(browser, base, "Jordan Miles", as_email="felix.grant@northside.example")
     assert "IMG_0042" not in browser.page_source and "/files/" not in browser.page_source
-    shot(browser, "63-colleague-sees-no-file")
+    browser.find_element(By.LINK_TEXT, "Attachments").click()
+    wait_for_text(browser, "No files yet.")
+    assert "IMG_0042" not in browser.page_source and "Treatment plan" not in browser.page_source
+    shot(browser, "65-colleague-sees-no-file")
     assert http_status(browser, file_url) == 404
     # (The answer carries the files' sandboxing policy, under which no script runs: no axe check.)
     browser.get(file_url)

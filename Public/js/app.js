@@ -83,6 +83,27 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 
+  // The full-screen file view: the arrow keys and a swipe go to the previous or next file (the
+  // links do the same without script).
+  document.querySelectorAll("[data-swipe]").forEach(function (viewer) {
+    var go = function (key) {
+      var link = viewer.querySelector("a[data-key='" + key + "']");
+      if (link) { window.location.assign(link.href); }
+    };
+    document.addEventListener("keydown", function (event) {
+      if (event.altKey || event.ctrlKey || event.metaKey || /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName)) { return; }
+      if (event.key === "ArrowLeft" || event.key === "ArrowRight") { go(event.key); }
+    });
+    var startX = null;
+    viewer.addEventListener("touchstart", function (event) { startX = event.touches[0].clientX; }, { passive: true });
+    viewer.addEventListener("touchend", function (event) {
+      if (startX === null) { return; }
+      var moved = event.changedTouches[0].clientX - startX;
+      startX = null;
+      if (Math.abs(moved) > 60) { go(moved > 0 ? "ArrowLeft" : "ArrowRight"); }
+    });
+  });
+
   // SPEC §5: a minute before the idle sign-out, a warning with "Stay signed in". Only the
   // server's clock counts: staying keeps the session alive with a request.
   var warnAfter = parseInt(document.body.getAttribute("data-idle-warning"), 10);

@@ -128,6 +128,7 @@ func routes(_ app: Application) throws {
     let staff = app.grouped(RequireStaffMiddleware())
     try staff.register(collection: CasesController())
     try staff.register(collection: PatientTalkController())
+    try staff.register(collection: CaseAttachmentsController())
     // Staff and patients alike: each sees only the files of their own conversations.
     try app.register(collection: FilesController())
     if app.caseTalk.config.servesDevelopmentMailbox {

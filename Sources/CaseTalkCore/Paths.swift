@@ -43,6 +43,10 @@ public enum Paths: Hashable, Sendable {
     case resendInvitation(UUID)
     case revokeInvitation(UUID)
     case removePatientAccess(UUID)
+    /// The case's Attachments tab (the signed-in member's own Patient Talk's files), and one file
+    /// in it, full screen, with the same filter and order for Previous and Next.
+    case caseAttachments(UUID, show: FileFilter? = nil, sort: FileSort? = nil)
+    case caseAttachment(UUID, file: UUID, show: FileFilter? = nil, sort: FileSort? = nil)
     /// The message forms when files go with them (streamed, see `uploadPrefix`).
     case patientTalkUpload(UUID)
     case conversationUpload(UUID)
@@ -69,6 +73,10 @@ public enum Paths: Hashable, Sendable {
     }
 
     /// What Patient Talk says after an action.
+    /// Which files the Attachments tab shows (nil: all), and in which order (nil: newest first).
+    public enum FileFilter: String, Hashable, Sendable, CaseIterable { case images, documents }
+    public enum FileSort: String, Hashable, Sendable, CaseIterable { case date, name }
+
     public enum TalkNotice: String, Hashable, Sendable, CaseIterable {
         case message, invited, resent, revoked, removed
     }
@@ -114,6 +122,8 @@ public enum Paths: Hashable, Sendable {
         case resendInvitation = "/cases/:caseID/invitation/resend"
         case revokeInvitation = "/cases/:caseID/invitation/revoke"
         case removePatientAccess = "/cases/:caseID/patient/remove"
+        case caseAttachments = "/cases/:caseID/attachments"
+        case caseAttachment = "/cases/:caseID/attachments/:fileID"
         case patientTalkUpload = "/uploads/cases/:caseID/talk"
         case conversationUpload = "/uploads/inbox/:conversationID"
         case file = "/files/:fileID"
@@ -168,6 +178,8 @@ public enum Paths: Hashable, Sendable {
         case .resendInvitation: .resendInvitation
         case .revokeInvitation: .revokeInvitation
         case .removePatientAccess: .removePatientAccess
+        case .caseAttachments: .caseAttachments
+        case .caseAttachment: .caseAttachment
         case .patientTalkUpload: .patientTalkUpload
         case .conversationUpload: .conversationUpload
         case .file: .file
@@ -183,9 +195,10 @@ public enum Paths: Hashable, Sendable {
         case .resetLink(let token), .invitationLink(let token): [token]
         case .conversation(let id, _, _), .caseOverview(let id, _, _), .caseMembers(let id), .patientTalk(let id, _, _),
              .invite(let id), .resendInvitation(let id), .revokeInvitation(let id), .removePatientAccess(let id),
-             .patientTalkUpload(let id), .conversationUpload(let id), .file(let id, _),
+             .patientTalkUpload(let id), .conversationUpload(let id), .file(let id, _), .caseAttachments(let id, _, _),
              .devMailboxItem(let id), .devMailboxItemHTML(let id):
             [id.uuidString]
+        case .caseAttachment(let id, let file, _, _): [id.uuidString, file.uuidString]
         default: []
         }
     }
@@ -205,6 +218,8 @@ public enum Paths: Hashable, Sendable {
         case .caseOverview(_, let search, let done): items = [("q", search), ("done", done?.rawValue)]
         case .patientTalk(_, let page, let done): items = [("page", page.map(String.init)), ("done", done?.rawValue)]
         case .file(_, let download): items = [("download", download ? "1" : nil)]
+        case .caseAttachments(_, let show, let sort), .caseAttachment(_, _, let show, let sort):
+            items = [("show", show?.rawValue), ("sort", sort?.rawValue)]
         default: break
         }
         return items.compactMap { name, value in value.map { (name, $0) } }

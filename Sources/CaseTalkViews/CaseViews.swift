@@ -3,7 +3,7 @@ import Foundation
 
 /// The case header and tabs, shared by the Overview and Patient Talk tabs.
 public struct CaseHeader: Sendable {
-    public enum Tab: String, Sendable { case overview, talk }
+    public enum Tab: String, Sendable { case overview, talk, attachments }
     public let id: UUID
     public let patientName: String
     public let title: String
@@ -15,6 +15,7 @@ public struct CaseHeader: Sendable {
     func render() -> HTML {
         let overview: HTML = tab == .overview ? "aria-current=\"page\" class=\"tab tab-current\"" : "class=\"tab\""
         let talk: HTML = tab == .talk ? "aria-current=\"page\" class=\"tab tab-current\"" : "class=\"tab\""
+        let files: HTML = tab == .attachments ? "aria-current=\"page\" class=\"tab tab-current\"" : "class=\"tab\""
         return """
         <div class="case-head">
           <div>
@@ -26,6 +27,7 @@ public struct CaseHeader: Sendable {
         <nav class="tabs" aria-label="Case sections">
           <a href="\(Paths.caseOverview(id))" \(overview)>Overview</a>
           <a href="\(Paths.patientTalk(id))" \(talk)>Patient Talk</a>
+          <a href="\(Paths.caseAttachments(id))" \(files)>Attachments</a>
         </nav>
         """
     }

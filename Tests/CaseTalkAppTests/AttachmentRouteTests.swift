@@ -282,4 +282,52 @@ import VaporTesting
             _ = t
         }
     }
+
+    @Test func theAttachmentsTabShowsOnlyTheMembersOwnPatientTalkFiles() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            for (member, name, bytes, type) in [(t.ben, "b-plan.pdf", Self.pdf, "application/pdf"), (t.ben, "a-photo.jpg", Self.phonePhoto, "image/jpeg"),
+                                                (t.cy, "cy-referral.pdf", Self.pdf, "application/pdf")] {
+                try await member.get("/cases/\(t.caseID)/talk")
+                #expect(try await member.postFiles("/uploads/cases/\(t.caseID)/talk", [.field("idempotency_key", SecureRandom.token()),
+                    .field("body", ""), .file(name, bytes, type: type)]).status == .seeOther)
+                clock.advance(by: 60)
+            }
+            let tab = try await t.ben.get("/cases/\(t.caseID)/attachments")
+            #expect(tab.status == .ok)
+            let page = tab.body.string
+            #expect(page.contains("aria-current=\"page\" class=\"tab tab-current\">Attachments</a>"))
+            #expect(page.contains("b-plan.pdf") && page.contains("a-photo.jpg") && !page.contains("cy-referral"), "never a colleague's")
+            #expect(page.range(of: "a-photo.jpg")!.lowerBound < page.range(of: "b-plan.pdf")!.lowerBound, "newest first")
+            let byName = try await t.ben.get("/cases/\(t.caseID)/attachments?sort=name").body.string
+            #expect(byName.range(of: "a-photo.jpg")!.lowerBound < byName.range(of: "b-plan.pdf")!.lowerBound)
+            let images = try await t.ben.get("/cases/\(t.caseID)/attachments?show=images").body.string
+            #expect(images.contains("a-photo.jpg") && !images.contains("b-plan.pdf"))
+            let documents = try await t.ben.get("/cases/\(t.caseID)/attachments?show=documents").body.string
+            #expect(!documents.contains("a-photo.jpg") && documents.contains("b-plan.pdf"))
+
+            // Full screen, with Previous and Next in the same order and Download.
+            let ids = page.components(separatedBy: "/cases/\(t.caseID)/attachments/").dropFirst().compactMap { UUID(uuidString: String($0.prefix(36))) }
+            #expect(ids.count == 2)
+            let first = try await t.ben.get("/cases/\(t.caseID)/attachments/\(ids[0])").body.string
+            #expect(first.contains("1 of 2") && first.contains("rel=\"next\"") && !first.contains("rel=\"prev\""))
+            #expect(first.contains("/files/\(ids[0])?download=1") && first.contains(">Download</a>"))
+            let second = try await t.ben.get("/cases/\(t.caseID)/attachments/\(ids[1])").body.string
+            #expect(second.contains("2 of 2") && second.contains("rel=\"prev\"") && !second.contains("rel=\"next\""))
+
+            // Cy sees his own file only, and Ben's files are not his to open, here or at /files.
+            let cys = try await t.cy.get("/cases/\(t.caseID)/attachments").body.string
+            #expect(cys.contains("cy-referral.pdf") && !cys.contains("b-plan.pdf") && !cys.contains("a-photo"))
+            for id in ids {
+                #expect(try await t.cy.get("/cases/\(t.caseID)/attachments/\(id)").status == .notFound)
+            }
+            // Not on the case (the practice's admin), a patient, a visitor.
+            let ada = Browser(app)
+            try await ada.signIn("ada@riverside.example")
+            #expect(try await ada.get("/cases/\(t.caseID)/attachments").status == .notFound)
+            #expect(try await ada.get("/cases/\(t.caseID)/attachments/\(ids[0])").status == .notFound)
+            #expect(try await t.pat.get("/cases/\(t.caseID)/attachments").status == .seeOther)
+            #expect(try await Browser(app).get("/cases/\(t.caseID)/attachments").status == .seeOther)
+        }
+    }
 }

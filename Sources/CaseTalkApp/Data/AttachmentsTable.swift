@@ -1,5 +1,6 @@
 import CaseTalkCore
 import Fluent
+import SQLKit
 import Foundation
 
 /// The `attachments` table (SPEC §8). Who may see a file is decided in each query, as for its
@@ -60,6 +61,7 @@ enum AttachmentsTable {
         let storedBytes: Int
         let takenAt: String?
         let status: Status?
+        let createdAt: Date
     }
 
     /// The files sent with these messages of the conversation (which the caller found in the
@@ -68,14 +70,7 @@ enum AttachmentsTable {
         guard !messageIDs.isEmpty else { return [] }
         var out: [Listed] = []
         for chunk in Bucket.chunks(messageIDs) {
-            out += try await db.rows(OfMessages(conversationID: conversationID, ids: Bucket.padded(Array(chunk)))).map { row in
-                Listed(id: try row.decode(column: "id", as: UUID.self), messageID: try row.decode(column: "message_id", as: UUID.self),
-                       nameSealed: try row.decode(column: "name_sealed", as: String.self),
-                       type: FileType(rawValue: try row.decode(column: "file_type", as: String.self)),
-                       storedBytes: Int(try row.decode(column: "stored_bytes", as: Int64.self)),
-                       takenAt: try row.decode(column: "taken_at", as: String?.self),
-                       status: Status(rawValue: try row.decode(column: "status", as: String.self)))
-            }
+            out += try await db.rows(OfMessages(conversationID: conversationID, ids: Bucket.padded(Array(chunk)))).map(Self.listed)
         }
         return out
     }
@@ -88,6 +83,25 @@ enum AttachmentsTable {
         return try await db.all(Attach(messageID: messageID, conversationID: conversationID, author: author.rawValue,
                                        ids: Bucket.padded(ids)), as: Row.self).count
     }
+
+    /// The files of `memberID`'s own conversation on the case, while still a member, that were
+    /// sent and are ready: the Attachments tab. Newest first, at most `limit`.
+    static func ofMemberCase(_ caseID: UUID, memberID: UUID, limit: Int, on db: any Database) async throws -> [Listed] {
+        try await db.rows(OfMemberCase(caseID: caseID, memberID: memberID, limit: limit)).map(Self.listed)
+    }
+
+    private static func listed(_ row: any SQLRow) throws -> Listed {
+        Listed(id: try row.decode(column: "id", as: UUID.self), messageID: try row.decode(column: "message_id", as: UUID.self),
+               nameSealed: try row.decode(column: "name_sealed", as: String.self),
+               type: FileType(rawValue: try row.decode(column: "file_type", as: String.self)),
+               storedBytes: Int(try row.decode(column: "stored_bytes", as: Int64.self)),
+               takenAt: try row.decode(column: "taken_at", as: String?.self),
+               status: Status(rawValue: try row.decode(column: "status", as: String.self)),
+               createdAt: try row.decode(column: "created_at", as: Date.self))
+    }
+
+    private static let listedColumns = "attachments.id, attachments.message_id, attachments.name_sealed, attachments.file_type, "
+        + "attachments.stored_bytes, attachments.taken_at, attachments.status, attachments.created_at"
 
     /// File `id` if `memberID` may see it: their own conversation, on a case they are still a member of.
     static func forMember(_ id: UUID, memberID: UUID, on db: any Database) async throws -> Visible? {
@@ -161,11 +175,26 @@ enum AttachmentsTable {
         var binds: [any SQLValue] { keys }
     }
 
+    private struct OfMemberCase: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            """
+            SELECT \(listedColumns) FROM attachments
+            JOIN conversations ON conversations.id = attachments.conversation_id
+            JOIN case_members ON case_members.case_id = conversations.case_id AND case_members.staff_id = conversations.member_id
+            WHERE conversations.case_id = $1 AND conversations.member_id = $2 AND \(shown)
+            ORDER BY attachments.created_at DESC, attachments.id LIMIT $3
+            """
+        }
+        let caseID: UUID, memberID: UUID, limit: Int
+        var binds: [any SQLValue] { [caseID, memberID, limit] }
+    }
+
     private struct OfMessages: Statement {
         static let writes = false
         static func text(size: Int) -> String {
             """
-            SELECT id, message_id, name_sealed, file_type, stored_bytes, taken_at, status FROM attachments
+            SELECT \(listedColumns) FROM attachments
             WHERE conversation_id = $1 AND status <> '\(Status.refused.rawValue)' AND message_id IN (\(Bucket.list(from: 2, count: size)))
             ORDER BY created_at, id
             """

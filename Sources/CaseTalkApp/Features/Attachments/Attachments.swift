@@ -15,13 +15,38 @@ enum Attachments {
         guard !messageIDs.isEmpty else { return [:] }
         var out: [UUID: [ThreadFile]] = [:]
         for file in try await AttachmentsTable.ofMessages(messageIDs, in: conversationID, on: db) {
-            let name = String(decoding: try sealer.open(file.nameSealed, context: UploadedFile.nameContext(file.id)), as: UTF8.self)
-            out[file.messageID, default: []].append(ThreadFile(
-                id: file.id, name: name, size: AttachmentLimits.display(bytes: file.storedBytes),
-                typeLabel: file.type?.label ?? "File", shown: isShown(file.type),
-                takenAt: file.takenAt.flatMap(CaptureTime.init(stored:))?.shown, checking: file.status == .checking))
+            out[file.messageID, default: []].append(try shown(file, sealer: sealer))
         }
         return out
+    }
+
+    private static func shown(_ file: AttachmentsTable.Listed, sealer: Sealer) throws -> ThreadFile {
+        let name = String(decoding: try sealer.open(file.nameSealed, context: UploadedFile.nameContext(file.id)), as: UTF8.self)
+        return ThreadFile(id: file.id, name: name, size: AttachmentLimits.display(bytes: file.storedBytes),
+                          typeLabel: file.type?.label ?? "File", shown: isShown(file.type),
+                          takenAt: file.takenAt.flatMap(CaptureTime.init(stored:))?.shown, checking: file.status == .checking)
+    }
+
+    /// The most files the Attachments tab lists.
+    static let galleryLimit = 1000
+
+    /// The Attachments tab (SPEC §8): the files of the member's own Patient Talk on the case
+    /// (never a colleague's), images or documents or both, newest first or by name.
+    static func gallery(caseID: UUID, memberID: UUID, show: Paths.FileFilter?, sort: Paths.FileSort?, sealer: Sealer,
+                        on db: any Database) async throws -> [GalleryItem] {
+        var items = try await AttachmentsTable.ofMemberCase(caseID, memberID: memberID, limit: galleryLimit, on: db).compactMap { file -> GalleryItem? in
+            let image = file.type?.isImage ?? false
+            switch show {
+            case .images?: if !image { return nil }
+            case .documents?: if image { return nil }
+            case nil: break
+            }
+            return GalleryItem(file: try shown(file, sealer: sealer), date: CaseViews.display(file.createdAt), at: file.createdAt)
+        }
+        if sort == .name {
+            items.sort { ($0.file.name.lowercased(), $0.at) < ($1.file.name.lowercased(), $1.at) }
+        }
+        return items
     }
 
     /// Whether a file of this type is shown in the page (and opened in the browser) rather than
