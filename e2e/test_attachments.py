@@ -169,6 +169,13 @@ def test_a_patients_photo_is_cleaned_shown_upright_and_kept_from_a_colleague(app
     ActionChains(browser).send_keys(Keys.ARROW_RIGHT).perform()
     wait_for_heading(browser, "IMG_0042.jpg")
     assert "2 of 2" in browser.page_source
+    browser.set_window_size(390, 844)   # the full-screen view and the tab fit a phone
+    for page in (browser.current_url, f"{base}/cases/" + browser.current_url.split("/cases/")[1].split("/")[0] + "/attachments"):
+        browser.get(page)
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390, f"{page} is {width}px wide on a 390px screen"
+    shot(browser, "64b-phone-attachments-tab")
+    browser.set_window_size(1280, 900)
 
     # Dr. Grant, on the same case from another practice, sees no file and gets 404 on its address.
     sign_out(browser)

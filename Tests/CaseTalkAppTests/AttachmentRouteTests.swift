@@ -271,7 +271,7 @@ import VaporTesting
             let patient = try #require(try await Patient.query(on: app.db).filter(\.$email == "pat@example.com").first()).requireID()
             let now = clock.now
             let passed = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for _ in 0..<8 {
+                for _ in 0..<20 {
                     group.addTask {
                         try await PatientFileAllowancesTable.take(10, patientID: patient, limit: 30, window: 24 * 3600, now: now, on: app.db)
                     }
