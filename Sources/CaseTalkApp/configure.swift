@@ -19,7 +19,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
     app.lifecycle.use(PasswordServiceLifecycle())
     app.lifecycle.use(BackgroundWorkerLifecycle())
 
-    try DatabaseSetup.configure(app, config.database, sqlLogLevel: config.sqlLogLevel, poolSize: config.databasePoolSize)
+    try DatabaseSetup.configure(app, config.database, sqlLogLevel: config.sqlLogLevel, poolSize: config.databasePoolSize,
+                                poolWaitSeconds: config.databasePoolWaitSeconds)
     app.migrations.add(Migrations.all(auditKey: app.caseTalk.auditKey, sealer: app.caseTalk.sealer))
     try await DatabaseSetup.prepare(app, config.database)
 
@@ -49,7 +50,8 @@ func makePhoneSender(_ app: Application, _ config: AppConfig) -> any PhoneSender
     return DevMailboxPhoneSender(database: { app.db }, clock: AppClock { app.caseTalk.clock.now() })
 }
 
-/// The folder store on a thread pool of its own, stopped with the application.
+/// The folder store on a thread pool of its own, stopped with the application; or the S3 store
+/// on the application's HTTP client.
 func makeAttachmentStore(_ app: Application, _ config: AppConfig) -> any AttachmentStore {
     switch config.attachmentStore {
     case .folder(let path):
@@ -57,6 +59,8 @@ func makeAttachmentStore(_ app: Application, _ config: AppConfig) -> any Attachm
         pool.start()
         app.lifecycle.use(ThreadPoolLifecycle(pool: pool))
         return FileAttachmentStore(root: URL(fileURLWithPath: path, isDirectory: true), pool: pool)
+    case .s3(let setting):
+        return S3AttachmentStore(setting: setting, client: app.http.client.shared)
     }
 }
 

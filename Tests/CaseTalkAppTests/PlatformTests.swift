@@ -335,6 +335,49 @@ import VaporTesting
         }
     }
 
+    /// `ATTACHMENT_STORE=s3://BUCKET?endpoint=URL&region=R` (SPEC §8) with its two credentials;
+    /// anything else is refused at start-up with a message saying what to write.
+    @Test func theS3StoreSettingIsReadWhole() throws {
+        func parse(_ text: String, id: String? = "AKID", secret: String? = "SECRET", production: Bool = false) -> Result<AttachmentStoreSetting, AttachmentStoreSetting.Problem> {
+            AttachmentStoreSetting.parse(text, workingDirectory: "/srv/", accessKeyID: id, secretAccessKey: secret, isProduction: production)
+        }
+        let read = try parse("s3://casetalk-files?endpoint=http://127.0.0.1:9000&region=eu-central-1").get()
+        #expect(read == .s3(.init(bucket: "casetalk-files", endpoint: URL(string: "http://127.0.0.1:9000")!, region: "eu-central-1",
+                                  accessKeyID: "AKID", secretAccessKey: "SECRET")))
+        #expect(try parse("s3://files.example").get() == .s3(.init(bucket: "files.example", endpoint: URL(string: "https://s3.us-east-1.amazonaws.com")!,
+                                                                 region: "us-east-1", accessKeyID: "AKID", secretAccessKey: "SECRET")))
+        #expect((try? parse("s3://files?endpoint=http://127.0.0.1:9000", production: true).get()) != nil, "a store on this machine may be plain http")
+        #expect(try parse("file:data/files").get() == .folder(path: "/srv/data/files"))
+        let refusals: [(String, String?, String?, Bool, String)] = [
+            ("s3://files?endpoint=http://127.0.0.1:9000", nil, "SECRET", false, "needs S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY"),
+            ("s3://files?endpoint=http://127.0.0.1:9000", "AKID", "", false, "needs S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY"),
+            ("s3://Bad_Bucket", "AKID", "SECRET", false, "is not a bucket name"),
+            ("s3://-files", "AKID", "SECRET", false, "is not a bucket name"),
+            ("s3://files/folder", "AKID", "SECRET", false, "write s3://BUCKET?endpoint=URL&region=R"),
+            ("s3://files?bucket=other", "AKID", "SECRET", false, "takes endpoint= and region= only"),
+            ("s3://files?region=EU%20West", "AKID", "SECRET", false, "region= must be a region name"),
+            ("s3://files?endpoint=ftp://store.example", "AKID", "SECRET", false, "endpoint= must be an address"),
+            ("s3://files?endpoint=https://store.example/bucket", "AKID", "SECRET", false, "endpoint= must be an address"),
+            ("s3://files?endpoint=http://store.example", "AKID", "SECRET", true, "must be https in production"),
+            ("gs://files", "AKID", "SECRET", false, "must be file:PATH"),
+        ]
+        for (text, id, secret, production, expected) in refusals {
+            guard case .failure(let problem) = parse(text, id: id, secret: secret, production: production) else {
+                Issue.record("\(text) was accepted")
+                continue
+            }
+            #expect(problem.message.contains(expected), "\(text): \(problem.message)")
+        }
+        // Read from the environment as a whole: the credentials come from their own variables.
+        let dir = FileManager.default.temporaryDirectory.path + "/casetalk-config-\(UUID().uuidString)/"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try AppConfig.load(environment: .development, variables: [
+            "ATTACHMENT_STORE": "s3://files?endpoint=http://127.0.0.1:9000", "S3_ACCESS_KEY_ID": "AK", "S3_SECRET_ACCESS_KEY": "SK",
+        ], workingDirectory: dir)
+        guard case .s3(let s3) = config.attachmentStore else { Issue.record("not the S3 store"); return }
+        #expect(s3.accessKeyID == "AK" && s3.secretAccessKey == "SK")
+    }
+
     @Test func productionRefusesPlainHttpAndShortKeys() {
         #expect(throws: AppConfig.MissingSetting.self) {
             try AppConfig.load(environment: .production, variables: [

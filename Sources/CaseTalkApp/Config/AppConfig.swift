@@ -47,6 +47,10 @@ public struct AppConfig: Sendable {
     /// PostgreSQL connections per event loop (one loop per core). More than one, so a connection
     /// left waiting by a database that went away does not hold up every request on its loop.
     public var databasePoolSize: Int = 8
+    /// Seconds a statement may wait for a pooled PostgreSQL connection, the opening of a new one
+    /// included, before it fails. Tests allow more: their suites open hundreds of connections at
+    /// once on a two-core machine, where one once waited past ten seconds.
+    public var databasePoolWaitSeconds: Int64 = 10
     /// `CASETALK_IDLE_TIMEOUT`: seconds a connection may go without a byte either way before the
     /// server closes it (review M7: idle and half-sent connections were kept for ever).
     public var idleTimeoutSeconds: Int = 30
@@ -195,7 +199,8 @@ public struct AppConfig: Sendable {
 
         var attachmentStore = AttachmentStoreSetting.folder(path: workingDirectory + "var/attachments")
         if let text = value("ATTACHMENT_STORE") {
-            switch AttachmentStoreSetting.parse(text, workingDirectory: workingDirectory) {
+            switch AttachmentStoreSetting.parse(text, workingDirectory: workingDirectory, accessKeyID: value("S3_ACCESS_KEY_ID"),
+                                                secretAccessKey: value("S3_SECRET_ACCESS_KEY"), isProduction: isProduction) {
             case .success(let setting): attachmentStore = setting
             case .failure(let problem): problems.append(problem.message)
             }
@@ -228,32 +233,85 @@ public struct AppConfig: Sendable {
     /// The configuration of a test application: in-memory SQLite (or the PostgreSQL given),
     /// cheap password hashing, no demo data.
     public static func testing(database: DatabaseTarget = .sqliteMemory) -> AppConfig {
-        AppConfig(isProduction: false, database: database, publicBaseURL: URL(string: "http://127.0.0.1:8080")!,
+        var config = AppConfig(isProduction: false, database: database, publicBaseURL: URL(string: "http://127.0.0.1:8080")!,
                   smtp: nil, mailFrom: "CaseTalk <no-reply@localhost>", twilio: nil,
                   twilioAPIBaseURL: "https://api.twilio.com", dataKey: SecureRandom.bytes(32),
                   auditKey: SecureRandom.bytes(32), passwordParameters: .testing, seedsDemoData: false, requestLogLevel: .debug,
                   attachmentStore: .folder(path: FileManager.default.temporaryDirectory.path + "/casetalk-test-files-"
                                                 + Digest.hex(SecureRandom.bytes(8))))
+        config.databasePoolWaitSeconds = 60
+        return config
     }
 }
 
 /// `ATTACHMENT_STORE` (SPEC §8): `file:PATH` (relative to the working directory unless it
-/// begins with `/`). The S3-compatible store (`s3://…`) is not in this version yet.
+/// begins with `/`), or `s3://BUCKET?endpoint=URL&region=R` for an S3-compatible service, with
+/// `S3_ACCESS_KEY_ID` and `S3_SECRET_ACCESS_KEY`.
 public enum AttachmentStoreSetting: Sendable, Equatable {
     case folder(path: String)
+    case s3(S3)
+
+    public struct S3: Sendable, Equatable {
+        public let bucket: String
+        /// Scheme, host and port only; requests name the bucket in the path.
+        public let endpoint: URL
+        public let region: String
+        public let accessKeyID: String
+        public let secretAccessKey: String
+    }
 
     public struct Problem: Error, Equatable { public let message: String }
 
-    static func parse(_ text: String, workingDirectory: String) -> Result<AttachmentStoreSetting, Problem> {
+    static func parse(_ text: String, workingDirectory: String, accessKeyID: String? = nil,
+                      secretAccessKey: String? = nil, isProduction: Bool = false) -> Result<AttachmentStoreSetting, Problem> {
         if text.hasPrefix("file:") {
             let path = String(text.dropFirst("file:".count))
             guard !path.isEmpty else { return .failure(Problem(message: "ATTACHMENT_STORE: file: needs a folder, like file:var/attachments.")) }
             return .success(.folder(path: path.hasPrefix("/") ? path : workingDirectory + path))
         }
         if text.hasPrefix("s3://") {
-            return .failure(Problem(message: "ATTACHMENT_STORE: s3:// stores are not available in this version; use file:PATH."))
+            return parseS3(text, accessKeyID: accessKeyID, secretAccessKey: secretAccessKey, isProduction: isProduction)
         }
-        return .failure(Problem(message: "ATTACHMENT_STORE must be file:PATH (like file:var/attachments)."))
+        return .failure(Problem(message: "ATTACHMENT_STORE must be file:PATH (like file:var/attachments) or s3://BUCKET?endpoint=URL&region=R."))
+    }
+
+    private static func parseS3(_ text: String, accessKeyID: String?, secretAccessKey: String?,
+                                isProduction: Bool) -> Result<AttachmentStoreSetting, Problem> {
+        func problem(_ message: String) -> Result<AttachmentStoreSetting, Problem> { .failure(Problem(message: "ATTACHMENT_STORE: " + message)) }
+        guard let parts = URLComponents(string: text), let bucket = parts.host, parts.path.isEmpty || parts.path == "/",
+              parts.user == nil, parts.port == nil else {
+            return problem("write s3://BUCKET?endpoint=URL&region=R.")
+        }
+        // S3's bucket names: 3 to 63 lower-case letters, digits, dots and hyphens, a letter or digit at each end.
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789.-")
+        guard (3...63).contains(bucket.count), bucket.allSatisfy(allowed.contains),
+              let first = bucket.first, let last = bucket.last, first != "." && first != "-", last != "." && last != "-" else {
+            return problem("\"\(bucket)\" is not a bucket name (3 to 63 lower-case letters, digits, dots and hyphens).")
+        }
+        var region = "us-east-1", endpointText: String?
+        for item in parts.queryItems ?? [] {
+            switch item.name {
+            case "region": region = item.value ?? ""
+            case "endpoint": endpointText = item.value
+            default: return problem("s3:// takes endpoint= and region= only, not \(item.name)=.")
+            }
+        }
+        guard !region.isEmpty, region.allSatisfy(Set("abcdefghijklmnopqrstuvwxyz0123456789-").contains) else {
+            return problem("region= must be a region name like eu-central-1.")
+        }
+        let endpointString = endpointText ?? "https://s3.\(region).amazonaws.com"
+        guard let endpoint = URLComponents(string: endpointString), let host = endpoint.host, !host.isEmpty,
+              endpoint.scheme == "https" || endpoint.scheme == "http", endpoint.path.isEmpty || endpoint.path == "/",
+              endpoint.query == nil, endpoint.user == nil, let url = URL(string: endpointString) else {
+            return problem("endpoint= must be an address like https://s3.example.net or http://127.0.0.1:9000, with no path.")
+        }
+        if isProduction, endpoint.scheme != "https", !EnvironmentRule.isLoopback(host) {
+            return problem("the endpoint must be https in production.")
+        }
+        guard let accessKeyID, !accessKeyID.isEmpty, let secretAccessKey, !secretAccessKey.isEmpty else {
+            return .failure(Problem(message: "ATTACHMENT_STORE=s3://… needs S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY."))
+        }
+        return .success(.s3(S3(bucket: bucket, endpoint: url, region: region, accessKeyID: accessKeyID, secretAccessKey: secretAccessKey)))
     }
 }
 

@@ -7,7 +7,8 @@ import SQLKit
 import Vapor
 
 enum DatabaseSetup {
-    static func configure(_ app: Application, _ target: AppConfig.DatabaseTarget, sqlLogLevel: Logger.Level?, poolSize: Int) throws {
+    static func configure(_ app: Application, _ target: AppConfig.DatabaseTarget, sqlLogLevel: Logger.Level?, poolSize: Int,
+                          poolWaitSeconds: Int64) throws {
         if case .postgres = target {} else {
             // SQLite runs each statement on the application's blocking thread pool, and waits for
             // a lock by retrying without sleeping. On NIO's shared pool (one thread per core) two
@@ -35,7 +36,7 @@ enum DatabaseSetup {
             // Logged statements carry their bound values (patient data): by default SQLite logs
             // none, and PostgreSQL (which needs a level) only at trace, which is never written.
             app.databases.use(.postgres(configuration: config, maxConnectionsPerEventLoop: poolSize,
-                                        sqlLogLevel: sqlLogLevel ?? .trace), as: .psql)
+                                        connectionPoolTimeout: .seconds(poolWaitSeconds), sqlLogLevel: sqlLogLevel ?? .trace), as: .psql)
         }
     }
 

@@ -30,8 +30,9 @@ enum Uploads {
         var files: [UploadedFile] = []
         /// Why files were refused, each with the file's name, in the order they came.
         var problems: [String] = []
-        /// The store failed: nothing was kept, and the person should try again.
-        var storeFailed = false
+        /// Why the store failed, if it did: nothing was kept, and the person should try again.
+        var storeError: (any Error)?
+        var storeFailed: Bool { storeError != nil }
 
         func field(_ name: String) -> String? { fields[name] }
     }
@@ -92,12 +93,12 @@ enum Uploads {
                         do {
                             current = (index, id, key, name, storeKey, try await store.begin(storeKey))
                         } catch {
-                            received.storeFailed = true
+                            received.storeError = error
                         }
                     case .sealed(let index, let bytes):
                         guard let open = current, open.index == index, keeping() else { continue }
                         do { try await open.writer.write(bytes) } catch {
-                            received.storeFailed = true
+                            received.storeError = error
                             await dropCurrent()
                         }
                     case .fileStored(let index, let result):
@@ -112,7 +113,7 @@ enum Uploads {
                                 nameSealed: try sealer.seal(Array(open.name.utf8), context: UploadedFile.nameContext(open.id)),
                                 stored: result))
                         } catch {
-                            received.storeFailed = true
+                            received.storeError = error
                         }
                     case .fileRefused(let index, let problem):
                         if current?.index == index { await dropCurrent() }
@@ -180,18 +181,27 @@ enum Uploads {
     }
 }
 
+extension Uploads.Received {
+    /// A plain message form (no files): its two fields.
+    init(_ form: Conversations.SendForm) {
+        fields = ["body": form.body, "idempotency_key": form.idempotencyKey].compactMapValues { $0 }
+    }
+}
+
 extension Request {
     /// A message form posted under `Paths.uploadPrefix`: with its files as they stream in, or a
     /// plain form (which `CSRFMiddleware` read and checked whole) as its two fields.
     func receiveMessageForm(staff: Bool) async throws -> Uploads.Received {
         guard let boundary = Uploads.boundary(contentType: headers.first(name: .contentType)) else {
-            return Uploads.Received(fields: ["body": formField("body"), "idempotency_key": formField("idempotency_key")]
-                .compactMapValues { $0 })
+            return Uploads.Received(Conversations.SendForm(self))
         }
         do {
-            return try await Uploads.receive(body, boundary: boundary, limits: caseTalk.attachmentLimits(staff: staff),
-                                             expectedToken: expectedFormToken, headerToken: headers.first(name: "X-CSRF-Token"),
-                                             store: caseTalk.attachments, sealer: caseTalk.sealer)
+            let received = try await Uploads.receive(body, boundary: boundary, limits: caseTalk.attachmentLimits(staff: staff),
+                                                     expectedToken: expectedFormToken, headerToken: headers.first(name: "X-CSRF-Token"),
+                                                     store: caseTalk.attachments, sealer: caseTalk.sealer)
+            // The store's own words (a status and an error code, never a file's name or bytes).
+            if let failure = received.storeError { logger.error("attachment store failed: \(String(describing: failure))") }
+            return received
         } catch Uploads.Refusal.forbidden {
             logger.notice("upload rejected: missing or wrong CSRF token")
             throw PublicError.csrfRejected

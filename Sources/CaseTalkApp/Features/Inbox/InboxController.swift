@@ -37,9 +37,7 @@ struct InboxController: RouteCollection {
 
     /// **Send**: the reply lands in this member's Patient Talk only.
     func reply(req: Request) async throws -> Response {
-        let form = Conversations.SendForm(req)
-        return try await send(req, try await scoped(req),
-                              Uploads.Received(fields: ["body": form.body, "idempotency_key": form.idempotencyKey].compactMapValues { $0 }))
+        try await send(req, try await scoped(req), Uploads.Received(Conversations.SendForm(req)))
     }
 
     /// **Send** with **Attach files** (SPEC §8); the conversation is found in the patient's scope

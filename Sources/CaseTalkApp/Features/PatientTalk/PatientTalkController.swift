@@ -27,8 +27,7 @@ struct PatientTalkController: RouteCollection {
     /// **Send** in Patient Talk: a message from this member to the patient, who may not have
     /// registered yet (it waits for them).
     func write(req: Request) async throws -> Response {
-        let form = Conversations.SendForm(req)
-        return try await send(req, Uploads.Received(fields: ["body": form.body, "idempotency_key": form.idempotencyKey].compactMapValues { $0 }))
+        try await send(req, Uploads.Received(Conversations.SendForm(req)))
     }
 
     /// **Send** with **Attach files** (SPEC §8): the form streams in, its files stored as they
