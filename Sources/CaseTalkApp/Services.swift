@@ -38,6 +38,9 @@ public struct CaseTalkServices: Sendable {
     var views = ThreadViews.groups()
     /// Where attachments' sealed bytes are kept (`ATTACHMENT_STORE`).
     var attachments: any AttachmentStore
+    /// The virus check every file passes before it is shown (`CLAMD_ADDRESS`); nil: none, and
+    /// files are ready as soon as they are sent.
+    var scanner: (any VirusScanner)? = nil
 }
 
 extension Application {

@@ -15,7 +15,9 @@ public func configure(_ app: Application, config: AppConfig) async throws {
                                     mailer: makeMailer(app, config),
                                     phones: makePhoneSender(app, config),
                                     worker: BackgroundWorker(),
-                                    attachments: makeAttachmentStore(app, config))
+                                    attachments: makeAttachmentStore(app, config),
+                                    scanner: config.clamd.map { ClamdScanner(address: $0, group: app.eventLoopGroup) })
+    if let clamd = config.clamd { app.logger.notice("virus check: every file is scanned by clamd at \(clamd) before it is shown") }
     app.lifecycle.use(PasswordServiceLifecycle())
     app.lifecycle.use(BackgroundWorkerLifecycle())
 

@@ -14,11 +14,17 @@ public struct ThreadFile: Sendable {
     public let takenAt: String?
     /// Waiting for the virus check.
     public let checking: Bool
+    /// Refused by the virus check: named, never offered.
+    public let refused: Bool
 
-    public init(id: UUID, name: String, size: String, typeLabel: String, shown: Bool, takenAt: String?, checking: Bool = false) {
+    public init(id: UUID, name: String, size: String, typeLabel: String, shown: Bool, takenAt: String?, checking: Bool = false,
+                refused: Bool = false) {
         self.id = id; self.name = name; self.size = size; self.typeLabel = typeLabel; self.shown = shown
-        self.takenAt = takenAt; self.checking = checking
+        self.takenAt = takenAt; self.checking = checking; self.refused = refused
     }
+
+    /// SPEC §8's words for a file the virus check refused.
+    public static let refusedMessage = "This file didn't pass our security check."
 }
 
 /// One message as a thread shows it.
@@ -87,7 +93,9 @@ public enum ThreadView {
         for file in files {
             let taken: HTML = file.takenAt.map { " · Photo taken \($0)" } ?? HTML()
             let details: HTML = "<span class=\"attachment-details\">\(file.size) · \(file.typeLabel)\(taken)</span>"
-            if file.checking {
+            if file.refused {
+                items.append("<li class=\"attachment attachment-refused\"><span class=\"attachment-name\">\(file.name)</span> \(details) <span class=\"attachment-refused-note\">\(ThreadFile.refusedMessage)</span></li>")
+            } else if file.checking {
                 items.append("<li class=\"attachment\"><span class=\"attachment-name\">\(file.name)</span> \(details) <span class=\"muted\">Checking…</span></li>")
             } else if file.shown {
                 items.append("""

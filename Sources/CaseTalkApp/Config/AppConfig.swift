@@ -60,6 +60,8 @@ public struct AppConfig: Sendable {
     public var attachmentStore: AttachmentStoreSetting = .folder(path: "var/attachments")
     /// Staff's per-file limit in MB (`ATTACHMENT_MAX_STAFF_MB`, 1–500).
     public var attachmentMaxStaffMB = 100
+    /// `CLAMD_ADDRESS` (SPEC §8): the ClamAV daemon every file is scanned by before it is shown.
+    public var clamd: ClamdAddress? = nil
 
     /// Development only, and only while email or texts have nowhere real to go (SPEC §6).
     public var usesDevelopmentMailbox: Bool { !isProduction && (smtp == nil || twilio == nil) }
@@ -213,6 +215,12 @@ public struct AppConfig: Sendable {
             maxStaffMB = megabytes
         }
 
+        var clamd: ClamdAddress?
+        if let text = value("CLAMD_ADDRESS") {
+            clamd = ClamdAddress.parse(text)
+            if clamd == nil { problems.append("CLAMD_ADDRESS must be host:port, like 127.0.0.1:3310.") }
+        }
+
         guard problems.isEmpty else { throw MissingSetting(problems: problems) }
         var config = AppConfig(
             isProduction: isProduction, database: database, publicBaseURL: baseURL, smtp: smtp,
@@ -227,6 +235,7 @@ public struct AppConfig: Sendable {
         config.isDevelopment = environment == .development
         config.attachmentStore = attachmentStore
         config.attachmentMaxStaffMB = maxStaffMB
+        config.clamd = clamd
         return config
     }
 

@@ -65,7 +65,7 @@ enum AttachmentsTable {
     }
 
     /// The files sent with these messages of the conversation (which the caller found in the
-    /// viewer's scope), but not those the virus check refused; oldest first.
+    /// viewer's scope), those the virus check refused too (named, never offered); oldest first.
     static func ofMessages(_ messageIDs: [UUID], in conversationID: UUID, on db: any Database) async throws -> [Listed] {
         guard !messageIDs.isEmpty else { return [] }
         var out: [Listed] = []
@@ -88,6 +88,26 @@ enum AttachmentsTable {
     /// sent and are ready: the Attachments tab. Newest first, at most `limit`.
     static func ofMemberCase(_ caseID: UUID, memberID: UUID, limit: Int, on db: any Database) async throws -> [Listed] {
         try await db.rows(OfMemberCase(caseID: caseID, memberID: memberID, limit: limit)).map(Self.listed)
+    }
+
+    /// A file waiting for the virus check, with what it takes to read it.
+    struct Waiting: Decodable, Sendable {
+        let id: UUID
+        let conversationId: UUID
+        let storeKey: String
+        let keySealed: String
+    }
+
+    /// Files waiting for the virus check, oldest first, at most `limit`.
+    static func waiting(limit: Int, on db: any Database) async throws -> [Waiting] {
+        try await db.all(WaitingForCheck(limit: limit), as: Waiting.self)
+    }
+
+    /// Moves file `id` from `checking` to `status`: true if this call did (one conditional
+    /// statement, so two servers checking the same file settle it once).
+    static func settle(_ id: UUID, as status: Status, on db: any Database) async throws -> Bool {
+        struct Row: Decodable { let id: UUID }
+        return try await !db.all(Settle(id: id, status: status.rawValue), as: Row.self).isEmpty
     }
 
     private static func listed(_ row: any SQLRow) throws -> Listed {
@@ -195,13 +215,34 @@ enum AttachmentsTable {
         static func text(size: Int) -> String {
             """
             SELECT \(listedColumns) FROM attachments
-            WHERE conversation_id = $1 AND status <> '\(Status.refused.rawValue)' AND message_id IN (\(Bucket.list(from: 2, count: size)))
+            WHERE conversation_id = $1 AND message_id IN (\(Bucket.list(from: 2, count: size)))
             ORDER BY created_at, id
             """
         }
         let conversationID: UUID, ids: [UUID]
         var size: Int { ids.count }
         var binds: [any SQLValue] { [conversationID] + ids }
+    }
+
+    private struct WaitingForCheck: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            """
+            SELECT id, conversation_id, store_key, key_sealed FROM attachments
+            WHERE status = '\(Status.checking.rawValue)' ORDER BY created_at, id LIMIT $1
+            """
+        }
+        let limit: Int
+        var binds: [any SQLValue] { [limit] }
+    }
+
+    private struct Settle: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            "UPDATE attachments SET status = $1 WHERE id = $2 AND status = '\(Status.checking.rawValue)' RETURNING id"
+        }
+        let id: UUID, status: String
+        var binds: [any SQLValue] { [status, id] }
     }
 
     private struct Attach: Statement {

@@ -104,7 +104,8 @@ enum Outbox {
 
 /// Runs outbox delivery in the background of `serve` (every second while there is nothing to do,
 /// at once while there is), once a minute the housekeeping: invitation reminders and the
-/// sweep of expired sessions; and once an hour the sweep of stored files no row names.
+/// sweep of expired sessions; the virus check of waiting files, when there is one; and once an
+/// hour the sweep of stored files no row names.
 final class BackgroundWorker: Sendable {
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
     let interval: Duration
@@ -116,7 +117,7 @@ final class BackgroundWorker: Sendable {
         task.withLockedValue { current in
             guard current == nil else { return }
             current = Task.detached {
-                var lastHousekeeping = Date.distantPast, lastFileSweep = Date.distantPast
+                var lastHousekeeping = Date.distantPast, lastFileSweep = Date.distantPast, scannerBackUntil = Date.distantPast
                 var lastHead: Audit.Head? = nil
                 while !Task.isCancelled {
                     var handled = 0
@@ -135,6 +136,16 @@ final class BackgroundWorker: Sendable {
                             lastHead = try await Audit.publishHead(after: lastHead, on: app.db, key: services.auditKey, at: now,
                                                                    logger: app.logger)
                             lastHousekeeping = now
+                        }
+                        if let scanner = services.scanner, now >= scannerBackUntil {
+                            do {
+                                handled += try await Attachments.checkWaiting(scanner: scanner, services: services, now: now,
+                                                                              on: app.db, logger: app.logger)
+                            } catch {
+                                // Files wait as "Checking…"; the scanner is tried again in a few seconds.
+                                app.logger.warning("virus check unavailable; files wait", metadata: ["error": .string(String(describing: error))])
+                                scannerBackUntil = now.addingTimeInterval(5)
+                            }
                         }
                         if now.timeIntervalSince(lastFileSweep) >= 3600 {
                             let removed = try await Attachments.sweepUnnamed(store: services.attachments, now: now, on: app.db)

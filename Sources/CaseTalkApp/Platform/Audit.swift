@@ -70,6 +70,8 @@ enum AuditAction: String, Sendable {
     case attachmentUploaded = "attachment.uploaded"
     case attachmentViewed = "attachment.viewed"
     case attachmentDownloaded = "attachment.downloaded"
+    /// The virus check refused the file (it is never shown, and its stored bytes are removed).
+    case attachmentRefused = "attachment.refused"
 }
 
 /// One audit entry before it takes its place in the chain.

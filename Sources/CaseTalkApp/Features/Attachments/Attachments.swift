@@ -24,7 +24,8 @@ enum Attachments {
         let name = String(decoding: try sealer.open(file.nameSealed, context: UploadedFile.nameContext(file.id)), as: UTF8.self)
         return ThreadFile(id: file.id, name: name, size: AttachmentLimits.display(bytes: file.storedBytes),
                           typeLabel: file.type?.label ?? "File", shown: isShown(file.type),
-                          takenAt: file.takenAt.flatMap(CaptureTime.init(stored:))?.shown, checking: file.status == .checking)
+                          takenAt: file.takenAt.flatMap(CaptureTime.init(stored:))?.shown, checking: file.status == .checking,
+                          refused: file.status == .refused)
     }
 
     /// The most files the Attachments tab lists.
@@ -125,6 +126,55 @@ enum Attachments {
     }
 
     static let sweepAge: TimeInterval = 24 * 3600
+
+    private struct Unreadable: Error { let underlying: any Error }
+
+    /// The virus check (SPEC §8, `CLAMD_ADDRESS`): each file waiting as "Checking…", oldest
+    /// first, read from the store, opened and streamed to the scanner. A clean file becomes
+    /// ready; a refused one is never shown (its thread says "This file didn't pass our security
+    /// check."), is in the audit trail, and its stored bytes are removed. A scan that could not be
+    /// made throws, and the files wait for the next round. How many files were settled.
+    static func checkWaiting(scanner: any VirusScanner, services: CaseTalkServices, limit: Int = 20, now: Date,
+                             on db: any Database, logger: Logger) async throws -> Int {
+        var settled = 0
+        for file in try await AttachmentsTable.waiting(limit: limit, on: db) {
+            guard let storeKey = StoreKey(file.storeKey) else { continue }
+            let opened = Opened(type: nil, name: "", bytes: 0, inline: false, sealed: services.attachments.read(storeKey, from: 0),
+                                key: try services.sealer.open(file.keySealed, context: UploadedFile.keyContext(file.id)),
+                                fileID: file.id.uuidString)
+            let verdict: ClamdProtocol.Verdict
+            do {
+                verdict = try await scanner.scan { write in
+                    do { try await opened.content(write) } catch { throw Unreadable(underlying: error) }
+                }
+            } catch let error as Unreadable {
+                // This file, not the scanner: it waits (never shown) while the others go on.
+                logger.error("a file waiting for the virus check cannot be read", metadata: ["attachment": "\(file.id)",
+                                                                                           "error": .string(String(describing: error.underlying))])
+                continue
+            } catch let error as ClamdProtocol.ScanFailed {
+                // clamd answered but could not scan this one (say, above its StreamMaxLength): it waits.
+                logger.error("the virus check could not scan a file", metadata: ["attachment": "\(file.id)", "reply": .string(error.reply)])
+                continue
+            }
+            switch verdict {
+            case .clean:
+                if try await AttachmentsTable.settle(file.id, as: .ready, on: db) { settled += 1 }
+            case .infected(let signature):
+                let refusedHere = try await db.transaction { tx -> Bool in
+                    guard try await AttachmentsTable.settle(file.id, as: .refused, on: tx) else { return false }
+                    try await Audit.record(.attachmentRefused, actor: .system, subject: "conversation:\(file.conversationId) attachment:\(file.id)",
+                                           clientAddress: "", at: now, key: services.auditKey, on: tx)
+                    return true
+                }
+                guard refusedHere else { continue }
+                settled += 1
+                logger.warning("the virus check refused a file", metadata: ["attachment": "\(file.id)", "signature": .string(signature)])
+                try? await services.attachments.delete(storeKey)
+            }
+        }
+        return settled
+    }
 
     /// Counts a patient's files against SPEC §8's 30 in 24 hours, or refuses them all. The window
     /// begins with the first file after the last one ended (one row per patient, counted by one
