@@ -77,14 +77,20 @@ enum Attachments {
         /// that fails its check ends it with an error: the browser sees a broken download, never
         /// altered bytes.
         func content(_ write: ([UInt8]) async throws -> Void) async throws {
-            var reader = SegmentedSeal.Reader(key: key, fileID: fileID, variant: "original")
-            for try await piece in sealed {
-                let plain = try reader.feed(piece)
-                if !plain.isEmpty { try await write(plain) }
-            }
-            let last = try reader.finish()
-            if !last.isEmpty { try await write(last) }
+            try await Attachments.plaintext(sealed, key: key, fileID: fileID, write)
         }
+    }
+
+    /// A stored file's plaintext, given to `write` segment by segment as the store reads it.
+    static func plaintext(_ sealed: AsyncThrowingStream<[UInt8], any Error>, key: [UInt8], fileID: String,
+                          _ write: ([UInt8]) async throws -> Void) async throws {
+        var reader = SegmentedSeal.Reader(key: key, fileID: fileID, variant: "original")
+        for try await piece in sealed {
+            let plain = try reader.feed(piece)
+            if !plain.isEmpty { try await write(plain) }
+        }
+        let last = try reader.finish()
+        if !last.isEmpty { try await write(last) }
     }
 
     /// File `id` for the signed-in person, if it is theirs to see; the view or download is in
@@ -139,13 +145,13 @@ enum Attachments {
         var settled = 0
         for file in try await AttachmentsTable.waiting(limit: limit, on: db) {
             guard let storeKey = StoreKey(file.storeKey) else { continue }
-            let opened = Opened(type: nil, name: "", bytes: 0, inline: false, sealed: services.attachments.read(storeKey, from: 0),
-                                key: try services.sealer.open(file.keySealed, context: UploadedFile.keyContext(file.id)),
-                                fileID: file.id.uuidString)
+            let key = try services.sealer.open(file.keySealed, context: UploadedFile.keyContext(file.id))
             let verdict: ClamdProtocol.Verdict
             do {
                 verdict = try await scanner.scan { write in
-                    do { try await opened.content(write) } catch { throw Unreadable(underlying: error) }
+                    do {
+                        try await plaintext(services.attachments.read(storeKey, from: 0), key: key, fileID: file.id.uuidString, write)
+                    } catch { throw Unreadable(underlying: error) }
                 }
             } catch let error as Unreadable {
                 // This file, not the scanner: it waits (never shown) while the others go on.
