@@ -41,6 +41,9 @@ public struct CaseTalkServices: Sendable {
     /// The virus check every file passes before it is shown (`CLAMD_ADDRESS`); nil: none, and
     /// files are ready as soon as they are sent.
     var scanner: (any VirusScanner)? = nil
+    /// The image tool (`vipsthumbnail` on the PATH): images rewritten, with thumbnails and views;
+    /// nil: images are cleaned here only and shown as they are.
+    var imageTool: ImageTool? = nil
 }
 
 extension Application {

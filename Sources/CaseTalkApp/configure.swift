@@ -16,7 +16,8 @@ public func configure(_ app: Application, config: AppConfig) async throws {
                                     phones: makePhoneSender(app, config),
                                     worker: BackgroundWorker(),
                                     attachments: makeAttachmentStore(app, config),
-                                    scanner: config.clamd.map { ClamdScanner(address: $0, group: app.eventLoopGroup) })
+                                    scanner: config.clamd.map { ClamdScanner(address: $0, group: app.eventLoopGroup) },
+                                    imageTool: config.imageTool.map { ImageTool(executable: $0) })
     if let clamd = config.clamd { app.logger.notice("virus check: every file is scanned by clamd at \(clamd) before it is shown") }
     app.lifecycle.use(PasswordServiceLifecycle())
     app.lifecycle.use(BackgroundWorkerLifecycle())

@@ -45,6 +45,13 @@ public struct AttachmentPipeline: Sendable {
         /// Whether the metadata was removed here. HEIC, TIFF and BMP are kept as they came and
         /// need the image tool before anyone may see them; documents have no image metadata.
         public let cleaned: Bool
+
+        /// The same file as the image tool wrote it anew (upright, without metadata): its type,
+        /// size, digest and pixel size; the capture time stays.
+        public func rewritten(as type: FileType, bytes: Int, sha256: String, pixelSize: PixelSize?) -> Stored {
+            Stored(type: type, receivedBytes: receivedBytes, storedBytes: bytes, sha256: sha256, pixelSize: pixelSize,
+                   takenAt: takenAt, orientation: nil, cleaned: true)
+        }
     }
 
     private let limits: AttachmentLimits

@@ -102,6 +102,27 @@ public enum FileName {
         return name.isEmpty ? "file" : name
     }
 
+    /// A cleaned name with the ending of `type` in place of its own ("IMG_0042.HEIC" becomes
+    /// "IMG_0042.jpg" once the image tool made it a JPEG); an ending is what follows the last dot
+    /// when that is at most ten characters.
+    public static func replacingExtension(of name: String, with type: FileType) -> String {
+        let ending = switch type {
+        case .jpeg: "jpg"
+        case .png: "png"
+        case .webp: "webp"
+        case .heic: "heic"
+        case .pdf: "pdf"
+        case .tiff: "tif"
+        case .bmp: "bmp"
+        case .dicom: "dcm"
+        }
+        var stem = Substring(name)
+        if let dot = name.lastIndex(of: "."), dot > name.startIndex, name.distance(from: dot, to: name.endIndex) <= 11 {
+            stem = name[..<dot]
+        }
+        return clean(String(stem.prefix(maxLength - ending.count - 1)) + "." + ending)
+    }
+
     /// Control characters (C0, DEL, C1), bidi embeddings, overrides, isolates and marks, and the
     /// zero-width and other invisible format characters.
     static func isHidden(_ scalar: Unicode.Scalar) -> Bool {

@@ -50,8 +50,9 @@ public enum Paths: Hashable, Sendable {
     /// The message forms when files go with them (streamed, see `uploadPrefix`).
     case patientTalkUpload(UUID)
     case conversationUpload(UUID)
-    /// An attached file: shown (cleaned images) or downloaded.
-    case file(UUID, download: Bool = false)
+    /// An attached file: shown (cleaned images) or downloaded; or the thumbnail or screen-sized
+    /// view the image tool made of it.
+    case file(UUID, download: Bool = false, size: FileSize? = nil)
     // Development only
     case devMailbox
     case devMailboxItem(UUID)
@@ -63,6 +64,10 @@ public enum Paths: Hashable, Sendable {
         case passwordReset = "/password/reset"
         case signIn = "/login/verify"
     }
+
+    /// The smaller images the image tool makes of a photo (SPEC §8): a 320 px thumbnail and a
+    /// 1600 px view for the screen.
+    public enum FileSize: String, Hashable, Sendable { case thumbnail, view }
 
     /// What the sign-in page says on arrival.
     public enum SignInNotice: String, Hashable, Sendable { case registered, reset }
@@ -195,7 +200,7 @@ public enum Paths: Hashable, Sendable {
         case .resetLink(let token), .invitationLink(let token): [token]
         case .conversation(let id, _, _), .caseOverview(let id, _, _), .caseMembers(let id), .patientTalk(let id, _, _),
              .invite(let id), .resendInvitation(let id), .revokeInvitation(let id), .removePatientAccess(let id),
-             .patientTalkUpload(let id), .conversationUpload(let id), .file(let id, _), .caseAttachments(let id, _, _),
+             .patientTalkUpload(let id), .conversationUpload(let id), .file(let id, _, _), .caseAttachments(let id, _, _),
              .devMailboxItem(let id), .devMailboxItemHTML(let id):
             [id.uuidString]
         case .caseAttachment(let id, let file, _, _): [id.uuidString, file.uuidString]
@@ -217,7 +222,7 @@ public enum Paths: Hashable, Sendable {
         case .conversation(_, let page, let sent): items = [("page", page.map(String.init)), ("sent", sent ? "1" : nil)]
         case .caseOverview(_, let search, let done): items = [("q", search), ("done", done?.rawValue)]
         case .patientTalk(_, let page, let done): items = [("page", page.map(String.init)), ("done", done?.rawValue)]
-        case .file(_, let download): items = [("download", download ? "1" : nil)]
+        case .file(_, let download, let size): items = [("download", download ? "1" : nil), ("size", size?.rawValue)]
         case .caseAttachments(_, let show, let sort), .caseAttachment(_, _, let show, let sort):
             items = [("show", show?.rawValue), ("sort", sort?.rawValue)]
         default: break

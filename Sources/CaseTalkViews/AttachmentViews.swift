@@ -41,7 +41,7 @@ public enum CaseAttachmentsView {
         var grid = HTML()
         for item in model.items {
             let preview: HTML = item.file.shown
-                ? "<img class=\"gallery-thumb\" src=\"\(Paths.file(item.file.id))\" alt=\"\" loading=\"lazy\">"
+                ? "<img class=\"gallery-thumb\" src=\"\(item.file.thumbnail)\" alt=\"\" loading=\"lazy\">"
                 : "<span class=\"gallery-doc\" aria-hidden=\"true\">\(item.file.typeLabel)</span>"
             grid.append("""
             <li class="gallery-item"><a href="\(Paths.caseAttachment(id, file: item.file.id, show: model.show, sort: model.sort))">\(preview)\
@@ -96,7 +96,7 @@ public enum CaseAttachmentView {
             "<a class=\"button\" rel=\"next\" data-key=\"ArrowRight\" href=\"\(Paths.caseAttachment(id, file: $0, show: model.show, sort: model.sort))\">Next</a>"
         } ?? HTML()
         let content: HTML = file.shown
-            ? "<img class=\"viewer-image\" src=\"\(Paths.file(file.id))\" alt=\"\(file.name)\">"
+            ? "<img class=\"viewer-image\" src=\"\(file.onScreen)\" alt=\"\(file.name)\">"
             : "<p class=\"viewer-doc\">\(file.typeLabel)</p>"
         let taken: HTML = file.takenAt.map { " · Photo taken \($0)" } ?? HTML()
         return Layout.page(model.chrome, """

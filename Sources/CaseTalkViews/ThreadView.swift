@@ -16,12 +16,19 @@ public struct ThreadFile: Sendable {
     public let checking: Bool
     /// Refused by the virus check: named, never offered.
     public let refused: Bool
+    /// Whether the image tool made a thumbnail and a view for the screen.
+    public let hasViews: Bool
 
     public init(id: UUID, name: String, size: String, typeLabel: String, shown: Bool, takenAt: String?, checking: Bool = false,
-                refused: Bool = false) {
+                refused: Bool = false, hasViews: Bool = false) {
         self.id = id; self.name = name; self.size = size; self.typeLabel = typeLabel; self.shown = shown
-        self.takenAt = takenAt; self.checking = checking; self.refused = refused
+        self.takenAt = takenAt; self.checking = checking; self.refused = refused; self.hasViews = hasViews
     }
+
+    /// Where a shown image's thumbnail is: the tool's, or else the image itself (scaled by the page).
+    public var thumbnail: Paths { .file(id, size: hasViews ? .thumbnail : nil) }
+    /// Where a shown image is seen whole on the screen: the tool's view, or else the image itself.
+    public var onScreen: Paths { .file(id, size: hasViews ? .view : nil) }
 
     /// SPEC §8's words for a file the virus check refused.
     public static let refusedMessage = "This file didn't pass our security check."
@@ -99,7 +106,7 @@ public enum ThreadView {
                 items.append("<li class=\"attachment\"><span class=\"attachment-name\">\(file.name)</span> \(details) <span class=\"muted\">Checking…</span></li>")
             } else if file.shown {
                 items.append("""
-                <li class="attachment attachment-image"><a href="\(Paths.file(file.id))"><img class="attachment-thumb" src="\(Paths.file(file.id))" \
+                <li class="attachment attachment-image"><a href="\(file.onScreen)"><img class="attachment-thumb" src="\(file.thumbnail)" \
                 alt="\(file.name)" loading="lazy"></a> <span class="attachment-name">\(file.name)</span> \(details)</li>
                 """)
             } else {

@@ -17,6 +17,8 @@ enum StartupSummary {
         let email = config.smtp.map { "SMTP \($0.host):\($0.port)" } ?? "the development mailbox"
         let codes = config.twilio == nil ? "the development mailbox" : "Twilio"
         lines.append("Email goes to \(email); codes by text and call go to \(codes).")
+        lines.append(config.imageTool.map { "Images: metadata removed, then rewritten upright with thumbnails and views by \($0)." }
+            ?? "Images: metadata removed; no image tool (vipsthumbnail is not on the PATH), so no thumbnails or HEIC and TIFF views.")
         if config.servesDevelopmentMailbox {
             lines.append("Development mailbox: \(Paths.devMailbox.url(base: listening ?? config.publicBaseURL))")
         }

@@ -62,6 +62,9 @@ public struct AppConfig: Sendable {
     public var attachmentMaxStaffMB = 100
     /// `CLAMD_ADDRESS` (SPEC §8): the ClamAV daemon every file is scanned by before it is shown.
     public var clamd: ClamdAddress? = nil
+    /// The image tool, `vipsthumbnail` (Debian's libvips-tools), when it is on the PATH at
+    /// start-up (issue 19 item 5); nil: images are cleaned in Swift only. Tests set it themselves.
+    public var imageTool: String? = nil
 
     /// Development only, and only while email or texts have nowhere real to go (SPEC §6).
     public var usesDevelopmentMailbox: Bool { !isProduction && (smtp == nil || twilio == nil) }
@@ -236,6 +239,7 @@ public struct AppConfig: Sendable {
         config.attachmentStore = attachmentStore
         config.attachmentMaxStaffMB = maxStaffMB
         config.clamd = clamd
+        config.imageTool = ImageTool.find(inPath: value("PATH"))
         return config
     }
 

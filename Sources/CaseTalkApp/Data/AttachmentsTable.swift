@@ -19,6 +19,8 @@ enum AttachmentsTable {
         let keySealed: String
         let nameSealed: String
         let stored: AttachmentPipeline.Stored
+        /// The image tool's thumbnail and view, if it made them.
+        var views: UploadedFile.Views? = nil
         let status: Status
         let at: Date
     }
@@ -35,6 +37,9 @@ enum AttachmentsTable {
         let nameSealed: String
         let fileType: String
         let storedBytes: Int64
+        let thumbnailKey: String?
+        let viewKey: String?
+        let viewType: String?
     }
 
     static func insert(_ rows: [New], on db: any Database) async throws {
@@ -62,6 +67,8 @@ enum AttachmentsTable {
         let takenAt: String?
         let status: Status?
         let createdAt: Date
+        /// The image tool made a thumbnail and a view.
+        let hasViews: Bool
     }
 
     /// The files sent with these messages of the conversation (which the caller found in the
@@ -117,11 +124,12 @@ enum AttachmentsTable {
                storedBytes: Int(try row.decode(column: "stored_bytes", as: Int64.self)),
                takenAt: try row.decode(column: "taken_at", as: String?.self),
                status: Status(rawValue: try row.decode(column: "status", as: String.self)),
-               createdAt: try row.decode(column: "created_at", as: Date.self))
+               createdAt: try row.decode(column: "created_at", as: Date.self),
+               hasViews: try row.decode(column: "view_key", as: String?.self) != nil)
     }
 
     private static let listedColumns = "attachments.id, attachments.message_id, attachments.name_sealed, attachments.file_type, "
-        + "attachments.stored_bytes, attachments.taken_at, attachments.status, attachments.created_at"
+        + "attachments.stored_bytes, attachments.taken_at, attachments.status, attachments.created_at, attachments.view_key"
 
     /// File `id` if `memberID` may see it: their own conversation, on a case they are still a member of.
     static func forMember(_ id: UUID, memberID: UUID, on db: any Database) async throws -> Visible? {
@@ -134,7 +142,8 @@ enum AttachmentsTable {
     }
 
     private static let columns = "SELECT attachments.id, attachments.conversation_id, attachments.store_key, attachments.key_sealed, "
-        + "attachments.name_sealed, attachments.file_type, attachments.stored_bytes FROM attachments "
+        + "attachments.name_sealed, attachments.file_type, attachments.stored_bytes, attachments.thumbnail_key, attachments.view_key, "
+        + "attachments.view_type FROM attachments "
         + "JOIN conversations ON conversations.id = attachments.conversation_id"
     private static let shown = "attachments.message_id IS NOT NULL AND attachments.status = '\(Status.ready.rawValue)'"
 
@@ -169,8 +178,9 @@ enum AttachmentsTable {
         static func text(size: Int) -> String {
             """
             INSERT INTO attachments (id, conversation_id, message_id, author_kind, store_key, key_sealed, name_sealed, file_type,
-                                     stored_bytes, sha256, width, height, taken_at, status, created_at)
-            VALUES \(Bucket.rows(from: 1, columns: 15, count: size))
+                                     stored_bytes, sha256, width, height, taken_at, status, created_at, thumbnail_key, view_key,
+                                     view_type)
+            VALUES \(Bucket.rows(from: 1, columns: 18, count: size))
             """
         }
         let rows: [New]
@@ -180,7 +190,7 @@ enum AttachmentsTable {
                 let s = row.stored
                 return [row.id, row.conversationID, row.messageID, row.author.rawValue, row.storeKey.value, row.keySealed, row.nameSealed,
                         s.type.rawValue, Int64(s.storedBytes), s.sha256, s.pixelSize?.width, s.pixelSize?.height, s.takenAt?.stored,
-                        row.status.rawValue, row.at]
+                        row.status.rawValue, row.at, row.views?.thumbnailKey.value, row.views?.viewKey.value, row.views?.type.rawValue]
             }
         }
     }
@@ -188,7 +198,12 @@ enum AttachmentsTable {
     private struct Named: Statement {
         static let writes = false
         static func text(size: Int) -> String {
-            "SELECT store_key FROM attachments WHERE store_key IN (\(Bucket.list(from: 1, count: size)))"
+            let names = Bucket.list(from: 1, count: size)
+            return """
+            SELECT store_key FROM attachments WHERE store_key IN (\(names))
+            UNION SELECT thumbnail_key FROM attachments WHERE thumbnail_key IN (\(names))
+            UNION SELECT view_key FROM attachments WHERE view_key IN (\(names))
+            """
         }
         let keys: [String]
         var size: Int { keys.count }

@@ -36,6 +36,7 @@ public enum Migrations {
         CreateAttachment(),
         UpdateMessageAddFileCount(),
         CreatePatientFileAllowance(),
+        UpdateAttachmentAddViews(),
     ] }
 
     /// How many there are (`/readyz` waits for all of them).

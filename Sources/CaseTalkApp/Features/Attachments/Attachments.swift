@@ -23,9 +23,9 @@ enum Attachments {
     private static func shown(_ file: AttachmentsTable.Listed, sealer: Sealer) throws -> ThreadFile {
         let name = String(decoding: try sealer.open(file.nameSealed, context: UploadedFile.nameContext(file.id)), as: UTF8.self)
         return ThreadFile(id: file.id, name: name, size: AttachmentLimits.display(bytes: file.storedBytes),
-                          typeLabel: file.type?.label ?? "File", shown: isShown(file.type),
+                          typeLabel: file.type?.label ?? "File", shown: isShown(file.type) || file.hasViews,
                           takenAt: file.takenAt.flatMap(CaptureTime.init(stored:))?.shown, checking: file.status == .checking,
-                          refused: file.status == .refused)
+                          refused: file.status == .refused, hasViews: file.hasViews)
     }
 
     /// The most files the Attachments tab lists.
@@ -50,10 +50,10 @@ enum Attachments {
         return items
     }
 
-    /// Whether a file of this type is shown in the page (and opened in the browser) rather than
-    /// only downloaded: the images this server cleaned of their metadata and browsers show.
-    /// HEIC, TIFF and BMP are kept as they came (no image tool here), so they are only
-    /// downloaded; PDFs always download (SPEC §8).
+    /// Whether a file of this type is opened in the browser rather than only downloaded: the
+    /// images this server cleaned of their metadata and browsers show. HEIC, TIFF and BMP are
+    /// downloaded (with the image tool, HEIC became JPEG and TIFF has views, which are shown);
+    /// PDFs always download (SPEC §8).
     static func isShown(_ type: FileType?) -> Bool {
         switch type {
         case .jpeg?, .png?, .webp?: true
@@ -65,26 +65,28 @@ enum Attachments {
     struct Opened: Sendable {
         let type: FileType?
         let name: String
-        let bytes: Int
+        /// The length, when the row knows it (the tool's thumbnail and view go out chunked).
+        let bytes: Int?
         /// Shown in the browser rather than saved.
         let inline: Bool
         fileprivate let sealed: AsyncThrowingStream<[UInt8], any Error>
         fileprivate let key: [UInt8]
         fileprivate let fileID: String
+        fileprivate let variant: String
 
         /// Gives the plaintext to `write` segment by segment, as the store reads it, awaiting each
         /// write (so a slow reader slows the reading, and no more than a piece is held). A segment
         /// that fails its check ends it with an error: the browser sees a broken download, never
         /// altered bytes.
         func content(_ write: ([UInt8]) async throws -> Void) async throws {
-            try await Attachments.plaintext(sealed, key: key, fileID: fileID, write)
+            try await Attachments.plaintext(sealed, key: key, fileID: fileID, variant: variant, write)
         }
     }
 
     /// A stored file's plaintext, given to `write` segment by segment as the store reads it.
-    static func plaintext(_ sealed: AsyncThrowingStream<[UInt8], any Error>, key: [UInt8], fileID: String,
+    static func plaintext(_ sealed: AsyncThrowingStream<[UInt8], any Error>, key: [UInt8], fileID: String, variant: String = "original",
                           _ write: ([UInt8]) async throws -> Void) async throws {
-        var reader = SegmentedSeal.Reader(key: key, fileID: fileID, variant: "original")
+        var reader = SegmentedSeal.Reader(key: key, fileID: fileID, variant: variant)
         for try await piece in sealed {
             let plain = try reader.feed(piece)
             if !plain.isEmpty { try await write(plain) }
@@ -93,25 +95,35 @@ enum Attachments {
         if !last.isEmpty { try await write(last) }
     }
 
-    /// File `id` for the signed-in person, if it is theirs to see; the view or download is in
-    /// the audit trail before a byte goes out.
-    static func open(_ id: UUID, download: Bool, _ use: UseCaseContext) async throws -> Opened? {
+    /// File `id` for the signed-in person, if it is theirs to see, or its thumbnail or view
+    /// (`size`): the image tool's, or the image itself where the tool made none and the image is
+    /// shown (the page scales it); the view or download is in the audit trail before a byte goes out.
+    static func open(_ id: UUID, download: Bool, size: Paths.FileSize? = nil, _ use: UseCaseContext) async throws -> Opened? {
         let found: AttachmentsTable.Visible?
         switch use.signedIn {
         case .staff(let memberID)?: found = try await AttachmentsTable.forMember(id, memberID: memberID, on: use.db)
         case .patient(let patientID)?: found = try await AttachmentsTable.forPatient(id, patientID: patientID, on: use.db)
         case nil: found = nil
         }
-        guard let found, let storeKey = StoreKey(found.storeKey), let principal = use.signedIn else { return nil }
+        guard let found, let principal = use.signedIn else { return nil }
+        let original = FileType(rawValue: found.fileType)
+        var (storedAs, type, variant, bytes): (String, FileType?, String, Int?) = (found.storeKey, original, "original", Int(found.storedBytes))
+        if let size {
+            if let variantKey = size == .thumbnail ? found.thumbnailKey : found.viewKey, let viewType = found.viewType {
+                (storedAs, type, variant, bytes) = (variantKey, FileType(rawValue: viewType), size.rawValue, nil)
+            } else if !isShown(original) {
+                return nil
+            }
+        }
+        guard let storeKey = StoreKey(storedAs) else { return nil }
         let sealer = use.services.sealer
         let key = try sealer.open(found.keySealed, context: UploadedFile.keyContext(found.id))
         let name = String(decoding: try sealer.open(found.nameSealed, context: UploadedFile.nameContext(found.id)), as: UTF8.self)
-        let type = FileType(rawValue: found.fileType)
-        let inline = !download && isShown(type)
+        let inline = !download && (variant != "original" || isShown(type))
         try await use.audit(inline ? .attachmentViewed : .attachmentDownloaded, actor: AuditActor(principal),
                             subject: "conversation:\(found.conversationId) attachment:\(found.id)")
-        return Opened(type: type, name: name, bytes: Int(found.storedBytes), inline: inline,
-                      sealed: use.services.attachments.read(storeKey, from: 0), key: key, fileID: found.id.uuidString)
+        return Opened(type: type, name: name, bytes: bytes, inline: inline,
+                      sealed: use.services.attachments.read(storeKey, from: 0), key: key, fileID: found.id.uuidString, variant: variant)
     }
 
     /// Files stored more than a day ago that no row names: what a send that failed after its

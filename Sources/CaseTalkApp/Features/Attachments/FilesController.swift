@@ -12,7 +12,9 @@ struct FilesController: RouteCollection {
 
     func file(req: Request) async throws -> Response {
         guard let id = req.parameters.get("fileID", as: UUID.self),
-              let opened = try await Attachments.open(id, download: req.query[String.self, at: "download"] == "1", req.useCase) else {
+              let opened = try await Attachments.open(id, download: req.query[String.self, at: "download"] == "1",
+                                                      size: req.query[String.self, at: "size"].flatMap(Paths.FileSize.init(rawValue:)),
+                                                      req.useCase) else {
             throw PublicError.notFound
         }
         var headers = HTTPHeaders()
@@ -21,7 +23,7 @@ struct FilesController: RouteCollection {
         let allocator = req.byteBufferAllocator
         let body = Response.Body(managedAsyncStream: { writer in
             try await opened.content { bytes in try await writer.writeBuffer(allocator.buffer(bytes: bytes)) }
-        }, count: opened.bytes)
+        }, count: opened.bytes ?? -1)
         return Response(status: .ok, headers: headers, body: body)
     }
 

@@ -7,11 +7,22 @@ import Vapor
 /// the message, see `MessageWriter`).
 struct UploadedFile: Sendable {
     let id: UUID
-    let storeKey: StoreKey
+    var storeKey: StoreKey
     /// The file's own key and its cleaned name, sealed with the data key.
     let keySealed: String
-    let nameSealed: String
-    let stored: AttachmentPipeline.Stored
+    var nameSealed: String
+    var stored: AttachmentPipeline.Stored
+    /// The image tool's thumbnail and view, when it made them.
+    var views: Views?
+
+    struct Views: Sendable {
+        let thumbnailKey: StoreKey
+        let viewKey: StoreKey
+        let type: FileType
+    }
+
+    /// Every name it is stored under.
+    var storeKeys: [StoreKey] { [storeKey] + [views?.thumbnailKey, views?.viewKey].compactMap { $0 } }
 
     static func keyContext(_ id: UUID) -> String { "attachment-key:\(id)" }
     static func nameContext(_ id: UUID) -> String { "attachment-name:\(id)" }
@@ -58,7 +69,8 @@ enum Uploads {
     /// every form), unless `headerToken` carried it: no file is stored for a form that did not
     /// prove it came from the signed-in person's own page.
     static func receive(_ body: some AsyncSequence<ByteBuffer, any Error>, boundary: String, limits: AttachmentLimits,
-                        expectedToken: String?, headerToken: String?, store: any AttachmentStore, sealer: Sealer) async throws -> Received {
+                        expectedToken: String?, headerToken: String?, store: any AttachmentStore, sealer: Sealer,
+                        imageTool: ImageTool? = nil) async throws -> Received {
         guard let expectedToken else { throw Refusal.forbidden }
         var verified = headerToken.map { ConstantTime.equal($0, expectedToken) } ?? false
         var reader = UploadReader(boundary: boundary, limits: limits)
@@ -104,17 +116,34 @@ enum Uploads {
                     case .fileStored(let index, let result):
                         guard let open = current, open.index == index, keeping() else { continue }
                         current = nil
+                        var file: UploadedFile
                         do {
                             _ = try await open.writer.commit()
                             stored.append(open.storeKey)
-                            received.files.append(UploadedFile(
+                            file = UploadedFile(
                                 id: open.id, storeKey: open.storeKey,
                                 keySealed: try sealer.seal(open.key, context: UploadedFile.keyContext(open.id)),
                                 nameSealed: try sealer.seal(Array(open.name.utf8), context: UploadedFile.nameContext(open.id)),
-                                stored: result))
+                                stored: result)
                         } catch {
                             received.storeError = error
+                            continue
                         }
+                        if let imageTool {
+                            do {
+                                file = try await imageTool.prepare(file, key: open.key, name: open.name, store: store, sealer: sealer)
+                            } catch .unreadable {
+                                received.problems.append("\(open.name): \(AttachmentPipeline.Problem.emptyOrDamaged.message())")
+                                continue
+                            } catch .failed(let error) {
+                                received.storeError = error
+                                continue
+                            }
+                            // The file as sent is gone when the tool rewrote it.
+                            stored.removeAll { $0 == open.storeKey }
+                            stored += file.storeKeys
+                        }
+                        received.files.append(file)
                     case .fileRefused(let index, let problem):
                         if current?.index == index { await dropCurrent() }
                         received.problems.append("\(names[index] ?? "file"): \(problem.message())")
@@ -177,7 +206,7 @@ enum Uploads {
     }
 
     static func remove(_ files: [UploadedFile], from store: any AttachmentStore) async {
-        await remove(files.map(\.storeKey), from: store)
+        await remove(files.flatMap(\.storeKeys), from: store)
     }
 }
 
@@ -198,7 +227,7 @@ extension Request {
         do {
             let received = try await Uploads.receive(body, boundary: boundary, limits: caseTalk.attachmentLimits(staff: staff),
                                                      expectedToken: expectedFormToken, headerToken: headers.first(name: "X-CSRF-Token"),
-                                                     store: caseTalk.attachments, sealer: caseTalk.sealer)
+                                                     store: caseTalk.attachments, sealer: caseTalk.sealer, imageTool: caseTalk.imageTool)
             // The store's own words (a status and an error code, never a file's name or bytes).
             if let failure = received.storeError { logger.error("attachment store failed: \(String(describing: failure))") }
             return received

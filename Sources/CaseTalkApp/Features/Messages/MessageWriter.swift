@@ -93,7 +93,8 @@ enum MessageWriter {
                 draft.files.map { file in
                     AttachmentsTable.New(id: file.id, conversationID: conversationID, messageID: draft.messageID, author: draft.author,
                                          storeKey: file.storeKey, keySealed: file.keySealed, nameSealed: file.nameSealed,
-                                         stored: file.stored, status: services.scanner == nil ? .ready : .checking, at: draft.at)
+                                         stored: file.stored, views: file.views, status: services.scanner == nil ? .ready : .checking,
+                                         at: draft.at)
                 }
             }
             if !files.isEmpty { try await AttachmentsTable.insert(files, on: tx) }
