@@ -215,6 +215,35 @@ struct ResetWorld {
         }
     }
 
+    /// Requests for one account handled by several workers at once (two servers): the limit is
+    /// one conditional update on the account, so no two of them can count the same earlier
+    /// emails and each send one more.
+    @Test func workersHandlingOneAccountsRequestsAtOnceStillSendOnlyThree() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await ResetWorld.make(app, clock)
+            for _ in 0..<5 { try await w.ask() }   // (the form's own rate limit allows five)
+            let now = clock.now
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {   // one worker's rounds, until a round finds nothing left to take
+                        var total = 0, round = 0
+                        repeat {
+                            round = try await PasswordResets.handleDue(services: app.caseTalk, now: now, on: app.db, logger: app.logger, limit: 2)
+                            total += round
+                        } while round > 0
+                        return total
+                    }
+                }
+                var handled = 0
+                for try await n in group { handled += n }
+                #expect(handled == 5, "every request is handled once")
+            }
+            #expect(try await PasswordReset.query(on: app.db).count() == 3)
+            let limited = try await AuditEntry.query(on: app.db).all().filter { $0.subject.hasSuffix(" limited") }.count
+            #expect(limited == 2)
+        }
+    }
+
     @Test func stepsCannotBeSkippedAndOnlyALiveLinkOpensThem() async throws {
         try await withCaseTalk { app, clock in
             let w = try await ResetWorld.make(app, clock)

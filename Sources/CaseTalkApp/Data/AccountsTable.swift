@@ -76,6 +76,17 @@ enum AccountsTable {
         try await !db.rows(SetTwoStepKey(sealed: sealed, usedStep: usedStep, now: now, id: staffID)).isEmpty
     }
 
+    /// Counts one reset email for the account if it has had fewer than `limit` in its current
+    /// window (which starts again with this email once `window` has passed since it began), in one
+    /// statement; whether it was counted, and so may be sent.
+    static func takeResetEmail(_ account: Principal, limit: Int, window: TimeInterval, now: Date, on db: any Database) async throws -> Bool {
+        let expiredBefore = now.addingTimeInterval(-window)
+        return switch account {
+        case .staff(let id): try await !db.rows(TakeResetEmail<StaffLogins>(expiredBefore: expiredBefore, now: now, limit: limit, id: id)).isEmpty
+        case .patient(let id): try await !db.rows(TakeResetEmail<PatientLogins>(expiredBefore: expiredBefore, now: now, limit: limit, id: id)).isEmpty
+        }
+    }
+
     // MARK: Statements
 
     /// Not locked at the time bound as `$n`.
@@ -121,6 +132,21 @@ enum AccountsTable {
         }
         let hash: String, id: UUID, now: Date
         var binds: [any SQLValue] { [hash, id, now] }
+    }
+
+    private struct TakeResetEmail<T: LoginTable>: Statement {
+        static var writes: Bool { true }
+        static func text(size _: Int) -> String {
+            """
+            UPDATE \(T.name) SET
+              reset_emails = CASE WHEN reset_window_start IS NULL OR reset_window_start <= $1 THEN 1 ELSE reset_emails + 1 END,
+              reset_window_start = CASE WHEN reset_window_start IS NULL OR reset_window_start <= $1 THEN $2 ELSE reset_window_start END
+            WHERE (reset_window_start IS NULL OR reset_window_start <= $1 OR reset_emails < $3) AND id = $4
+            RETURNING id
+            """
+        }
+        let expiredBefore: Date, now: Date, limit: Int, id: UUID
+        var binds: [any SQLValue] { [expiredBefore, now, limit, id] }
     }
 
     private struct ReadTwoStepKey: Statement {

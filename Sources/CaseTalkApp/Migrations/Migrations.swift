@@ -37,6 +37,7 @@ public enum Migrations {
         UpdateMessageAddFileCount(),
         CreatePatientFileAllowance(),
         UpdateAttachmentAddViews(),
+        UpdateAccountsAddResetAllowance(),
     ] }
 
     /// How many there are (`/readyz` waits for all of them).

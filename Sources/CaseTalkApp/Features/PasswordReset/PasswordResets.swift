@@ -8,7 +8,8 @@ import Foundation
 enum PasswordResets {
     /// A link works for 30 minutes.
     static let linkLifetime: TimeInterval = 30 * 60
-    /// At most 3 reset emails per account per hour, so the form cannot be used to flood a mailbox.
+    /// At most 3 reset emails per account per hour, so the form cannot be used to flood a mailbox
+    /// (counted on the account row, one conditional update each: `AccountsTable.takeResetEmail`).
     static let emailsPerHour = 3
 
     /// The Forgot password? form. Every well-formed address gets the same work here (review L1: a
@@ -56,17 +57,13 @@ enum PasswordResets {
     /// how their password is reset, an unknown address nothing (all audited).
     private static func fulfil(_ email: EmailAddress, request: UUID, clientAddress: String, services: CaseTalkServices,
                                now: Date, on db: any Database) async throws {
-        let since = now.addingTimeInterval(-3600)
         func audit(_ actor: AuditActor, _ subject: String) async throws {
             try await Audit.record(.resetRequestHandled, actor: actor, subject: "reset-request:\(request) \(subject)",
                                    clientAddress: clientAddress, at: now, key: services.auditKey, on: db)
         }
         if let patient = try await Patient.query(on: db).filter(\.$email == email.value).first() {
             let patientID = try patient.requireID()
-            // The newest few links: enough to count the last hour's and to find the one replaced.
-            let recent = try await PasswordReset.query(on: db).filter(\.$patient.$id == patientID)
-                .sort(\.$createdAt, .descending).limit(emailsPerHour).all()
-            guard recent.filter({ $0.createdAt > since }).count < emailsPerHour else {
+            guard try await AccountsTable.takeResetEmail(.patient(patientID), limit: emailsPerHour, window: 3600, now: now, on: db) else {
                 return try await audit(.patient(patientID), "limited")
             }
             let token = SecureRandom.token()
@@ -78,7 +75,8 @@ enum PasswordResets {
             reset.expiresAt = now.addingTimeInterval(linkLifetime)
             reset.codeTries = 0
             // A new link does not buy new guesses: the wrong-code count and any lock carry over.
-            let previous = recent.first
+            let previous = try await PasswordReset.query(on: db).filter(\.$patient.$id == patientID)
+                .sort(\.$createdAt, .descending).first()
             reset.wrongStreak = previous?.wrongStreak ?? 0
             reset.lockedUntil = previous?.lockedUntil
             reset.lockCount = previous?.lockCount ?? 0
@@ -90,9 +88,9 @@ enum PasswordResets {
             try await audit(.patient(patientID), "password-reset:\(reset.id!)")
         } else if let staff = try await StaffUser.query(on: db).filter(\.$email == email.value).first() {
             let staffID = try staff.requireID()
-            let recent = try await OutboxEmail.query(on: db).filter(\.$relatedID == staffID)
-                .filter(\.$kind == OutboxKind.passwordResetStaff.rawValue).filter(\.$createdAt > since).count()
-            guard recent < emailsPerHour else { return try await audit(.staff(staffID), "limited") }
+            guard try await AccountsTable.takeResetEmail(.staff(staffID), limit: emailsPerHour, window: 3600, now: now, on: db) else {
+                return try await audit(.staff(staffID), "limited")
+            }
             let message = AccountEmails.staffReset(to: staff.email, from: services.config.mailFrom)
             try await Outbox.enqueue(message, kind: .passwordResetStaff, relatedID: staffID, sealer: services.sealer, at: now, on: db)
             try await audit(.staff(staffID), "staff-account")
