@@ -244,6 +244,26 @@ struct ResetWorld {
         }
     }
 
+    @Test func twentyResetEmailsTakenAtOnceLetThreeThrough() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await ResetWorld.make(app, clock)
+            let patientID = try await w.patient().requireID()
+            let now = clock.now
+            let taken = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        try await AccountsTable.takeResetEmail(.patient(patientID), limit: PasswordResets.emailsPerHour, window: 3600,
+                                                               now: now, on: app.db)
+                    }
+                }
+                var count = 0
+                for try await ok in group where ok { count += 1 }
+                return count
+            }
+            #expect(taken == 3)
+        }
+    }
+
     @Test func stepsCannotBeSkippedAndOnlyALiveLinkOpensThem() async throws {
         try await withCaseTalk { app, clock in
             let w = try await ResetWorld.make(app, clock)
