@@ -20,6 +20,11 @@ public struct AttachmentLimits: Sendable, Equatable {
         AttachmentLimits(maxFileBytes: min(max(maxMegabytes, 1), 500) * megabyte, maxFiles: 20, maxPerDay: nil, staff: true)
     }
 
+    /// The same limits for one file sent on its own, ahead of its message.
+    public var oneFile: AttachmentLimits {
+        AttachmentLimits(maxFileBytes: maxFileBytes, maxFiles: 1, maxPerDay: maxPerDay, staff: staff)
+    }
+
     /// At most this many pixels a side, and this many in all, read from the header before decoding.
     public static let maxSide = 20_000
     public static let maxPixels = 100_000_000
@@ -42,7 +47,9 @@ public struct AttachmentLimits: Sendable, Equatable {
         files > maxFiles ? Self.tooManyMessage(limit: maxFiles) : nil
     }
 
-    public static func tooManyMessage(limit: Int) -> String { "You can attach at most \(limit) files to one message." }
+    public static func tooManyMessage(limit: Int) -> String {
+        limit == 1 ? "Send one file at a time." : "You can attach at most \(limit) files to one message."
+    }
 
     /// SPEC §8 gives the limit, not the words: these say what happened and what to do.
     public static func perDayMessage(limit: Int) -> String {

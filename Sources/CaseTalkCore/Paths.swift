@@ -50,6 +50,10 @@ public enum Paths: Hashable, Sendable {
     /// The message forms when files go with them (streamed, see `uploadPrefix`).
     case patientTalkUpload(UUID)
     case conversationUpload(UUID)
+    /// One file at a time, ahead of its message (the page's script, so that a failed file can be
+    /// sent again alone); the message form then names the files by id.
+    case patientTalkFiles(UUID)
+    case conversationFiles(UUID)
     /// An attached file: shown (cleaned images) or downloaded; or the thumbnail or screen-sized
     /// view the image tool made of it.
     case file(UUID, download: Bool = false, size: FileSize? = nil)
@@ -131,6 +135,8 @@ public enum Paths: Hashable, Sendable {
         case caseAttachment = "/cases/:caseID/attachments/:fileID"
         case patientTalkUpload = "/uploads/cases/:caseID/talk"
         case conversationUpload = "/uploads/inbox/:conversationID"
+        case patientTalkFiles = "/uploads/cases/:caseID/talk/files"
+        case conversationFiles = "/uploads/inbox/:conversationID/files"
         case file = "/files/:fileID"
         case devMailbox = "/dev/mailbox"
         case devMailboxItem = "/dev/mailbox/:itemID"
@@ -187,6 +193,8 @@ public enum Paths: Hashable, Sendable {
         case .caseAttachment: .caseAttachment
         case .patientTalkUpload: .patientTalkUpload
         case .conversationUpload: .conversationUpload
+        case .patientTalkFiles: .patientTalkFiles
+        case .conversationFiles: .conversationFiles
         case .file: .file
         case .devMailbox: .devMailbox
         case .devMailboxItem: .devMailboxItem
@@ -200,7 +208,7 @@ public enum Paths: Hashable, Sendable {
         case .resetLink(let token), .invitationLink(let token): [token]
         case .conversation(let id, _, _), .caseOverview(let id, _, _), .caseMembers(let id), .patientTalk(let id, _, _),
              .invite(let id), .resendInvitation(let id), .revokeInvitation(let id), .removePatientAccess(let id),
-             .patientTalkUpload(let id), .conversationUpload(let id), .file(let id, _, _), .caseAttachments(let id, _, _),
+             .patientTalkUpload(let id), .conversationUpload(let id), .patientTalkFiles(let id), .conversationFiles(let id), .file(let id, _, _), .caseAttachments(let id, _, _),
              .devMailboxItem(let id), .devMailboxItemHTML(let id):
             [id.uuidString]
         case .caseAttachment(let id, let file, _, _): [id.uuidString, file.uuidString]

@@ -388,7 +388,7 @@ public enum PatientTalkView {
           <h2 id="talk-heading">Patient Talk</h2>
           <p>Your private conversation with \(model.header.patientName). Only you and the patient can see it.</p>
           \(ThreadView.render(model.thread) { .patientTalk(id, page: $0) })
-          \(ThreadView.replyForm(action: .patientTalkUpload(id), csrf: csrf, sendKey: model.sendKey,
+          \(ThreadView.replyForm(action: .patientTalkUpload(id), filesAhead: .patientTalkFiles(id), csrf: csrf, sendKey: model.sendKey,
                                  label: "Message to \(model.header.patientName)", draft: model.draft, error: model.messageError,
                                  fileErrors: model.fileErrors, hint: hint))
           \(invitation)

@@ -92,7 +92,7 @@ public enum InboxThreadView {
           <h1 id="thread-heading">\(model.memberName)</h1>
           <p class="muted">\(model.practiceName) · \(model.caseTitle)</p>
           \(ThreadView.render(model.thread) { .conversation(model.id, page: $0) })
-          \(ThreadView.replyForm(action: .conversationUpload(model.id), csrf: model.chrome.csrf, sendKey: model.sendKey,
+          \(ThreadView.replyForm(action: .conversationUpload(model.id), filesAhead: .conversationFiles(model.id), csrf: model.chrome.csrf, sendKey: model.sendKey,
                                  label: "Your reply", draft: model.draft, error: model.error, fileErrors: model.fileErrors))
         </section>
         """)

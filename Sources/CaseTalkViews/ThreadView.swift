@@ -121,16 +121,17 @@ public enum ThreadView {
 
     /// The message box with **Attach files** (SPEC §8): `action` posts it with its files as they
     /// stream in (the CSRF field first, see `Uploads`), `sendKey` makes a retried post land once.
-    /// `fileErrors` say why files were refused (the typed message is kept). On a phone the picker
-    /// offers the camera and the photo library.
-    public static func replyForm(action: Paths, csrf: String?, sendKey: String, label: HTML, draft: String, error: String?,
-                                 fileErrors: [String] = [], hint: HTML = HTML()) -> HTML {
+    /// `fileErrors` say why files were refused (the typed message is kept). With script, each file
+    /// goes to `filesAhead` on its own first (so a failed one is sent again alone) and the form
+    /// then names them. On a phone the picker offers the camera and the photo library.
+    public static func replyForm(action: Paths, filesAhead: Paths, csrf: String?, sendKey: String, label: HTML, draft: String,
+                                 error: String?, fileErrors: [String] = [], hint: HTML = HTML()) -> HTML {
         let problems: HTML = fileErrors.isEmpty ? HTML() : """
           <div class="field-error" id="files-error" role="alert"><ul>\(HTML.each(fileErrors) { "<li>\($0)</li>" })</ul></div>
           """
         let described: HTML = fileErrors.isEmpty ? HTML() : " aria-describedby=\"files-error\" aria-invalid=\"true\""
         return """
-        <form method="post" action="\(action)" enctype="multipart/form-data" class="form message-form" novalidate>
+        <form method="post" action="\(action)" data-files-ahead="\(filesAhead)" enctype="multipart/form-data" class="form message-form" novalidate>
           \(Form.csrf(csrf))
           \(Form.hidden("idempotency_key", sendKey))
           \(Form.field("body", label: label, value: draft, error: error, placement: .alertAbove, textarea: true,

@@ -19,7 +19,7 @@ import VaporTesting
         .cases(), .cases(page: 2), .newCase, .caseOverview(id), .caseOverview(id, search: "cy", done: .memberAdded), .caseMembers(id),
         .patientTalk(id), .patientTalk(id, page: 2, done: .message), .invite(id), .resendInvitation(id), .revokeInvitation(id),
         .removePatientAccess(id), .caseAttachments(id), .caseAttachments(id, show: .images, sort: .name),
-        .caseAttachment(id, file: id, show: .documents, sort: .date), .patientTalkUpload(id), .conversationUpload(id), .file(id), .file(id, download: true), .devMailbox, .devMailboxItem(id), .devMailboxItemHTML(id),
+        .caseAttachment(id, file: id, show: .documents, sort: .date), .patientTalkUpload(id), .conversationUpload(id), .patientTalkFiles(id), .conversationFiles(id), .file(id), .file(id, download: true), .devMailbox, .devMailboxItem(id), .devMailboxItemHTML(id),
     ] + Paths.CodeFlow.allCases.flatMap { flow in
         [Paths.codeMethod(flow), .codeMethod(flow, next: "/cases"), .code(flow), .code(flow, sentAgain: true, next: "/inbox"), .codeResend(flow)]
     } + RegistrationStep.allCases.map { Paths.registrationStep($0) }

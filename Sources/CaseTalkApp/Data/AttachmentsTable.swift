@@ -91,6 +91,22 @@ enum AttachmentsTable {
                                        ids: Bucket.padded(ids)), as: Row.self).count
     }
 
+    /// How many of these uploads are the author's own in that conversation and not yet sent
+    /// with a message (sent ahead by the page's script, see `Paths.patientTalkFiles`).
+    static func unsent(_ ids: [UUID], conversationID: UUID, author: MessageAuthor, on db: any Database) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        struct Row: Decodable { let id: UUID }
+        return try await db.all(Unsent(conversationID: conversationID, author: author.rawValue, ids: Bucket.padded(ids)), as: Row.self).count
+    }
+
+    /// Removes the rows of uploads sent ahead and never sent with a message, uploaded before
+    /// `before`; the names their files are stored under.
+    static func removeUnsent(before: Date, on db: any Database) async throws -> [StoreKey] {
+        struct Row: Decodable { let storeKey: String; let thumbnailKey: String?; let viewKey: String? }
+        return try await db.all(RemoveUnsent(before: before), as: Row.self)
+            .flatMap { [$0.storeKey, $0.thumbnailKey, $0.viewKey].compactMap { $0.flatMap(StoreKey.init) } }
+    }
+
     /// The files of `memberID`'s own conversation on the case, while still a member, that were
     /// sent and are ready: the Attachments tab. Newest first, at most `limit`.
     static func ofMemberCase(_ caseID: UUID, memberID: UUID, limit: Int, on db: any Database) async throws -> [Listed] {
@@ -258,6 +274,28 @@ enum AttachmentsTable {
         }
         let id: UUID, status: String
         var binds: [any SQLValue] { [status, id] }
+    }
+
+    private struct Unsent: Statement {
+        static let writes = false
+        static func text(size: Int) -> String {
+            """
+            SELECT id FROM attachments
+            WHERE conversation_id = $1 AND author_kind = $2 AND message_id IS NULL AND id IN (\(Bucket.list(from: 3, count: size)))
+            """
+        }
+        let conversationID: UUID, author: String, ids: [UUID]
+        var size: Int { ids.count }
+        var binds: [any SQLValue] { [conversationID, author] + ids }
+    }
+
+    private struct RemoveUnsent: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            "DELETE FROM attachments WHERE message_id IS NULL AND created_at < $1 RETURNING store_key, thumbnail_key, view_key"
+        }
+        let before: Date
+        var binds: [any SQLValue] { [before] }
     }
 
     private struct Attach: Statement {

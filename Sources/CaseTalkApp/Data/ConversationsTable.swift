@@ -49,7 +49,9 @@ enum ConversationsTable {
         }
     }
 
-    /// Conversation `id`, only if the patient is its case's patient.
+    /// Conversation `id`, only if the patient is its case's patient. A conversation a member
+    /// made by sending a file ahead has no message yet: the patient sees it once it has one
+    /// (here and in the inbox).
     static func forPatient(_ id: UUID, patientID: UUID, on db: any Database) async throws -> ForPatient? {
         try await db.first(OneForPatient(id: id, patientID: patientID), as: ForPatient.self)
     }
@@ -104,7 +106,7 @@ enum ConversationsTable {
             SELECT page.id, staff_users.name AS member_name, practices.name AS practice_name, cases.title AS case_title,
                    page.last_message_at, page.patient_unread
             FROM (SELECT id, case_id, member_id, last_message_at, patient_unread FROM conversations
-                  WHERE patient_id = $1 ORDER BY last_message_at DESC, id ASC LIMIT $2 OFFSET $3) AS page
+                  WHERE patient_id = $1 AND message_count > 0 ORDER BY last_message_at DESC, id ASC LIMIT $2 OFFSET $3) AS page
             JOIN case_patients ON case_patients.case_id = page.case_id AND case_patients.patient_id = $1
             JOIN cases ON cases.id = page.case_id
             JOIN staff_users ON staff_users.id = page.member_id
@@ -119,7 +121,7 @@ enum ConversationsTable {
     private struct OneForPatient: Statement {
         static let writes = false
         static func text(size _: Int) -> String {
-            "SELECT \(namedColumns) \(withNames) WHERE conversations.id = $1 AND case_patients.patient_id = $2"
+            "SELECT \(namedColumns) \(withNames) WHERE conversations.id = $1 AND case_patients.patient_id = $2 AND conversations.message_count > 0"
         }
         let id: UUID, patientID: UUID
         var binds: [any SQLValue] { [id, patientID] }

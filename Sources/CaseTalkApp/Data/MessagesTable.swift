@@ -43,6 +43,12 @@ enum MessagesTable {
         for chunk in Bucket.chunks(messages) { try await db.run(Insert(messages: Array(chunk))) }
     }
 
+    /// Message `id` has `count` files (fewer than it was stored with: some of those sent ahead
+    /// were no longer waiting when it was sent, see `MessageWriter`).
+    static func setFileCount(_ count: Int, of id: UUID, on db: any Database) async throws {
+        try await db.run(SetFileCount(count: count, id: id))
+    }
+
     /// A send form's key in a conversation.
     struct Key: Hashable, Sendable { let conversationID: UUID; let key: String }
 
@@ -121,6 +127,13 @@ enum MessagesTable {
             messages.flatMap { [$0.id, $0.conversationID, $0.author.rawValue, $0.keyID, $0.bodySealed, $0.createdAt, $0.idempotencyKey,
                               $0.fileCount] as [any SQLValue] }
         }
+    }
+
+    private struct SetFileCount: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String { "UPDATE messages SET file_count = $1 WHERE id = $2" }
+        let count: Int, id: UUID
+        var binds: [any SQLValue] { [count, id] }
     }
 
     private struct Stored: Statement {

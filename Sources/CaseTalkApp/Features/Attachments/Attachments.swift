@@ -126,16 +126,64 @@ enum Attachments {
                       sealed: use.services.attachments.read(storeKey, from: 0), key: key, fileID: found.id.uuidString, variant: variant)
     }
 
+    /// Keeps a file sent ahead of its message by `author` into the conversation of `memberID` on
+    /// the case (SPEC §8 with the page's script: a failed file is sent again alone): its row
+    /// waits, seen by no one, until a send names it, and its upload is in the audit trail. A
+    /// member's first file makes their conversation, which the patient sees once it has a
+    /// message. Not a member of the case, or no conversation a member started: `notFound`.
+    static func sendAhead(_ file: UploadedFile, by author: MessageAuthor, caseID: UUID, memberID: UUID, actor: AuditActor,
+                          _ use: UseCaseContext) async throws {
+        let pair = ConversationsTable.Pair(caseID: caseID, memberID: memberID)
+        let now = use.now
+        let status: AttachmentsTable.Status = use.services.scanner == nil ? .ready : .checking
+        try await use.db.transaction { tx in
+            var (members, conversations) = try await ConversationsTable.memberships([pair], on: tx)
+            guard members.contains(pair) else { throw PublicError.notFound }
+            if conversations[pair] == nil, author == .member {
+                try await ConversationsTable.create([pair], at: now, on: tx)
+                conversations = try await ConversationsTable.memberships([pair], on: tx).conversations
+            }
+            guard let conversationID = conversations[pair] else { throw PublicError.notFound }
+            try await AttachmentsTable.insert([.init(id: file.id, conversationID: conversationID, messageID: nil, author: author,
+                                                     storeKey: file.storeKey, keySealed: file.keySealed, nameSealed: file.nameSealed,
+                                                     stored: file.stored, views: file.views, status: status, at: now)], on: tx)
+            try await Audit.record(.attachmentUploaded, actor: actor, subject: "conversation:\(conversationID) attachment:\(file.id)",
+                                   clientAddress: use.clientAddress, at: now, key: use.services.auditKey, on: tx)
+        }
+    }
+
+    /// Checks that the files a send names as sent ahead are all still waiting in this
+    /// conversation, the author's own; or that this very send was stored already (the same form
+    /// sent again, which then answers as before). Otherwise the send is refused and says so.
+    static func requireWaiting(_ ids: [UUID], conversationID: UUID?, author: MessageAuthor, idempotencyKey: String?,
+                               on db: any Database) async throws {
+        guard !ids.isEmpty else { return }
+        if let conversationID {
+            if try await AttachmentsTable.unsent(ids, conversationID: conversationID, author: author, on: db) == ids.count { return }
+            if let idempotencyKey,
+               try await !MessagesTable.stored([.init(conversationID: conversationID, key: idempotencyKey)], on: db).isEmpty {
+                return
+            }
+        }
+        throw Uploads.FilesRefused(message: Uploads.notWaitingMessage)
+    }
+
     /// Files stored more than a day ago that no row names: what a send that failed after its
-    /// files were stored, or a crash mid-upload, left behind (issue 19 item 7). A file is stored
+    /// files were stored, or a crash mid-upload, left behind (issue 19 item 7); and files sent
+    /// ahead of a message more than a day ago that no send named, rows and all. A file is stored
     /// before its row is committed, within the seconds a send takes, so a day leaves every send
-    /// in flight alone. How many were removed.
+    /// in flight alone (a file sent ahead is joined to its message within the idle sign-out's
+    /// minutes). How many files were removed.
     @discardableResult
     static func sweepUnnamed(store: any AttachmentStore, now: Date, on db: any Database) async throws -> Int {
-        let old = try await store.keys(writtenBefore: now.addingTimeInterval(-sweepAge))
-        guard !old.isEmpty else { return 0 }
-        let named = try await AttachmentsTable.named(old, on: db)
         var removed = 0
+        for key in try await AttachmentsTable.removeUnsent(before: now.addingTimeInterval(-sweepAge), on: db) {
+            try await store.delete(key)
+            removed += 1
+        }
+        let old = try await store.keys(writtenBefore: now.addingTimeInterval(-sweepAge))
+        guard !old.isEmpty else { return removed }
+        let named = try await AttachmentsTable.named(old, on: db)
         for key in old where !named.contains(key.value) {
             try await store.delete(key)
             removed += 1

@@ -177,16 +177,36 @@ enum Uploads {
     struct FilesRefused: Error { let message: String }
 
     static let storeFailedMessage = "Your files could not be saved just now. Nothing was sent; please try again."
+    static let notWaitingMessage = "Some of the files you attached are no longer waiting to be sent. Please attach them again."
 
-    /// Sends `form` with `send` (given the checked text and the stored files) unless a file was
-    /// refused or the text is not right; the files are removed whenever the message is not sent.
-    static func submit(_ form: Received, store: any AttachmentStore,
-                       send: (String, [UploadedFile]) async throws -> Void) async throws -> Outcome {
+    /// The form field naming the files the page's script sent ahead (`Paths.patientTalkFiles`):
+    /// their ids, separated by commas.
+    static let sentAheadField = "sent_ahead"
+
+    /// The ids in `sentAheadField`, each once, or nil if one is not an id.
+    static func sentAhead(_ raw: String?) -> [UUID]? {
+        guard let raw, !raw.isEmpty else { return [] }
+        var ids: [UUID] = []
+        for part in raw.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let id = UUID(uuidString: String(part)) else { return nil }
+            if !ids.contains(id) { ids.append(id) }
+        }
+        return ids
+    }
+
+    /// Sends `form` with `send` (given the checked text, the stored files and the ids of those
+    /// sent ahead) unless a file was refused, there are too many, or the text is not right; the
+    /// stored files are removed whenever the message is not sent (those sent ahead wait for the
+    /// next try, or the sweep).
+    static func submit(_ form: Received, limits: AttachmentLimits, store: any AttachmentStore,
+                       send: (String, [UploadedFile], [UUID]) async throws -> Void) async throws -> Outcome {
         if form.storeFailed { return .refused(messageError: nil, fileErrors: [storeFailedMessage], status: .serviceUnavailable) }
         if !form.problems.isEmpty { return .refused(messageError: nil, fileErrors: form.problems, status: .unprocessableEntity) }
         do {
-            let text = try Conversations.body(form.field("body"), withFiles: !form.files.isEmpty)
-            try await send(text, form.files)
+            guard let ahead = sentAhead(form.field(sentAheadField)) else { throw FilesRefused(message: notWaitingMessage) }
+            if let tooMany = limits.countProblem(files: ahead.count + form.files.count) { throw FilesRefused(message: tooMany) }
+            let text = try Conversations.body(form.field("body"), withFiles: !form.files.isEmpty || !ahead.isEmpty)
+            try await send(text, form.files, ahead)
             return .sent
         } catch let error as ValidationError {
             await remove(form.files, from: store)
@@ -219,13 +239,46 @@ extension Uploads.Received {
 
 extension Request {
     /// A message form posted under `Paths.uploadPrefix`: with its files as they stream in, or a
-    /// plain form (which `CSRFMiddleware` read and checked whole) as its two fields.
+    /// plain form (which `CSRFMiddleware` read and checked whole) as its fields.
     func receiveMessageForm(staff: Bool) async throws -> Uploads.Received {
         guard let boundary = Uploads.boundary(contentType: headers.first(name: .contentType)) else {
-            return Uploads.Received(Conversations.SendForm(self))
+            var form = Uploads.Received(Conversations.SendForm(self))
+            form.fields[Uploads.sentAheadField] = formField(Uploads.sentAheadField)
+            return form
         }
+        return try await receiveFiles(boundary: boundary, limits: caseTalk.attachmentLimits(staff: staff))
+    }
+
+    /// One file sent ahead of its message by the page's script (`Paths.patientTalkFiles`), kept
+    /// by `keep` (which stores its row, or refuses it with `Uploads.FilesRefused`): 201 with its
+    /// id in `X-CaseTalk-File`, or why not in plain text (422, or 503 when the store failed and
+    /// the page should try again). Nothing is kept of a refused file.
+    func receiveFileSentAhead(staff: Bool, keep: (UploadedFile) async throws -> Void) async throws -> Response {
+        guard let boundary = Uploads.boundary(contentType: headers.first(name: .contentType)) else {
+            throw PublicError(status: .badRequest, message: "The form could not be read. Please try sending it again.")
+        }
+        let form = try await receiveFiles(boundary: boundary, limits: caseTalk.attachmentLimits(staff: staff).oneFile)
+        func text(_ status: HTTPResponseStatus, _ lines: [String]) -> Response {
+            Response(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: .init(string: lines.joined(separator: "\n")))
+        }
+        if form.storeFailed { return text(.serviceUnavailable, [Uploads.storeFailedMessage]) }
+        if !form.problems.isEmpty { return text(.unprocessableEntity, form.problems) }
+        guard let file = form.files.first else { return text(.unprocessableEntity, ["Choose a file to attach."]) }
         do {
-            let received = try await Uploads.receive(body, boundary: boundary, limits: caseTalk.attachmentLimits(staff: staff),
+            try await keep(file)
+        } catch let refused as Uploads.FilesRefused {
+            await Uploads.remove(form.files, from: caseTalk.attachments)
+            return text(.unprocessableEntity, [refused.message])
+        } catch {
+            await Uploads.remove(form.files, from: caseTalk.attachments)
+            throw error
+        }
+        return Response(status: .created, headers: ["X-CaseTalk-File": file.id.uuidString])
+    }
+
+    private func receiveFiles(boundary: String, limits: AttachmentLimits) async throws -> Uploads.Received {
+        do {
+            let received = try await Uploads.receive(body, boundary: boundary, limits: limits,
                                                      expectedToken: expectedFormToken, headerToken: headers.first(name: "X-CSRF-Token"),
                                                      store: caseTalk.attachments, sealer: caseTalk.sealer, imageTool: caseTalk.imageTool)
             // The store's own words (a status and an error code, never a file's name or bytes).

@@ -14,6 +14,7 @@ struct InboxController: RouteCollection {
         routes.get("inbox", ":conversationID", use: thread)
         routes.post("inbox", ":conversationID", use: reply)
         routes.on(.POST, "uploads", "inbox", ":conversationID", body: .stream, use: replyWithFiles)
+        routes.on(.POST, "uploads", "inbox", ":conversationID", "files", body: .stream, use: sendFileAhead)
     }
 
     func list(req: Request) async throws -> Response {
@@ -47,14 +48,31 @@ struct InboxController: RouteCollection {
         return try await send(req, scope, try await req.receiveMessageForm(staff: false))
     }
 
+    /// One file of the reply, sent ahead by the page's script so that a failed one can be sent
+    /// again alone; **Send** then names it. It counts against the patient's files a day now.
+    func sendFileAhead(req: Request) async throws -> Response {
+        let (patient, conversation) = try await scoped(req)
+        try await req.rateLimit(.messageSend, account: .patient(patient.id))
+        return try await req.receiveFileSentAhead(staff: false) { file in
+            try await Attachments.countAgainstDailyLimit(1, patientID: patient.id, limits: req.caseTalk.attachmentLimits(staff: false),
+                                                         req.useCase)
+            try await Attachments.sendAhead(file, by: .patient, caseID: conversation.caseId, memberID: conversation.memberId,
+                                            actor: .patient(patient.id), req.useCase)
+        }
+    }
+
     private func send(_ req: Request, _ scope: (SignedInPatient, ConversationsTable.ForPatient), _ form: Uploads.Received) async throws -> Response {
         let (patient, conversation) = scope
-        let outcome = try await Uploads.submit(form, store: req.caseTalk.attachments) { text, files in
+        let limits = req.caseTalk.attachmentLimits(staff: false)
+        let idempotencyKey = Conversations.idempotencyKey(form.field("idempotency_key"))
+        let outcome = try await Uploads.submit(form, limits: limits, store: req.caseTalk.attachments) { text, files, ahead in
             try await req.rateLimit(.messageSend, account: .patient(patient.id))
-            try await Attachments.countAgainstDailyLimit(files.count, patientID: patient.id,
-                                                         limits: req.caseTalk.attachmentLimits(staff: false), req.useCase)
-            try await Conversations.send(text, files: files, by: .patient, caseID: conversation.caseId, memberID: conversation.memberId,
-                                         idempotencyKey: Conversations.idempotencyKey(form.field("idempotency_key")),
+            try await Attachments.requireWaiting(ahead, conversationID: conversation.id, author: .patient,
+                                                 idempotencyKey: idempotencyKey, on: req.db)
+            // Files sent ahead were counted as they came.
+            try await Attachments.countAgainstDailyLimit(files.count, patientID: patient.id, limits: limits, req.useCase)
+            try await Conversations.send(text, files: files, sentAhead: ahead, by: .patient, caseID: conversation.caseId,
+                                         memberID: conversation.memberId, idempotencyKey: idempotencyKey,
                                          actor: .patient(patient.id), req.useCase)
         }
         guard case .refused(let messageError, let fileErrors, let status) = outcome else {

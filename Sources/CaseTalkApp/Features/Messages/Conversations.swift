@@ -57,10 +57,11 @@ enum Conversations {
     /// stored already (see `Uploads`); when the message is not stored with them (refused, or the
     /// same send retried) they are removed again.
     @discardableResult
-    static func send(_ text: String, files: [UploadedFile] = [], by author: MessageAuthor, caseID: UUID, memberID: UUID,
-                     idempotencyKey: String?, actor: AuditActor, _ use: UseCaseContext) async throws -> UUID {
+    static func send(_ text: String, files: [UploadedFile] = [], sentAhead: [UUID] = [], by author: MessageAuthor, caseID: UUID,
+                     memberID: UUID, idempotencyKey: String?, actor: AuditActor, _ use: UseCaseContext) async throws -> UUID {
         let draft = MessageWriter.Draft(messageID: UUID(), author: author, caseID: caseID, memberID: memberID, idempotencyKey: idempotencyKey,
-                                        body: text, files: files, actor: actor, clientAddress: use.clientAddress, at: use.now)
+                                        body: text, files: files, sentAhead: sentAhead, actor: actor, clientAddress: use.clientAddress,
+                                        at: use.now)
         let id: UUID
         do {
             id = try await use.services.messages.write(draft, services: use.services, on: use.db)

@@ -21,6 +21,9 @@ enum MessageWriter {
         let body: String
         /// Stored already (see `Uploads`); their rows are written with the message.
         var files: [UploadedFile] = []
+        /// Files the author sent ahead into this conversation (`Paths.patientTalkFiles`), joined
+        /// to the message in its transaction if they are still waiting, each to one message only.
+        var sentAhead: [UUID] = []
         let actor: AuditActor
         let clientAddress: String
         let at: Date
@@ -87,8 +90,19 @@ enum MessageWriter {
                 MessagesTable.New(id: draft.messageID, conversationID: conversationID, author: draft.author, keyID: sealer.currentKeyID,
                                   bodySealed: try sealer.seal(Array(draft.body.utf8), context: MessageSeal.context(
                                       messageID: draft.messageID, conversationID: conversationID, author: draft.author.rawValue)),
-                                  createdAt: draft.at, idempotencyKey: draft.idempotencyKey, fileCount: draft.files.count)
+                                  createdAt: draft.at, idempotencyKey: draft.idempotencyKey,
+                                  fileCount: draft.files.count + draft.sentAhead.count)
             }, on: tx)
+            for (draft, conversationID) in fresh where !draft.sentAhead.isEmpty {
+                // One conditional statement each: a file sent ahead goes with one message only,
+                // however many sends name it at once. The send checked they were waiting; one
+                // that was taken meanwhile is left out and the count says so.
+                let joined = try await AttachmentsTable.attach(draft.sentAhead, to: draft.messageID, conversationID: conversationID,
+                                                               author: draft.author, on: tx)
+                if joined < draft.sentAhead.count {
+                    try await MessagesTable.setFileCount(draft.files.count + joined, of: draft.messageID, on: tx)
+                }
+            }
             let files = fresh.flatMap { draft, conversationID in
                 draft.files.map { file in
                     AttachmentsTable.New(id: file.id, conversationID: conversationID, messageID: draft.messageID, author: draft.author,

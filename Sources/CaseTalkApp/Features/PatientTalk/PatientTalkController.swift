@@ -15,6 +15,7 @@ struct PatientTalkController: RouteCollection {
         talk.post("invitation", "revoke", use: revoke)
         talk.post("patient", "remove", use: removePatientAccess)
         routes.on(.POST, "uploads", "cases", ":caseID", "talk", body: .stream, use: writeWithFiles)
+        routes.on(.POST, "uploads", "cases", ":caseID", "talk", "files", body: .stream, use: sendFileAhead)
     }
 
     // MARK: Pages
@@ -38,15 +39,32 @@ struct PatientTalkController: RouteCollection {
         return try await send(req, try await req.receiveMessageForm(staff: true))
     }
 
+    /// One file of the form, sent ahead by the page's script so that a failed one can be sent
+    /// again alone; **Send** then names it (see `Paths.patientTalkFiles`).
+    func sendFileAhead(req: Request) async throws -> Response {
+        let (staff, patientCase) = try await req.memberCase()
+        let caseID = try patientCase.requireID()
+        try await req.rateLimit(.messageSend, account: .staff(staff.id))
+        return try await req.receiveFileSentAhead(staff: true) { file in
+            try await Attachments.sendAhead(file, by: .member, caseID: caseID, memberID: staff.id, actor: .staff(staff.id), req.useCase)
+        }
+    }
+
     private func send(_ req: Request, _ form: Uploads.Received) async throws -> Response {
         let staff = try req.requireStaff()
         // Not a member, or no such case: the write's own query refuses it (404).
         guard let caseID = req.parameters.get("caseID", as: UUID.self) else { throw PublicError.notFound }
-        let outcome = try await Uploads.submit(form, store: req.caseTalk.attachments) { text, files in
+        let idempotencyKey = Conversations.idempotencyKey(form.field("idempotency_key"))
+        let outcome = try await Uploads.submit(form, limits: req.caseTalk.attachmentLimits(staff: true),
+                                               store: req.caseTalk.attachments) { text, files, ahead in
             try await req.rateLimit(.messageSend, account: .staff(staff.id))
-            try await Conversations.send(text, files: files, by: .member, caseID: caseID, memberID: staff.id,
-                                         idempotencyKey: Conversations.idempotencyKey(form.field("idempotency_key")),
-                                         actor: .staff(staff.id), req.useCase)
+            if !ahead.isEmpty {
+                let conversation = try await Conversations.forMember(caseID: caseID, memberID: staff.id, on: req.db)
+                try await Attachments.requireWaiting(ahead, conversationID: conversation?.id, author: .member,
+                                                     idempotencyKey: idempotencyKey, on: req.db)
+            }
+            try await Conversations.send(text, files: files, sentAhead: ahead, by: .member, caseID: caseID, memberID: staff.id,
+                                         idempotencyKey: idempotencyKey, actor: .staff(staff.id), req.useCase)
         }
         guard case .refused(let messageError, let fileErrors, let status) = outcome else {
             return req.answerSent(to: .patientTalk(caseID, done: .message))
