@@ -15,9 +15,11 @@ import requests
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import CaseTalkServer
-from pages import button, field, http_status, open_case, shot, sign_out, wait_for_heading, wait_for_text
+from pages import button, field, http_status, open_case, page_width, shot, sign_out, wait_for_heading, wait_for_text
 from test_registration import NEW_PASSWORD, invitation_link, register_quickly
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -119,8 +121,8 @@ def test_a_patients_photo_is_cleaned_shown_upright_and_kept_from_a_colleague(app
     browser.set_window_size(390, 844)
     browser.refresh()
     wait_for_text(browser, "IMG_0042.jpg")
-    width = browser.execute_script("return document.documentElement.scrollWidth")
-    assert width <= 390, f"the thread is {width}px wide on a 390px screen"
+    width, window = page_width(browser)
+    assert width <= window, f"the thread is {width}px wide in a {window}px window on a 390px screen"
     shot(browser, "62b-phone-thread-with-photo")
     field(browser, "Message to Jordan Miles").send_keys(Keys.TAB)
     assert browser.switch_to.active_element.get_attribute("id") == "files"
@@ -150,7 +152,9 @@ def test_a_patients_photo_is_cleaned_shown_upright_and_kept_from_a_colleague(app
     plan.write_bytes(b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
     field(browser, "Message to Jordan Miles").send_keys("Your plan.")
     field(browser, "Attach files").send_keys(str(plan))
-    browser.find_element(By.CSS_SELECTOR, "form.message-form button[type='submit']").click()
+    form = browser.find_element(By.CSS_SELECTOR, "form.message-form")
+    form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+    WebDriverWait(browser, 20).until(EC.staleness_of(form))   # (the page it leaves says "Message sent." already)
     wait_for_text(browser, "Message sent.")
     p.get(thread_url)
     wait_for_text(p, "Treatment plan.pdf")
@@ -181,10 +185,50 @@ def test_a_patients_photo_is_cleaned_shown_upright_and_kept_from_a_colleague(app
     browser.set_window_size(390, 844)   # the full-screen view and the tab fit a phone
     for page in (browser.current_url, f"{base}/cases/" + browser.current_url.split("/cases/")[1].split("/")[0] + "/attachments"):
         browser.get(page)
-        width = browser.execute_script("return document.documentElement.scrollWidth")
-        assert width <= 390, f"{page} is {width}px wide on a 390px screen"
+        width, window = page_width(browser)
+        assert width <= window, f"{page} is {width}px wide in a {window}px window on a 390px screen"
     shot(browser, "64b-phone-attachments-tab")
     browser.set_window_size(1280, 900)
+
+    # Each file goes on its own ahead of the message. With the upload's address cut off (the
+    # browser's own request blocking), both fail and say so, on a phone; by keyboard the first is
+    # retried alone once the way is open, the second removed, and the message goes with the one
+    # that got through.
+    case_id = browser.current_url.split("/cases/")[1].split("/")[0]
+    letters = [files / "Referral letter.pdf", files / "Consent form.pdf"]
+    for letter in letters:
+        letter.write_bytes(b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+    browser.set_window_size(390, 844)
+    browser.get(f"{base}/cases/{case_id}/talk")
+    wait_for_heading(browser, "Patient Talk")
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/talk/files"]})
+    try:
+        field(browser, "Message to Jordan Miles").send_keys("Two letters for you.")
+        field(browser, "Attach files").send_keys("\n".join(str(letter) for letter in letters))
+        browser.find_element(By.CSS_SELECTOR, "form.message-form button[type='submit']").click()
+        for letter in letters:
+            wait_for_text(browser, f"{letter.name} could not be sent: the connection was lost. Retry it, or Remove it to send the rest.")
+        assert browser.switch_to.active_element.get_attribute("aria-label") == "Retry Referral letter.pdf"
+        width, window = page_width(browser)
+        assert width <= window, f"the failed uploads are {width}px wide in a {window}px window on a 390px screen"
+        shot(browser, "64c-phone-upload-failed")
+    finally:
+        browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    ActionChains(browser).send_keys(Keys.ENTER).perform()   # Retry Referral letter.pdf
+    WebDriverWait(browser, 20).until(
+        lambda d: "Referral letter.pdf could not be sent" not in d.find_element(By.TAG_NAME, "body").text)
+    assert "Consent form.pdf could not be sent" in browser.find_element(By.TAG_NAME, "body").text, "the message waits"
+    assert "Message sent." not in browser.page_source
+    assert browser.switch_to.active_element.get_attribute("aria-label") == "Retry Consent form.pdf"
+    ActionChains(browser).send_keys(Keys.TAB, Keys.ENTER).perform()   # Remove Consent form.pdf
+    wait_for_text(browser, "Message sent.")
+    wait_for_text(browser, "Two letters for you.")
+    assert "Referral letter.pdf" in browser.page_source and "Consent form.pdf" not in browser.page_source
+    browser.set_window_size(1280, 900)
+    p.get(thread_url)
+    wait_for_text(p, "Two letters for you.")
+    assert "Referral letter.pdf" in p.page_source and "Consent form.pdf" not in p.page_source
 
     # Dr. Grant, on the same case from another practice, sees no file and gets 404 on its address.
     sign_out(browser)

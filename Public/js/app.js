@@ -12,56 +12,151 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 
-  // SPEC §8: a message form with files chosen is sent in the background, so that each file shows
-  // its upload progress. The server answers such a send with where to go next (204 and
-  // X-CaseTalk-Location) instead of a redirect, so the next page is loaded (and its view audited)
-  // once; a refusal's page replaces this one, the typed message kept by the server.
-  document.querySelectorAll("form.message-form[enctype='multipart/form-data']").forEach(function (form) {
+  // SPEC §8 with script: the files chosen on a message form go one at a time to the form's
+  // data-files-ahead address, each with its own progress bar, so that a file that fails is sent
+  // again alone (Retry) or left out (Remove) while the others stay sent. The message then goes
+  // with the ids of the files sent ahead (sent_ahead); the server joins them to it in one
+  // transaction and answers with where to go next (204 and X-CaseTalk-Location) instead of a
+  // redirect, so the next page is loaded (and its view audited) once. A refusal of the message
+  // itself answers with its page, which replaces this one, the typed message kept by the server.
+  document.querySelectorAll("form.message-form[data-files-ahead]").forEach(function (form) {
     var input = form.querySelector("input[type='file']");
-    if (!input || !window.FormData || !window.XMLHttpRequest) { return; }
-    form.addEventListener("submit", function (event) {
-      if (!input.files || input.files.length === 0) { return; }
-      event.preventDefault();
-      var files = Array.prototype.slice.call(input.files);
-      var list = form.querySelector(".upload-progress");
-      if (list) { list.remove(); }
-      list = document.createElement("ul");
-      list.className = "upload-progress";
-      list.setAttribute("aria-label", "Upload progress");
-      var bars = files.map(function (file) {
-        var item = document.createElement("li");
-        var label = document.createElement("span");
-        label.textContent = file.name + " ";
-        var bar = document.createElement("progress");
-        bar.max = 100;
-        bar.value = 0;
-        bar.setAttribute("aria-label", "Uploading " + file.name);
-        item.appendChild(label);
-        item.appendChild(bar);
-        list.appendChild(item);
-        return bar;
+    var token = form.querySelector("input[name='_csrf']");
+    var ahead = form.getAttribute("data-files-ahead");
+    if (!input || !token || !window.FormData || !window.XMLHttpRequest) { return; }
+    var entries = [];   // { file, id, state: "waiting" | "sending" | "sent" | "failed" | "refused", item, bar, note }
+    var list = null;
+
+    var buttons = function (enabled) {
+      form.querySelectorAll("button[type='submit']").forEach(function (button) { button.disabled = !enabled; });
+    };
+    var listed = function () {
+      if (!list) {
+        list = document.createElement("ul");
+        list.className = "upload-progress";
+        list.setAttribute("aria-label", "Upload progress");
+        input.insertAdjacentElement("afterend", list);
+      }
+      return list;
+    };
+    var notice = function (text) {
+      var note = document.createElement("p");
+      note.className = "field-error";
+      note.setAttribute("role", "alert");
+      note.textContent = text;
+      return note;
+    };
+    var drop = function (entry) {
+      entries.splice(entries.indexOf(entry), 1);
+      entry.item.remove();
+    };
+    var show = function (entry) {
+      var item = document.createElement("li");
+      var label = document.createElement("span");
+      label.textContent = entry.file.name + " ";
+      var bar = document.createElement("progress");
+      bar.max = 100;
+      bar.value = 0;
+      bar.setAttribute("aria-label", "Uploading " + entry.file.name);
+      item.appendChild(label);
+      item.appendChild(bar);
+      listed().appendChild(item);
+      entry.item = item;
+      entry.bar = bar;
+    };
+    var failed = function (entry, state, text) {
+      entry.state = state;
+      var note = notice(state === "failed" ? text + " Retry it, or Remove it to send the rest."
+                                             : text + " Remove it to send the rest, or press Send again.");
+      var actions = document.createElement("span");
+      actions.className = "upload-retry";
+      var act = function (name, run) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "button button-small";
+        button.textContent = name;
+        button.setAttribute("aria-label", name + " " + entry.file.name);
+        button.addEventListener("click", run);
+        actions.appendChild(button);
+      };
+      if (state === "failed") {
+        act("Retry", function () { note.remove(); actions.remove(); send([entry]); });
+      }
+      act("Remove", function () { drop(entry); settle(); });
+      entry.note = note;
+      entry.item.appendChild(note);
+      entry.item.appendChild(actions);
+    };
+    // One file, alone: 201 with its id, or why not (422 refused as it is; anything else may pass
+    // when tried again).
+    var upload = function (entry, done) {
+      entry.state = "sending";
+      entry.bar.value = 0;
+      var data = new FormData();
+      data.append("_csrf", token.value);
+      data.append(input.name, entry.file, entry.file.name);
+      var request = new XMLHttpRequest();
+      request.open("POST", ahead);
+      request.setRequestHeader("X-CSRF-Token", token.value);
+      request.upload.addEventListener("progress", function (progress) {
+        if (progress.lengthComputable && progress.total > 0) { entry.bar.value = progress.loaded * 100 / progress.total; }
       });
-      input.insertAdjacentElement("afterend", list);
+      request.addEventListener("load", function () {
+        var id = request.getResponseHeader("X-CaseTalk-File");
+        var plain = (request.getResponseHeader("Content-Type") || "").indexOf("text/plain") === 0;
+        if (request.status === 201 && id) {
+          entry.state = "sent";
+          entry.id = id;
+          entry.bar.value = 100;
+        } else if (request.status === 422 && plain && request.responseText) {
+          failed(entry, "refused", request.responseText);
+        } else if (plain && request.responseText) {
+          failed(entry, "failed", request.responseText);
+        } else {
+          failed(entry, "failed", entry.file.name + " could not be sent just now.");
+        }
+        done();
+      });
+      request.addEventListener("error", function () {
+        failed(entry, "failed", entry.file.name + " could not be sent: the connection was lost.");
+        done();
+      });
+      request.send(data);
+    };
+    var send = function (batch) {
+      buttons(false);
+      var next = function (index) {
+        if (index < batch.length) { upload(batch[index], function () { next(index + 1); }); } else { settle(); }
+      };
+      next(0);
+    };
+    // Once no file is on its way: a failed or refused one holds the message (its buttons get
+    // the focus); otherwise the message goes, naming the files sent ahead.
+    var settle = function () {
+      if (entries.some(function (entry) { return entry.state === "sending"; })) { return; }
+      var held = entries.filter(function (entry) { return entry.state === "failed" || entry.state === "refused"; });
+      if (held.length > 0) {
+        buttons(true);
+        var first = held[0].item.querySelector("button");
+        if (first) { first.focus(); }
+        return;
+      }
+      submitMessage();
+    };
+    var submitMessage = function () {
+      var data = new FormData(form);
+      data.delete(input.name);
+      data.set("sent_ahead", entries.map(function (entry) { return entry.id; }).join(","));
       var request = new XMLHttpRequest();
       request.open("POST", form.action);
       request.setRequestHeader("X-CaseTalk-Upload", "1");
-      // The form's parts go in order, so the bytes sent say which file is on its way.
-      request.upload.addEventListener("progress", function (progress) {
-        if (!progress.lengthComputable) { return; }
-        var overhead = Math.max(0, progress.total - files.reduce(function (sum, file) { return sum + file.size; }, 0));
-        var sent = Math.max(0, progress.loaded - overhead / 2);
-        files.forEach(function (file, index) {
-          var before = files.slice(0, index).reduce(function (sum, f) { return sum + f.size; }, 0);
-          bars[index].value = file.size === 0 ? 100 : Math.max(0, Math.min(100, (sent - before) * 100 / file.size));
-        });
-      });
-      var again = function (message) {
-        form.querySelectorAll("button[type='submit']").forEach(function (button) { button.disabled = false; });
-        var note = document.createElement("p");
-        note.className = "field-error";
-        note.setAttribute("role", "alert");
-        note.textContent = message;
-        list.replaceChildren(note);
+      var again = function (text) {
+        buttons(true);
+        var old = form.querySelector(".upload-note");
+        if (old) { old.remove(); }
+        var note = notice(text);
+        note.classList.add("upload-note");
+        listed().insertAdjacentElement("afterend", note);
       };
       request.addEventListener("load", function () {
         var next = request.getResponseHeader("X-CaseTalk-Location");
@@ -70,19 +165,41 @@ document.addEventListener("DOMContentLoaded", function () {
           return;
         }
         var page = new DOMParser().parseFromString(request.responseText, "text/html");
-        if (!page.body || !page.body.firstElementChild) { again("The files could not be sent. Please press Send again."); return; }
+        if (!page.body || !page.body.firstElementChild) { again("Your message could not be sent. Please press Send again."); return; }
         document.title = page.title;
         document.body.replaceWith(document.adoptNode(page.body));
         var problem = document.querySelector("[role='alert']");
         if (problem) { problem.setAttribute("tabindex", "-1"); problem.focus(); }
       });
       request.addEventListener("error", function () {
-        again("The files could not be sent: the connection was lost. Please press Send again.");
+        again("Your message could not be sent: the connection was lost. Please press Send again.");
       });
-      request.send(new FormData(form));
+      request.send(data);
+    };
+
+    form.addEventListener("submit", function (event) {
+      var chosen = Array.prototype.slice.call(input.files || []);
+      if (chosen.length === 0 && entries.length === 0) { return; }   // no files: the plain form
+      event.preventDefault();
+      // Pressing Send again leaves refused files out; newly chosen ones join the rest.
+      entries.filter(function (entry) { return entry.state === "refused"; }).forEach(drop);
+      var old = form.querySelector(".upload-note");
+      if (old) { old.remove(); }
+      chosen.forEach(function (file) {
+        var entry = { file: file, id: null, state: "waiting" };
+        show(entry);
+        entries.push(entry);
+      });
+      input.value = "";
+      var batch = entries.filter(function (entry) { return entry.state === "waiting" || entry.state === "failed"; });
+      batch.forEach(function (entry) {
+        if (entry.note) { entry.note.remove(); entry.note = null; }
+        var actions = entry.item.querySelector(".upload-retry");
+        if (actions) { actions.remove(); }
+      });
+      send(batch);
     });
   });
-
   // The full-screen file view: the arrow keys and a swipe go to the previous or next file (the
   // links do the same without script).
   document.querySelectorAll("[data-swipe]").forEach(function (viewer) {
