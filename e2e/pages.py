@@ -148,6 +148,12 @@ def shot(driver, name):
             f"{v['id']} ({v['impact']}): {v['help']}" for v in serious)
 
 
+def page_width(driver):
+    """How wide the page is against the window it is shown in (scroll bar excluded): on a phone
+    the first must not pass the second."""
+    return driver.execute_script("const e = document.documentElement; return [e.scrollWidth, e.clientWidth];")
+
+
 def http_status(driver, url):
     """The HTTP status the signed-in browser would get for `url` (Selenium cannot read it)."""
     session = requests.Session()

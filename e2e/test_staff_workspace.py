@@ -5,7 +5,7 @@ import uuid
 from selenium.webdriver.common.by import By
 
 from conftest import LENA, MAYA, OMAR
-from pages import button, field, http_status, shot, sign_in, sign_out, wait_for_heading, wait_for_text
+from pages import button, field, http_status, page_width, shot, sign_in, sign_out, wait_for_heading, wait_for_text
 
 
 def test_wrong_password_gets_the_same_message_as_an_unknown_email(server, browser):
@@ -99,11 +99,11 @@ def test_pages_fit_a_phone(server, browser):
     browser.set_window_size(390, 844)
     sign_in(browser, server, MAYA)
     wait_for_heading(browser, "View Cases")
-    width = browser.execute_script("return document.documentElement.scrollWidth")
-    assert width <= 390, f"page is {width}px wide on a 390px screen"
+    width, window = page_width(browser)
+    assert width <= window, f"page is {width}px wide in a {window}px window on a 390px screen"
     shot(browser, "10-phone-view-cases")
     browser.find_element(By.XPATH, "//a[normalize-space()='View']").click()
     wait_for_heading(browser, "Associated Doctors & Staff")
-    width = browser.execute_script("return document.documentElement.scrollWidth")
-    assert width <= 390, f"case page is {width}px wide on a 390px screen"
+    width, window = page_width(browser)
+    assert width <= window, f"case page is {width}px wide in a {window}px window on a 390px screen"
     shot(browser, "11-phone-case")

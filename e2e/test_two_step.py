@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from conftest import CaseTalkServer
-from pages import button, field, heading, shot, sign_out, wait_for_heading, wait_for_text
+from pages import button, field, heading, page_width, shot, sign_out, wait_for_heading, wait_for_text
 
 EMAIL = "kim.lee@lakeview.example"
 PASSWORD = "a sound long passphrase"
@@ -110,8 +110,8 @@ def test_set_up_from_the_qr_code_then_codes_and_recovery_codes(lakeview, browser
     field(other_browser, "Recovery code").send_keys(codes[0].upper())
     field(other_browser, "Recovery code").send_keys(Keys.ENTER)
     wait_for_heading(other_browser, "View Cases")
-    width = other_browser.execute_script("return document.documentElement.scrollWidth")
-    assert width <= 390, f"page is {width}px wide on a 390px screen"
+    width, window = page_width(other_browser)
+    assert width <= window, f"page is {width}px wide in a {window}px window on a 390px screen"
     sign_out(other_browser)
     type_password(other_browser, base)
     wait_for_heading(other_browser, "Two-step verification")
