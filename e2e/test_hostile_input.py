@@ -365,12 +365,15 @@ def multipart(parts, boundary="hostileBoundary42"):
 
 @RUN
 @given(body=TEXT, files=st.lists(st.tuples(NAMES, CONTENTS), max_size=3),
-       csrf=st.sampled_from(["first", "last", "missing", "wrong"]), cut=st.sampled_from([0, 0, 0, 1, 7, 60]))
-def test_patient_talk_upload(app, doctor, body, files, csrf, cut):
+       csrf=st.sampled_from(["first", "last", "missing", "wrong"]), cut=st.sampled_from([0, 0, 0, 1, 7, 60]),
+       ahead=st.one_of(st.none(), TEXT, st.sampled_from([",", "00000000-0000-0000-0000-000000000000", "a,b"])))
+def test_patient_talk_upload(app, doctor, body, files, csrf, cut, ahead):
     session, case_id = doctor
     talk = f"{app.base}/cases/{case_id}/talk"
     token_value = {"wrong": "x" * 43}.get(csrf) or token(session, talk)
     fields = [("idempotency_key", None, b"k" * 43), ("body", None, body.encode("utf-8", "surrogatepass"))]
+    if ahead is not None:   # files said to be sent ahead: none of these is waiting
+        fields.append(("sent_ahead", None, ahead.encode("utf-8", "surrogatepass")))
     fields += [("files", name, content) for name, content in files]
     token_part = [("_csrf", None, token_value.encode())] if csrf != "missing" else []
     data = multipart(token_part + fields if csrf != "last" else fields + token_part)
@@ -385,3 +388,42 @@ def test_patient_talk_upload(app, doctor, body, files, csrf, cut):
     else:
         after = (count(app, "messages"), count(app, "attachments"), stored_files(app))
         assert after == before, f"a refused upload stored something ({answer.status_code})"
+
+
+@RUN
+@given(files=st.lists(st.tuples(NAMES, CONTENTS), max_size=2), csrf=st.sampled_from(["first", "first", "missing", "wrong"]),
+       cut=st.sampled_from([0, 0, 0, 1, 60]))
+def test_a_file_sent_ahead(app, doctor, files, csrf, cut):
+    """One file ahead of its message (the page's script): 201 keeps exactly one row that no
+    message has; anything else is explained in plain words and keeps nothing."""
+    session, case_id = doctor
+    talk = f"{app.base}/cases/{case_id}/talk"
+    token_value = {"wrong": "x" * 43}.get(csrf) or token(session, talk)
+    parts = ([("_csrf", None, token_value.encode())] if csrf != "missing" else []) + [("files", n, c) for n, c in files]
+    data = multipart(parts)
+    if cut:
+        data = data[:-cut]
+    before = (count(app, "messages"), count(app, "attachments"), len(stored_files(app)))
+    try:
+        answer = session.post(f"{talk.replace('/cases/', '/uploads/cases/')}/files", data=data, allow_redirects=False, timeout=30,
+                              headers={"Content-Type": "multipart/form-data; boundary=hostileBoundary42"})
+    except requests.ConnectionError:
+        # Refused early (no token, a malformed part), the server answers and stops reading: the
+        # rest of the body, still on its way, can meet a closed connection. Nothing was kept, and
+        # the server goes on answering.
+        assert (count(app, "messages"), count(app, "attachments"), len(stored_files(app))) == before
+        assert session.get(talk, timeout=10).status_code == 200
+        return
+    assert answer.status_code < 500, answer.status_code
+    after = (count(app, "messages"), count(app, "attachments"), len(stored_files(app)))
+    if answer.status_code == 201:
+        assert re.fullmatch(r"[0-9A-F-]{36}", answer.headers["X-CaseTalk-File"]) and answer.text == ""
+        assert after[0] == before[0] and after[1] == before[1] + 1, "one row, no message"
+    else:
+        assert after == before, f"a refused file kept something ({answer.status_code})"
+        if answer.status_code == 422:
+            # Words for the page's script to show as text (the file's cleaned name may hold "<").
+            assert answer.headers["Content-Type"] == "text/plain; charset=utf-8" and answer.text.strip(), answer.text
+            assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        else:
+            check(answer, "file sent ahead")
