@@ -85,7 +85,7 @@ class CaseTalkServer:
     """A `casetalk serve` process on loopback, in a throwaway folder of its own."""
 
     def __init__(self, extra_env=None, name="server"):
-        self.binary = pathlib.Path(os.environ.get("CASETALK_BIN", REPO / ".build" / "debug" / "casetalk"))
+        self.binary = pathlib.Path(os.environ.get("CASETALK_BIN", REPO / ".build" / "debug" / "casetalk")).absolute()
         if not self.binary.exists():
             pytest.fail(f"server binary {self.binary} not found: build it first (swift build)")
         self.name = name
@@ -163,7 +163,7 @@ def twilio():
 def casetalk():
     """Runs casetalk commands in a folder of their own (a fresh SQLite database), laid out like
     an installation: Resources/ and Public/ beside the data."""
-    binary = pathlib.Path(os.environ.get("CASETALK_BIN", REPO / ".build" / "debug" / "casetalk"))
+    binary = pathlib.Path(os.environ.get("CASETALK_BIN", REPO / ".build" / "debug" / "casetalk")).absolute()
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="casetalk-cli-"))
     for folder in ("Resources", "Public"):
         (workdir / folder).symlink_to(REPO / folder)
