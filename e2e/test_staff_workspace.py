@@ -107,3 +107,12 @@ def test_pages_fit_a_phone(server, browser):
     width, window = page_width(browser)
     assert width <= window, f"case page is {width}px wide in a {window}px window on a 390px screen"
     shot(browser, "11-phone-case")
+    # Dr. Chen is the practice's admin: Practice, in the top bar, lists its staff (SPEC §9).
+    browser.find_element(By.LINK_TEXT, "Practice").click()
+    wait_for_heading(browser, "Practice")
+    for person in ("Dr. Maya Chen", "Dr. Omar Haddad", "Lena Brooks"):
+        wait_for_text(browser, person)
+    assert "Dr. Felix Grant" not in browser.page_source, "another practice's doctor"
+    width, window = page_width(browser)
+    assert width <= window, f"Practice is {width}px wide in a {window}px window on a 390px screen"
+    shot(browser, "11b-phone-practice")

@@ -36,6 +36,8 @@ public enum Paths: Hashable, Sendable {
     // Staff
     case cases(page: Int? = nil)
     case newCase
+    /// The practice's staff, for its admins (SPEC §9).
+    case practice
     case caseOverview(UUID, search: String? = nil, done: CaseNotice? = nil)
     case caseMembers(UUID)
     case patientTalk(UUID, page: Int? = nil, done: TalkNotice? = nil)
@@ -124,6 +126,7 @@ public enum Paths: Hashable, Sendable {
         case conversation = "/inbox/:conversationID"
         case cases = "/cases"
         case newCase = "/cases/new"
+        case practice = "/practice"
         case caseOverview = "/cases/:caseID"
         case caseMembers = "/cases/:caseID/members"
         case patientTalk = "/cases/:caseID/talk"
@@ -182,6 +185,7 @@ public enum Paths: Hashable, Sendable {
         case .conversation: .conversation
         case .cases: .cases
         case .newCase: .newCase
+        case .practice: .practice
         case .caseOverview: .caseOverview
         case .caseMembers: .caseMembers
         case .patientTalk: .patientTalk

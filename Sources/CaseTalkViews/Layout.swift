@@ -10,14 +10,16 @@ public struct PageChrome: Sendable {
     public var notice: String?
     /// A patient's pages link home to the portal rather than to View Cases.
     public var isPatient: Bool
+    /// A practice admin's pages also link to **Practice** (SPEC §9).
+    public var isPracticeAdmin: Bool
     /// The idle sign-out (SPEC §5) and the warning a minute before it, for the page script.
     public let idleTimeoutSeconds = Int(SessionLifetime.idleTimeout)
     public let idleWarningSeconds = Int(SessionLifetime.idleTimeout) - 60
 
     public init(title: String, csrf: String? = nil, userName: String? = nil, practiceName: String? = nil, notice: String? = nil,
-                isPatient: Bool = false) {
+                isPatient: Bool = false, isPracticeAdmin: Bool = false) {
         self.title = title; self.csrf = csrf; self.userName = userName
-        self.practiceName = practiceName; self.notice = notice; self.isPatient = isPatient
+        self.practiceName = practiceName; self.notice = notice; self.isPatient = isPatient; self.isPracticeAdmin = isPracticeAdmin
     }
 }
 
@@ -29,7 +31,8 @@ public enum Layout {
         var account = HTML()
         if let userName = chrome.userName {
             idle = " data-idle-warning=\"\(number: chrome.idleWarningSeconds)\" data-idle-timeout=\"\(number: chrome.idleTimeoutSeconds)\""
-            let home: HTML = chrome.isPatient ? "<a href=\"\(Paths.portal())\">Home</a>" : "<a href=\"\(Paths.cases())\">View Cases</a>"
+            var home: HTML = chrome.isPatient ? "<a href=\"\(Paths.portal())\">Home</a>" : "<a href=\"\(Paths.cases())\">View Cases</a>"
+            if chrome.isPracticeAdmin { home = "\(home) <a href=\"\(Paths.practice)\">Practice</a>" }
             let practice: HTML = chrome.practiceName.map { "<span class=\"account-practice\"> · \($0)</span>" } ?? HTML()
             account = """
               <nav class="topnav" aria-label="Main">\(home)</nav>

@@ -458,9 +458,9 @@ import VaporTesting
             "021_UpdateConversationAddPatient", "022_UpdateCodeHoldersAddSessionBinding", "023_CreateTwoStepVerification",
             "024_UpdateAuditEntryKeyChain", "025_CreatePasswordResetRequest",
             "026_UpdateSealedDataKeyIDs", "027_UpdateOutboxKinds", "028_CreateAttachment", "029_UpdateMessageAddFileCount", "030_CreatePatientFileAllowance",
-            "031_UpdateAttachmentAddViews", "032_UpdateAccountsAddResetAllowance",
+            "031_UpdateAttachmentAddViews", "032_UpdateAccountsAddResetAllowance", "033_UpdateAccountsAddLastSignIn",
         ])
-        #expect(Migrations.count == 32)
+        #expect(Migrations.count == 33)
     }
 }
 

@@ -3,7 +3,8 @@ import Fluent
 import Foundation
 
 /// The sign-in columns of the two account tables, `staff_users` and `patients` (SPEC §5, §9):
-/// the failure count, the lock, the password hash, and staff's two-step key. Each decision is
+/// the failure count, the lock, the password hash, the last sign-in, and staff's two-step key;
+/// and a practice's staff with those columns, for its admins. Each decision is
 /// one conditional statement, so parallel guesses or two servers cannot lose a count or pass a
 /// lock. Which table a statement touches follows from the `Principal`, never from a string.
 enum AccountsTable {
@@ -51,6 +52,25 @@ enum AccountsTable {
         case .staff(let id): try await !db.rows(AcceptPassword<StaffLogins>(hash: passwordHash, id: id, now: now)).isEmpty
         case .patient(let id): try await !db.rows(AcceptPassword<PatientLogins>(hash: passwordHash, id: id, now: now)).isEmpty
         }
+    }
+
+    // MARK: A practice's staff
+
+    /// One staff member as the practice's admins see them (SPEC §9: **Practice**).
+    struct StaffMember: Decodable, Sendable {
+        let id: UUID
+        let name: String
+        let email: String
+        let role: String
+        let isAdmin: Bool
+        let lockedUntil: Date?
+        let totpEnabledAt: Date?
+        let lastSignInAt: Date?
+    }
+
+    /// The staff of practice `practiceID`, by name.
+    static func staff(ofPractice practiceID: UUID, on db: any Database) async throws -> [StaffMember] {
+        try await db.all(PracticeStaff(practiceID: practiceID), as: StaffMember.self)
     }
 
     // MARK: Staff two-step verification
@@ -110,19 +130,22 @@ enum AccountsTable {
     private struct Admit<T: LoginTable>: Statement {
         static var writes: Bool { true }
         static func text(size _: Int) -> String {
-            "UPDATE \(T.name) SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND \(unlocked(2)) RETURNING id"
+            "UPDATE \(T.name) SET failed_logins = 0, locked_until = NULL, last_sign_in_at = $1 WHERE id = $2 AND \(unlocked(1)) RETURNING id"
         }
         let id: UUID, now: Date
-        var binds: [any SQLValue] { [id, now] }
+        var binds: [any SQLValue] { [now, id] }
     }
 
     private struct AdmitWithPassword<T: LoginTable>: Statement {
         static var writes: Bool { true }
         static func text(size _: Int) -> String {
-            "UPDATE \(T.name) SET failed_logins = 0, locked_until = NULL, password_hash = $1 WHERE id = $2 AND \(unlocked(3)) RETURNING id"
+            """
+            UPDATE \(T.name) SET failed_logins = 0, locked_until = NULL, password_hash = $1, last_sign_in_at = $2
+            WHERE id = $3 AND \(unlocked(2)) RETURNING id
+            """
         }
         let id: UUID, now: Date, hash: String
-        var binds: [any SQLValue] { [hash, id, now] }
+        var binds: [any SQLValue] { [hash, now, id] }
     }
 
     private struct AcceptPassword<T: LoginTable>: Statement {
@@ -149,6 +172,18 @@ enum AccountsTable {
         var binds: [any SQLValue] { [expiredBefore, now, limit, id] }
     }
 
+    private struct PracticeStaff: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            """
+            SELECT id, name, email, role, is_admin, locked_until, totp_enabled_at, last_sign_in_at FROM staff_users
+            WHERE practice_id = $1 ORDER BY name, id
+            """
+        }
+        let practiceID: UUID
+        var binds: [any SQLValue] { [practiceID] }
+    }
+
     private struct ReadTwoStepKey: Statement {
         static let writes = false
         static func text(size _: Int) -> String { "SELECT totp_key, totp_last_step FROM staff_users WHERE id = $1" }
@@ -160,13 +195,13 @@ enum AccountsTable {
         static let writes = true
         static func text(size _: Int) -> String {
             """
-            UPDATE staff_users SET failed_logins = 0, locked_until = NULL, totp_last_step = $1
-            WHERE id = $2 AND \(unlocked(3)) AND (totp_last_step IS NULL OR totp_last_step < $1)
+            UPDATE staff_users SET failed_logins = 0, locked_until = NULL, totp_last_step = $1, last_sign_in_at = $2
+            WHERE id = $3 AND \(unlocked(2)) AND (totp_last_step IS NULL OR totp_last_step < $1)
             RETURNING id
             """
         }
         let step: Int64, id: UUID, now: Date
-        var binds: [any SQLValue] { [step, id, now] }
+        var binds: [any SQLValue] { [step, now, id] }
     }
 
     private struct SetTwoStepKey: Statement {

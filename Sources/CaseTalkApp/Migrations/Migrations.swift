@@ -38,6 +38,7 @@ public enum Migrations {
         CreatePatientFileAllowance(),
         UpdateAttachmentAddViews(),
         UpdateAccountsAddResetAllowance(),
+        UpdateAccountsAddLastSignIn(),
     ] }
 
     /// How many there are (`/readyz` waits for all of them).

@@ -7,7 +7,7 @@ extension Request {
     func staffChrome(_ title: String, notice: String? = nil) throws -> PageChrome {
         let staff = try requireStaff()
         return PageChrome(title: title, csrf: session?.csrfToken, userName: staff.name,
-                          practiceName: staff.practiceName, notice: notice)
+                          practiceName: staff.practiceName, notice: notice, isPracticeAdmin: staff.isAdmin)
     }
 
     /// A rendered page as the response: its one buffer becomes the body.

@@ -1,0 +1,63 @@
+@testable import CaseTalkApp
+import CaseTalkCore
+import Fluent
+import Foundation
+import Testing
+import VaporTesting
+
+/// **Practice** (SPEC §9): a practice admin sees their own practice's staff with role, admin
+/// mark, status, two-step state and last sign-in; anyone else gets 404 or the sign-in page.
+@Suite struct PracticePageTests {
+    /// The row of the staff table that names `name`.
+    func row(_ page: String, _ name: String) -> String? {
+        page.components(separatedBy: "<tr>").first { $0.contains(">\(name)</span>") }
+    }
+
+    @Test func anAdminSeesTheirOwnPracticesStaffAndNoOneElseSeesThePage() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            let fx = Fixtures(app: app)
+            let riverside = try #require(try await StaffUser.find(t.registration.invitations.world.ben, on: app.db)).$practice.id
+            _ = try await fx.staff("new@riverside.example", name: "Noor Patel", practice: riverside, role: .staff, twoStep: false)
+            // Ben's password is guessed wrong five times: locked.
+            let guesser = Browser(app)
+            try await guesser.get("/login")
+            for _ in 0..<5 { try await guesser.post("/login", [("email", "ben@riverside.example"), ("password", "not his password")]) }
+
+            let ada = Browser(app)
+            try await ada.signIn("ada@riverside.example")
+            let answer = try await ada.get("/practice")
+            #expect(answer.status == .ok)
+            let page = answer.body.string
+            #expect(page.contains("<h1>Practice</h1>") && page.contains("Riverside"))
+            let adaRow = try #require(row(page, "Dr. Ada Park"), "\(page)")
+            #expect(adaRow.contains("Practice admin") && adaRow.contains("Doctor") && adaRow.contains(">Active<"))
+            #expect(adaRow.contains(">On<") && !adaRow.contains(">Never<"), "her sign-in just now is shown")
+            let benRow = try #require(row(page, "Dr. Ben Stone"))
+            #expect(benRow.contains(">Locked<") && !benRow.contains("Practice admin"))
+            let noorRow = try #require(row(page, "Noor Patel"))
+            #expect(noorRow.contains(">Staff<") && noorRow.contains(">Not set up<") && noorRow.contains(">Never<") && noorRow.contains(">Active<"))
+            #expect(!page.contains("Dr. Cy Moreau") && !page.contains("cy@northside.example"), "another practice's staff are not listed")
+            #expect(!page.contains("pat@example.com") && !page.contains("Pat "), "nor patients")
+            #expect(try await ada.get("/cases").body.string.contains("href=\"/practice\">Practice</a>"), "admins find it in the top bar")
+
+            // Not an admin (of this practice or another), a patient, a visitor.
+            let cy = try await t.cy.get("/practice")
+            #expect(cy.status == .notFound && !cy.body.string.contains("Dr. Ada Park"))
+            #expect(!(try await t.cy.get("/cases").body.string.contains("href=\"/practice\"")), "no link for others")
+            let pat = try await t.pat.get("/practice")
+            #expect(pat.status != .ok && !pat.body.string.contains("Dr. Ada Park"))
+            let visitor = try await Browser(app).get("/practice")
+            #expect(visitor.location?.hasPrefix("/login") == true)
+
+            // An admin of the other practice sees that practice only.
+            let northside = try #require(try await StaffUser.find(t.registration.invitations.world.cy, on: app.db)).$practice.id
+            _ = try await fx.staff("eve@northside.example", name: "Dr. Eve Lind", practice: northside, admin: true)
+            let eve = Browser(app)
+            try await eve.signIn("eve@northside.example")
+            let theirs = try await eve.get("/practice").body.string
+            #expect(theirs.contains("Dr. Cy Moreau") && theirs.contains("Dr. Eve Lind"))
+            #expect(!theirs.contains("Dr. Ada Park") && !theirs.contains("Dr. Ben Stone") && !theirs.contains("Noor Patel"))
+        }
+    }
+}
