@@ -2,9 +2,11 @@
 page and its tabs, Add a Doctor/Staff, and a non-member who gets 404."""
 import uuid
 
+import requests
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
-from conftest import LENA, MAYA, OMAR
+from conftest import CSRF, LENA, MAYA, OMAR
 from pages import button, field, http_status, page_width, shot, sign_in, sign_out, wait_for_heading, wait_for_text
 
 
@@ -116,3 +118,14 @@ def test_pages_fit_a_phone(server, browser):
     width, window = page_width(browser)
     assert width <= window, f"Practice is {width}px wide in a {window}px window on a 390px screen"
     shot(browser, "11b-phone-practice")
+    # Lena Brooks, locked by five wrong passwords, is unlocked from Practice by keyboard alone.
+    guesser = requests.Session()
+    for _ in range(5):
+        token = CSRF.search(guesser.get(server + "/login", timeout=10).text).group(1)
+        guesser.post(server + "/login", data={"_csrf": token, "email": LENA, "password": "not her password"}, timeout=10)
+    browser.refresh()
+    unlock = browser.find_element(By.CSS_SELECTOR, "button[aria-label='Unlock Lena Brooks']")
+    assert not browser.find_elements(By.CSS_SELECTOR, "button[aria-label='Unlock Dr. Omar Haddad']")
+    unlock.send_keys(Keys.ENTER)
+    wait_for_text(browser, "The account was unlocked: its owner can sign in again.")
+    assert not browser.find_elements(By.CSS_SELECTOR, "button[aria-label='Unlock Lena Brooks']")

@@ -36,8 +36,9 @@ public enum Paths: Hashable, Sendable {
     // Staff
     case cases(page: Int? = nil)
     case newCase
-    /// The practice's staff, for its admins (SPEC §9).
-    case practice
+    /// The practice's staff, for its admins (SPEC §9); `unlocked` after **Unlock**.
+    case practice(unlocked: Bool = false)
+    case unlockStaff(UUID)
     case caseOverview(UUID, search: String? = nil, done: CaseNotice? = nil)
     case caseMembers(UUID)
     case patientTalk(UUID, page: Int? = nil, done: TalkNotice? = nil)
@@ -127,6 +128,7 @@ public enum Paths: Hashable, Sendable {
         case cases = "/cases"
         case newCase = "/cases/new"
         case practice = "/practice"
+        case unlockStaff = "/practice/staff/:staffID/unlock"
         case caseOverview = "/cases/:caseID"
         case caseMembers = "/cases/:caseID/members"
         case patientTalk = "/cases/:caseID/talk"
@@ -186,6 +188,7 @@ public enum Paths: Hashable, Sendable {
         case .cases: .cases
         case .newCase: .newCase
         case .practice: .practice
+        case .unlockStaff: .unlockStaff
         case .caseOverview: .caseOverview
         case .caseMembers: .caseMembers
         case .patientTalk: .patientTalk
@@ -213,7 +216,7 @@ public enum Paths: Hashable, Sendable {
         case .conversation(let id, _, _), .caseOverview(let id, _, _), .caseMembers(let id), .patientTalk(let id, _, _),
              .invite(let id), .resendInvitation(let id), .revokeInvitation(let id), .removePatientAccess(let id),
              .patientTalkUpload(let id), .conversationUpload(let id), .patientTalkFiles(let id), .conversationFiles(let id), .file(let id, _, _), .caseAttachments(let id, _, _),
-             .devMailboxItem(let id), .devMailboxItemHTML(let id):
+             .devMailboxItem(let id), .devMailboxItemHTML(let id), .unlockStaff(let id):
             [id.uuidString]
         case .caseAttachment(let id, let file, _, _): [id.uuidString, file.uuidString]
         default: []
@@ -230,6 +233,7 @@ public enum Paths: Hashable, Sendable {
         case .code(_, let sentAgain, let next): items = [("sent", sentAgain ? "again" : nil), ("next", next)]
         case .forgotPassword(let sent): items = [("sent", sent ? "1" : nil)]
         case .portal(let joined): items = [("joined", joined ? "1" : nil)]
+        case .practice(let unlocked): items = [("unlocked", unlocked ? "1" : nil)]
         case .inbox(let page), .cases(let page): items = [("page", page.map(String.init))]
         case .conversation(_, let page, let sent): items = [("page", page.map(String.init)), ("sent", sent ? "1" : nil)]
         case .caseOverview(_, let search, let done): items = [("q", search), ("done", done?.rawValue)]

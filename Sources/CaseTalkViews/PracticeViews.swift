@@ -4,18 +4,22 @@ import Foundation
 /// **Practice** (SPEC §9): the practice's staff as its admins see them.
 public struct PracticeModel: Sendable {
     public struct Member: Sendable {
-        public let name: String; public let email: String; public let role: String; public let isAdmin: Bool
+        public let id: UUID; public let name: String; public let email: String; public let role: String; public let isAdmin: Bool
         public let status: String; public let twoStep: String; public let lastSignIn: String
-        public init(name: String, email: String, role: String, isAdmin: Bool, status: String, twoStep: String, lastSignIn: String) {
-            self.name = name; self.email = email; self.role = role; self.isAdmin = isAdmin
-            self.status = status; self.twoStep = twoStep; self.lastSignIn = lastSignIn
+        /// Locked now: the row offers **Unlock**.
+        public let locked: Bool
+        public init(id: UUID, name: String, email: String, role: String, isAdmin: Bool, status: String, twoStep: String, lastSignIn: String,
+                    locked: Bool) {
+            self.id = id; self.name = name; self.email = email; self.role = role; self.isAdmin = isAdmin
+            self.status = status; self.twoStep = twoStep; self.lastSignIn = lastSignIn; self.locked = locked
         }
     }
     public let chrome: PageChrome
     public let practiceName: String
     public let staff: [Member]
+    public let csrf: String?
     public init(chrome: PageChrome, practiceName: String, staff: [Member]) {
-        self.chrome = chrome; self.practiceName = practiceName; self.staff = staff
+        self.chrome = chrome; self.practiceName = practiceName; self.staff = staff; self.csrf = chrome.csrf
     }
 }
 
@@ -23,11 +27,17 @@ public enum PracticeView {
     public static func render(_ model: PracticeModel) -> HTML {
         let rows = HTML.each(model.staff) { member in
             let admin: HTML = member.isAdmin ? "<span class=\"badge\">Practice admin</span>" : HTML()
+            let unlock: HTML = member.locked ? """
+              <form method="post" action="\(Paths.unlockStaff(member.id))" class="inline-form">
+                \(Form.csrf(model.csrf))
+                <button type="submit" class="button button-small" aria-label="Unlock \(member.name)">Unlock</button>
+              </form>
+              """ : HTML()
             return """
             <tr>
               <td data-label="Name"><span class="person-name">\(member.name)</span> \(admin)<br><span class="muted">\(member.email)</span></td>
               <td data-label="Role">\(member.role)</td>
-              <td data-label="Status">\(member.status)</td>
+              <td data-label="Status"><span class="staff-status">\(member.status)</span>\(unlock)</td>
               <td data-label="Two-step verification">\(member.twoStep)</td>
               <td data-label="Last sign-in">\(member.lastSignIn)</td>
             </tr>

@@ -60,4 +60,51 @@ import VaporTesting
             #expect(!theirs.contains("Dr. Ada Park") && !theirs.contains("Dr. Ben Stone") && !theirs.contains("Noor Patel"))
         }
     }
+
+    @Test func anAdminUnlocksAColleagueOfTheirOwnPracticeOnly() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            let world = t.registration.invitations.world
+            let ben = world.ben.uuidString
+            let guesser = Browser(app)
+            try await guesser.get("/login")
+            for _ in 0..<5 { try await guesser.post("/login", [("email", "ben@riverside.example"), ("password", "not his password")]) }
+            func locked() async throws -> Bool {
+                try #require(try await StaffUser.find(world.ben, on: app.db)).lockedUntil.map { $0 > clock.now } ?? false
+            }
+            #expect(try await locked())
+            let ada = Browser(app)
+            try await ada.signIn("ada@riverside.example")
+            let page = try await ada.get("/practice").body.string
+            #expect(page.contains("action=\"/practice/staff/\(ben)/unlock\"") && page.contains("aria-label=\"Unlock Dr. Ben Stone\""))
+            #expect(!page.contains("aria-label=\"Unlock Dr. Ada Park\""), "only a locked account offers Unlock")
+
+            // Another practice's admin, a member who is not an admin, a visitor: nothing changes.
+            let northside = try #require(try await StaffUser.find(world.cy, on: app.db)).$practice.id
+            _ = try await Fixtures(app: app).staff("eve@northside.example", name: "Dr. Eve Lind", practice: northside, admin: true)
+            let eve = Browser(app)
+            try await eve.signIn("eve@northside.example")
+            try await eve.get("/practice")
+            #expect(try await eve.post("/practice/staff/\(ben)/unlock", []).status == .notFound)
+            try await t.cy.get("/cases")
+            #expect(try await t.cy.post("/practice/staff/\(ben)/unlock", []).status == .notFound)
+            let visitor = Browser(app)
+            try await visitor.get("/login")
+            #expect(try await visitor.post("/practice/staff/\(ben)/unlock", []).location?.hasPrefix("/login") == true)
+            #expect(try await ada.post("/practice/staff/\(UUID())/unlock", []).status == .notFound)
+            #expect(try await ada.post("/practice/staff/\(ben)/unlock", [], csrf: "forged").status == .forbidden)
+            #expect(try await locked(), "still locked")
+
+            let answer = try await ada.post("/practice/staff/\(ben)/unlock", [])
+            #expect(answer.location == "/practice?unlocked=1")
+            #expect(try await ada.get("/practice?unlocked=1").body.string.contains("The account was unlocked"))
+            #expect(try await !locked())
+            #expect(try await Browser(app).signIn("ben@riverside.example").location != "/login", "Ben signs in again")
+            let audited = try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.staffUnlocked.rawValue).all()
+            #expect(audited.count == 1 && audited.first?.subject == "staff:\(ben)")
+            // Not locked any more: nothing to do, nothing audited.
+            #expect(try await ada.post("/practice/staff/\(ben)/unlock", []).location == "/practice")
+            #expect(try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.staffUnlocked.rawValue).count() == 1)
+        }
+    }
 }

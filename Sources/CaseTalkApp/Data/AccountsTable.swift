@@ -73,6 +73,12 @@ enum AccountsTable {
         try await db.all(PracticeStaff(practiceID: practiceID), as: StaffMember.self)
     }
 
+    /// Lifts the sign-in lock of staff member `staffID`, only if they are of practice
+    /// `practiceID` and locked at `now`; whether it did.
+    static func unlockStaff(_ staffID: UUID, practiceID: UUID, now: Date, on db: any Database) async throws -> Bool {
+        try await !db.rows(UnlockStaff(id: staffID, practiceID: practiceID, now: now)).isEmpty
+    }
+
     // MARK: Staff two-step verification
 
     /// A staff member's sealed TOTP key and the last step accepted.
@@ -182,6 +188,18 @@ enum AccountsTable {
         }
         let practiceID: UUID
         var binds: [any SQLValue] { [practiceID] }
+    }
+
+    private struct UnlockStaff: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            UPDATE staff_users SET failed_logins = 0, locked_until = NULL
+            WHERE id = $1 AND practice_id = $2 AND locked_until > $3 RETURNING id
+            """
+        }
+        let id: UUID, practiceID: UUID, now: Date
+        var binds: [any SQLValue] { [id, practiceID, now] }
     }
 
     private struct ReadTwoStepKey: Statement {

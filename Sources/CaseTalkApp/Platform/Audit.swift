@@ -36,6 +36,7 @@ enum AuditAction: String, Sendable {
     case memberAdded = "case.member_added"
     case practiceCreated = "practice.created"
     case staffCreated = "staff.created"
+    case staffUnlocked = "staff.unlocked"
     case invitationCreated = "invitation.created"
     case invitationResent = "invitation.resent"
     case invitationCorrected = "invitation.corrected"
