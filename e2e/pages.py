@@ -85,6 +85,11 @@ def _wait(driver, seconds):
     return _Wait(driver, seconds)
 
 
+def wait_until(driver, condition, seconds=20):
+    """Waits for `condition(driver)`, looking again when the page replaced what it looked at."""
+    return _wait(driver, seconds).until(condition)
+
+
 def wait_for_heading(driver, text, seconds=20):
     _wait(driver, seconds).until(
         lambda d: any(h.text.strip() == text for h in d.find_elements(By.CSS_SELECTOR, "h1, h2")))

@@ -16,10 +16,9 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import CaseTalkServer
-from pages import button, field, http_status, open_case, page_width, shot, sign_out, wait_for_heading, wait_for_text
+from pages import button, field, http_status, open_case, page_width, shot, sign_out, wait_for_heading, wait_for_text, wait_until
 from test_registration import NEW_PASSWORD, invitation_link, register_quickly
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -154,7 +153,7 @@ def test_a_patients_photo_is_cleaned_shown_upright_and_kept_from_a_colleague(app
     field(browser, "Attach files").send_keys(str(plan))
     form = browser.find_element(By.CSS_SELECTOR, "form.message-form")
     form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
-    WebDriverWait(browser, 20).until(EC.staleness_of(form))   # (the page it leaves says "Message sent." already)
+    wait_until(browser, EC.staleness_of(form))   # (the page it leaves says "Message sent." already)
     wait_for_text(browser, "Message sent.")
     p.get(thread_url)
     wait_for_text(p, "Treatment plan.pdf")
@@ -216,8 +215,7 @@ def test_a_patients_photo_is_cleaned_shown_upright_and_kept_from_a_colleague(app
     finally:
         browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
     ActionChains(browser).send_keys(Keys.ENTER).perform()   # Retry Referral letter.pdf
-    WebDriverWait(browser, 20).until(
-        lambda d: "Referral letter.pdf could not be sent" not in d.find_element(By.TAG_NAME, "body").text)
+    wait_until(browser, lambda d: "Referral letter.pdf could not be sent" not in d.find_element(By.TAG_NAME, "body").text)
     assert "Consent form.pdf could not be sent" in browser.find_element(By.TAG_NAME, "body").text, "the message waits"
     assert "Message sent." not in browser.page_source
     assert browser.switch_to.active_element.get_attribute("aria-label") == "Retry Consent form.pdf"

@@ -5,7 +5,6 @@ import re
 import time
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -13,7 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from conftest import CaseTalkServer
 from fake_twilio import FROM, code_from
 from mailserver import parts
-from pages import LINK, answer_birth_date, button, field, invite, open_case, shot, wait_for_heading, wait_for_text
+from pages import LINK, answer_birth_date, button, field, invite, open_case, shot, wait_for_heading, wait_for_text, wait_until
 
 NEW_PASSWORD = "plum-harbor-quietly-93"
 RESET_PASSWORD = "copper-meadow-lantern-48"
@@ -51,8 +50,8 @@ def sign_in_code(driver, twilio, number, remember):
     button(driver, "Continue").click()
     # The next page, or the same one asking to wait: read it only once it has come (a heading
     # found on the page being left goes stale under the check: look again).
-    WebDriverWait(driver, 20, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: "Please wait" in d.page_source or any(h.text.strip() == "Enter code" for h in d.find_elements(By.CSS_SELECTOR, "h1, h2")))
+    wait_until(driver, lambda d: "Please wait" in d.page_source
+               or any(h.text.strip() == "Enter code" for h in d.find_elements(By.CSS_SELECTOR, "h1, h2")))
     wait = re.search(r"Please wait (\d+) seconds", driver.page_source)
     if wait:   # the 30 seconds between sends to one account still run from an earlier code
         time.sleep(int(wait.group(1)) + 1)

@@ -17,9 +17,8 @@ public struct PracticeModel: Sendable {
     public let chrome: PageChrome
     public let practiceName: String
     public let staff: [Member]
-    public let csrf: String?
     public init(chrome: PageChrome, practiceName: String, staff: [Member]) {
-        self.chrome = chrome; self.practiceName = practiceName; self.staff = staff; self.csrf = chrome.csrf
+        self.chrome = chrome; self.practiceName = practiceName; self.staff = staff
     }
 }
 
@@ -29,7 +28,7 @@ public enum PracticeView {
             let admin: HTML = member.isAdmin ? "<span class=\"badge\">Practice admin</span>" : HTML()
             let unlock: HTML = member.locked ? """
               <form method="post" action="\(Paths.unlockStaff(member.id))" class="inline-form">
-                \(Form.csrf(model.csrf))
+                \(Form.csrf(model.chrome.csrf))
                 <button type="submit" class="button button-small" aria-label="Unlock \(member.name)">Unlock</button>
               </form>
               """ : HTML()
