@@ -36,9 +36,12 @@ public enum Paths: Hashable, Sendable {
     // Staff
     case cases(page: Int? = nil)
     case newCase
-    /// The practice's staff, for its admins (SPEC §9); `unlocked` after **Unlock**.
-    case practice(unlocked: Bool = false)
+    /// The practice's staff, for its admins (SPEC §9); `done` after an action.
+    case practice(done: PracticeNotice? = nil)
     case unlockStaff(UUID)
+    /// **Deactivate** a staff member, deciding on their Patient Talks (also after deactivation).
+    case departure(UUID)
+    case reactivateStaff(UUID)
     case caseOverview(UUID, search: String? = nil, done: CaseNotice? = nil)
     case caseMembers(UUID)
     case patientTalk(UUID, page: Int? = nil, done: TalkNotice? = nil)
@@ -89,6 +92,9 @@ public enum Paths: Hashable, Sendable {
     public enum FileFilter: String, Hashable, Sendable, CaseIterable { case images, documents }
     public enum FileSort: String, Hashable, Sendable, CaseIterable { case date, name }
 
+    /// What the Practice page says after an action.
+    public enum PracticeNotice: String, Hashable, Sendable, CaseIterable { case unlocked, deactivated, reactivated, decided }
+
     public enum TalkNotice: String, Hashable, Sendable, CaseIterable {
         case message, invited, resent, revoked, removed
     }
@@ -129,6 +135,8 @@ public enum Paths: Hashable, Sendable {
         case newCase = "/cases/new"
         case practice = "/practice"
         case unlockStaff = "/practice/staff/:staffID/unlock"
+        case departure = "/practice/staff/:staffID/deactivate"
+        case reactivateStaff = "/practice/staff/:staffID/reactivate"
         case caseOverview = "/cases/:caseID"
         case caseMembers = "/cases/:caseID/members"
         case patientTalk = "/cases/:caseID/talk"
@@ -189,6 +197,8 @@ public enum Paths: Hashable, Sendable {
         case .newCase: .newCase
         case .practice: .practice
         case .unlockStaff: .unlockStaff
+        case .departure: .departure
+        case .reactivateStaff: .reactivateStaff
         case .caseOverview: .caseOverview
         case .caseMembers: .caseMembers
         case .patientTalk: .patientTalk
@@ -216,7 +226,8 @@ public enum Paths: Hashable, Sendable {
         case .conversation(let id, _, _), .caseOverview(let id, _, _), .caseMembers(let id), .patientTalk(let id, _, _),
              .invite(let id), .resendInvitation(let id), .revokeInvitation(let id), .removePatientAccess(let id),
              .patientTalkUpload(let id), .conversationUpload(let id), .patientTalkFiles(let id), .conversationFiles(let id), .file(let id, _, _), .caseAttachments(let id, _, _),
-             .devMailboxItem(let id), .devMailboxItemHTML(let id), .unlockStaff(let id):
+             .devMailboxItem(let id), .devMailboxItemHTML(let id), .unlockStaff(let id),
+             .departure(let id), .reactivateStaff(let id):
             [id.uuidString]
         case .caseAttachment(let id, let file, _, _): [id.uuidString, file.uuidString]
         default: []
@@ -233,7 +244,7 @@ public enum Paths: Hashable, Sendable {
         case .code(_, let sentAgain, let next): items = [("sent", sentAgain ? "again" : nil), ("next", next)]
         case .forgotPassword(let sent): items = [("sent", sent ? "1" : nil)]
         case .portal(let joined): items = [("joined", joined ? "1" : nil)]
-        case .practice(let unlocked): items = [("unlocked", unlocked ? "1" : nil)]
+        case .practice(let done): items = [("done", done?.rawValue)]
         case .inbox(let page), .cases(let page): items = [("page", page.map(String.init))]
         case .conversation(_, let page, let sent): items = [("page", page.map(String.init)), ("sent", sent ? "1" : nil)]
         case .caseOverview(_, let search, let done): items = [("q", search), ("done", done?.rawValue)]

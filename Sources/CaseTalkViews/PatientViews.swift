@@ -75,16 +75,31 @@ public struct InboxThreadModel: Sendable {
     public let error: String?
     /// Why files were refused, one line each.
     public let fileErrors: [String]
+    /// After a handover (SPEC §9): "Your messages here are now read by {new}.", above the reply box.
+    public let readBy: String?
+    /// Closed: "{old} is no longer available here. Please contact {practice}.", instead of the reply box.
+    public let closed: String?
 
     public init(chrome: PageChrome, id: UUID, memberName: String, practiceName: String, caseTitle: String, thread: ThreadModel,
-                sendKey: String, draft: String, error: String?, fileErrors: [String] = []) {
+                sendKey: String, draft: String, error: String?, fileErrors: [String] = [], readBy: String? = nil, closed: String? = nil) {
         self.chrome = chrome; self.id = id; self.memberName = memberName; self.practiceName = practiceName
         self.caseTitle = caseTitle; self.thread = thread; self.sendKey = sendKey; self.draft = draft; self.error = error
-        self.fileErrors = fileErrors
+        self.fileErrors = fileErrors; self.readBy = readBy; self.closed = closed
     }
 }
 
 public enum InboxThreadView {
+    /// The reply box, with who reads it after a handover; or, closed, whom to contact instead.
+    static func reply(_ model: InboxThreadModel) -> HTML {
+        if let closed = model.closed { return "<p class=\"talk-notice\" role=\"status\">\(closed)</p>" }
+        let readBy: HTML = model.readBy.map { "<p class=\"talk-notice\">\($0)</p>" } ?? HTML()
+        return """
+          \(readBy)
+          \(ThreadView.replyForm(action: .conversationUpload(model.id), filesAhead: .conversationFiles(model.id), csrf: model.chrome.csrf, sendKey: model.sendKey,
+                                 label: "Your reply", draft: model.draft, error: model.error, fileErrors: model.fileErrors))
+          """
+    }
+
     public static func render(_ model: InboxThreadModel) -> HTML {
         Layout.page(model.chrome, """
         <p><a href="\(Paths.inbox())">Secure Inbox</a></p>
@@ -92,8 +107,7 @@ public enum InboxThreadView {
           <h1 id="thread-heading">\(model.memberName)</h1>
           <p class="muted">\(model.practiceName) · \(model.caseTitle)</p>
           \(ThreadView.render(model.thread) { .conversation(model.id, page: $0) })
-          \(ThreadView.replyForm(action: .conversationUpload(model.id), filesAhead: .conversationFiles(model.id), csrf: model.chrome.csrf, sendKey: model.sendKey,
-                                 label: "Your reply", draft: model.draft, error: model.error, fileErrors: model.fileErrors))
+          \(reply(model))
         </section>
         """)
     }

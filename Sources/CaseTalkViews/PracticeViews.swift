@@ -8,10 +8,15 @@ public struct PracticeModel: Sendable {
         public let status: String; public let twoStep: String; public let lastSignIn: String
         /// Locked now: the row offers **Unlock**.
         public let locked: Bool
+        /// Deactivated: the row offers **Reactivate** instead of **Deactivate**.
+        public let deactivated: Bool
+        /// Their Patient Talks still waiting for a decision (deactivated members only).
+        public let undecidedTalks: Int
         public init(id: UUID, name: String, email: String, role: String, isAdmin: Bool, status: String, twoStep: String, lastSignIn: String,
-                    locked: Bool) {
+                    locked: Bool, deactivated: Bool = false, undecidedTalks: Int = 0) {
             self.id = id; self.name = name; self.email = email; self.role = role; self.isAdmin = isAdmin
             self.status = status; self.twoStep = twoStep; self.lastSignIn = lastSignIn; self.locked = locked
+            self.deactivated = deactivated; self.undecidedTalks = undecidedTalks
         }
     }
     public let chrome: PageChrome
@@ -32,6 +37,22 @@ public enum PracticeView {
                 <button type="submit" class="button button-small" aria-label="Unlock \(member.name)">Unlock</button>
               </form>
               """ : HTML()
+            let actions: HTML
+            if member.deactivated {
+                let decide: HTML = member.undecidedTalks > 0 ? """
+                  <a class="button button-small" href="\(Paths.departure(member.id))" aria-label="Decide on the Patient Talks of \(member.name)">\
+                  Decide on \(member.undecidedTalks == 1 ? "1 Patient Talk" : "\(member.undecidedTalks) Patient Talks")</a>
+                  """ : HTML()
+                actions = """
+                  \(decide)
+                  <form method="post" action="\(Paths.reactivateStaff(member.id))" class="inline-form">
+                    \(Form.csrf(model.chrome.csrf))
+                    <button type="submit" class="button button-small" aria-label="Reactivate \(member.name)">Reactivate</button>
+                  </form>
+                  """
+            } else {
+                actions = "<a class=\"button button-small\" href=\"\(Paths.departure(member.id))\" aria-label=\"Deactivate \(member.name)\">Deactivate</a>"
+            }
             return """
             <tr>
               <td data-label="Name"><span class="person-name">\(member.name)</span> \(admin)<br><span class="muted">\(member.email)</span></td>
@@ -39,6 +60,7 @@ public enum PracticeView {
               <td data-label="Status"><span class="staff-status">\(member.status)</span>\(unlock)</td>
               <td data-label="Two-step verification">\(member.twoStep)</td>
               <td data-label="Last sign-in">\(member.lastSignIn)</td>
+              <td data-label="Actions" class="row-actions">\(actions)</td>
             </tr>
             """
         }
@@ -49,9 +71,112 @@ public enum PracticeView {
         <p class="muted">\(model.practiceName)</p>
         <table class="table staff-list">
           <caption class="visually-hidden">The practice's staff, by name</caption>
-          <thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Two-step verification</th><th scope="col">Last sign-in</th></tr></thead>
+          <thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Two-step verification</th><th scope="col">Last sign-in</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
           <tbody>\(rows)</tbody>
         </table>
         """)
+    }
+}
+
+/// **Deactivate** (SPEC §9): the departing member's open Patient Talks, each to **Hand over** to a
+/// colleague or **Close** (or left for later), with **Hand over all**; the same page decides on
+/// them after the deactivation. It names each talk's case and patient, never its messages.
+public struct DepartureModel: Sendable {
+    public struct Taker: Sendable {
+        public let id: UUID; public let name: String
+        public init(id: UUID, name: String) { self.id = id; self.name = name }
+    }
+    public struct Talk: Sendable {
+        public let id: UUID; public let caseTitle: String; public let patientName: String; public let lastActivity: String
+        public let takers: [Taker]
+        /// "later", "close" or a taker's id, as the form last said.
+        public let choice: String
+        public let error: String?
+        public init(id: UUID, caseTitle: String, patientName: String, lastActivity: String, takers: [Taker], choice: String, error: String?) {
+            self.id = id; self.caseTitle = caseTitle; self.patientName = patientName; self.lastActivity = lastActivity
+            self.takers = takers; self.choice = choice; self.error = error
+        }
+    }
+    public let chrome: PageChrome
+    public let memberID: UUID
+    public let memberName: String
+    /// Already deactivated: the page only decides on the talks.
+    public let deactivated: Bool
+    public let talks: [Talk]
+    /// The colleagues **Hand over all** offers, and its choice ("" for none).
+    public let allTakers: [Taker]
+    public let allChoice: String
+    public let error: String?
+    public init(chrome: PageChrome, memberID: UUID, memberName: String, deactivated: Bool, talks: [Talk], allTakers: [Taker],
+                allChoice: String, error: String?) {
+        self.chrome = chrome; self.memberID = memberID; self.memberName = memberName; self.deactivated = deactivated
+        self.talks = talks; self.allTakers = allTakers; self.allChoice = allChoice; self.error = error
+    }
+}
+
+public enum DepartureView {
+    public static func render(_ model: DepartureModel) -> HTML {
+        let intro: HTML = model.deactivated
+            ? "<p>\(model.memberName) is deactivated. Decide who continues each Patient Talk below; any left undecided close themselves 7 days after the deactivation.</p>"
+            : """
+              <p>\(model.memberName) will be signed out everywhere at once and can no longer sign in. Nothing they did is deleted; \
+              they show as \u{201C}\(model.memberName) (inactive)\u{201D}.</p>
+              """
+        var talks = HTML()
+        if model.talks.isEmpty {
+            talks = model.deactivated ? "<p class=\"muted\">No Patient Talk waits for a decision.</p>" : "<p class=\"muted\">\(model.memberName) has no open Patient Talk.</p>"
+        } else {
+            var items = HTML()
+            for talk in model.talks {
+                let field = "talk-\(talk.id.uuidString)"
+                let error: HTML = talk.error.map { "<p class=\"field-error\" id=\"\(field)-error\">\($0)</p>" } ?? HTML()
+                let described: HTML = talk.error == nil ? " aria-describedby=\"\(field)-about\"" : " aria-describedby=\"\(field)-about \(field)-error\" aria-invalid=\"true\""
+                items.append("""
+                  <li class="departure-talk">
+                    <p id="\(field)-about"><strong>\(talk.patientName)</strong> · \(talk.caseTitle) · <span class="muted">last activity \(talk.lastActivity)</span></p>
+                    <div class="field">
+                      <label for="\(field)">Hand over or Close</label>
+                      \(error)
+                      <select id="\(field)" name="\(field)"\(described)>
+                        \(option("later", "Decide later", talk.choice))
+                        \(HTML.each(talk.takers) { option($0.id.uuidString, "Hand over to \($0.name)", talk.choice) })
+                        \(option("close", "Close", talk.choice))
+                      </select>
+                    </div>
+                  </li>
+                """)
+            }
+            talks = """
+              <h2>Patient Talks</h2>
+              <p>Each goes to a colleague, who then alone reads it with the patient (they join the case if needed), or closes: \
+              the patient can still read a closed one and is told whom to contact.</p>
+              <div class="field">
+                <label for="all">Hand over all</label>
+                <select id="all" name="all" aria-describedby="all-hint">
+                  \(option("", "No one: decide each below", model.allChoice))
+                  \(HTML.each(model.allTakers) { option($0.id.uuidString, "Hand over all to \($0.name)", model.allChoice) })
+                </select>
+                <p class="hint" id="all-hint">Applies to each talk left at \u{201C}Decide later\u{201D}.</p>
+              </div>
+              <ol class="departure-talks">\(items)</ol>
+              """
+        }
+        let button: HTML = model.deactivated ? "Save decisions" : "Deactivate \(model.memberName)"
+        return Layout.page(model.chrome, """
+        <p><a href="\(Paths.practice())">Practice</a></p>
+        <div class="page-head"><h1>\(model.deactivated ? "Patient Talks of \(model.memberName)" : "Deactivate \(model.memberName)")</h1></div>
+        \(Form.alert(model.error))
+        \(intro)
+        <form method="post" action="\(Paths.departure(model.memberID))" class="form" novalidate>
+          \(Form.csrf(model.chrome.csrf))
+          \(talks)
+          <div class="actions"><button type="submit" class="button \(model.deactivated ? "button-primary" : "button-danger")">\(button)</button>
+          <a class="button" href="\(Paths.practice())">Cancel</a></div>
+        </form>
+        """)
+    }
+
+    static func option(_ value: String, _ label: String, _ chosen: String) -> HTML {
+        "<option value=\"\(value)\"\(value == chosen ? " selected" : "")>\(label)</option>"
     }
 }

@@ -58,10 +58,12 @@ public struct ThreadModel: Sendable {
     /// The page of older messages, if any; and of newer ones, when this is not the newest.
     public let earlierPage: Int?
     public let laterPage: Int?
+    /// After a handover (SPEC §9): "Continued by {new} since {date}; previously {old}".
+    public let handover: String?
 
-    public init(entries: [ThreadEntry], earlierPage: Int?, laterPage: Int?) {
+    public init(entries: [ThreadEntry], earlierPage: Int?, laterPage: Int?, handover: String? = nil) {
         self.entries = entries
-        self.earlierPage = earlierPage; self.laterPage = laterPage
+        self.earlierPage = earlierPage; self.laterPage = laterPage; self.handover = handover
     }
 
     public static let empty = ThreadModel(entries: [], earlierPage: nil, laterPage: nil)
@@ -77,7 +79,8 @@ public enum ThreadView {
         let later: HTML = thread.laterPage.map {
             "<p class=\"thread-pager\"><a href=\"\(page($0))\">Show later messages</a></p>"
         } ?? HTML()
-        guard !thread.entries.isEmpty else { return "\(earlier)<p class=\"muted\">No messages yet.</p>\(later)" }
+        let handover: HTML = thread.handover.map { "<p class=\"thread-handover\">\($0)</p>" } ?? HTML()
+        guard !thread.entries.isEmpty else { return "\(handover)\(earlier)<p class=\"muted\">No messages yet.</p>\(later)" }
         var list = HTML()
         for entry in thread.entries {
             let read: HTML = entry.read.map { " · <span class=\"message-read\">Read \($0)</span>" } ?? HTML()
@@ -90,7 +93,7 @@ public enum ThreadView {
               </li>
             """)
         }
-        return "\(earlier)<ol class=\"thread\" aria-label=\"Messages, oldest first\">\(list)</ol>\(later)"
+        return "\(handover)\(earlier)<ol class=\"thread\" aria-label=\"Messages, oldest first\">\(list)</ol>\(later)"
     }
 
     /// A message's files: images as thumbnails that open them, other files with **Download**.

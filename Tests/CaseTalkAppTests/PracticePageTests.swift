@@ -96,8 +96,8 @@ import VaporTesting
             #expect(try await locked(), "still locked")
 
             let answer = try await ada.post("/practice/staff/\(ben)/unlock", [])
-            #expect(answer.location == "/practice?unlocked=1")
-            #expect(try await ada.get("/practice?unlocked=1").body.string.contains("The account was unlocked"))
+            #expect(answer.location == "/practice?done=unlocked")
+            #expect(try await ada.get("/practice?done=unlocked").body.string.contains("The account was unlocked"))
             #expect(try await !locked())
             #expect(try await Browser(app).signIn("ben@riverside.example").location != "/login", "Ben signs in again")
             let audited = try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.staffUnlocked.rawValue).all()

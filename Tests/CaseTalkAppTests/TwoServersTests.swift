@@ -46,6 +46,24 @@ func withTwoServers(adjust: (inout AppConfig) -> Void = { _ in },
         }
     }
 
+    /// SPEC §9: a deactivation on one server ends the account's session on the other at its next request.
+    @Test func aDeactivationOnOneServerEndsTheSessionOnTheOther() async throws {
+        try await withTwoServers { first, second, _ in
+            let fx = Fixtures(app: first)
+            let practice = try await fx.practice("Riverside Dental")
+            try await fx.staff("ada@riverside.example", name: "Dr. Ada Park", practice: practice, admin: true)
+            let ben = try await fx.staff("ben@riverside.example", name: "Dr. Ben Stone", practice: practice)
+            let benOnSecond = Browser(second)
+            #expect(try await benOnSecond.signIn("ben@riverside.example").location == "/cases")
+            let adaOnFirst = Browser(first)
+            try await adaOnFirst.signIn("ada@riverside.example")
+            try await adaOnFirst.get("/practice/staff/\(ben)/deactivate")
+            #expect(try await adaOnFirst.post("/practice/staff/\(ben)/deactivate", []).location == "/practice?done=deactivated")
+            #expect(try await benOnSecond.get("/cases").location?.hasPrefix("/login") == true, "signed out on the other server")
+            #expect(try await Browser(second).signIn("ben@riverside.example").status == .unauthorized)
+        }
+    }
+
     @Test func aLockMadeOnOneServerHoldsOnTheOther() async throws {
         try await withTwoServers { first, second, _ in
             try await Fixtures(app: first).ada()

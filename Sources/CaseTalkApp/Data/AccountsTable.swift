@@ -66,6 +66,13 @@ enum AccountsTable {
         let lockedUntil: Date?
         let totpEnabledAt: Date?
         let lastSignInAt: Date?
+        let deactivatedAt: Date?
+    }
+
+    /// A staff member's name where others see it: "{name} (inactive)" once deactivated (SPEC §9),
+    /// for any statement that joins `staff_users`.
+    static func shownName(of table: String = "staff_users") -> String {
+        "CASE WHEN \(table).deactivated_at IS NULL THEN \(table).name ELSE \(table).name || ' (inactive)' END"
     }
 
     /// The staff of practice `practiceID`, by name.
@@ -73,10 +80,30 @@ enum AccountsTable {
         try await db.all(PracticeStaff(practiceID: practiceID), as: StaffMember.self)
     }
 
+    /// The addresses of practice `practiceID`'s active admins.
+    static func adminAddresses(ofPractice practiceID: UUID, on db: any Database) async throws -> [String] {
+        struct Row: Decodable { let email: String }
+        return try await db.all(AdminAddresses(practiceID: practiceID), as: Row.self).map(\.email)
+    }
+
     /// Lifts the sign-in lock of staff member `staffID`, only if they are of practice
     /// `practiceID` and locked at `now`; whether it did.
     static func unlockStaff(_ staffID: UUID, practiceID: UUID, now: Date, on db: any Database) async throws -> Bool {
         try await !db.rows(UnlockStaff(id: staffID, practiceID: practiceID, now: now)).isEmpty
+    }
+
+    /// Deactivates staff member `staffID` of practice `practiceID` (SPEC §9) unless they are its
+    /// last active admin: one conditional statement, run after `PracticesTable.lock` so that two
+    /// admins deactivating each other at once cannot both pass. Their two-step key goes (a
+    /// reactivation sets it up anew). Whether it did.
+    static func deactivateStaff(_ staffID: UUID, practiceID: UUID, now: Date, on db: any Database) async throws -> Bool {
+        try await !db.rows(DeactivateStaff(now: now, id: staffID, practiceID: practiceID)).isEmpty
+    }
+
+    /// Restores sign-in to a deactivated staff member of practice `practiceID`, with no lock and
+    /// no two-step key yet. Whether it did.
+    static func reactivateStaff(_ staffID: UUID, practiceID: UUID, on db: any Database) async throws -> Bool {
+        try await !db.rows(ReactivateStaff(id: staffID, practiceID: practiceID)).isEmpty
     }
 
     // MARK: Staff two-step verification
@@ -182,9 +209,18 @@ enum AccountsTable {
         static let writes = false
         static func text(size _: Int) -> String {
             """
-            SELECT id, name, email, role, is_admin, locked_until, totp_enabled_at, last_sign_in_at FROM staff_users
+            SELECT id, name, email, role, is_admin, locked_until, totp_enabled_at, last_sign_in_at, deactivated_at FROM staff_users
             WHERE practice_id = $1 ORDER BY name, id
             """
+        }
+        let practiceID: UUID
+        var binds: [any SQLValue] { [practiceID] }
+    }
+
+    private struct AdminAddresses: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            "SELECT email FROM staff_users WHERE practice_id = $1 AND is_admin AND deactivated_at IS NULL ORDER BY email"
         }
         let practiceID: UUID
         var binds: [any SQLValue] { [practiceID] }
@@ -200,6 +236,34 @@ enum AccountsTable {
         }
         let id: UUID, practiceID: UUID, now: Date
         var binds: [any SQLValue] { [id, practiceID, now] }
+    }
+
+    private struct DeactivateStaff: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            UPDATE staff_users SET deactivated_at = $1, totp_key = NULL, totp_last_step = NULL, totp_enabled_at = NULL,
+              failed_logins = 0, locked_until = NULL
+            WHERE id = $2 AND practice_id = $3 AND deactivated_at IS NULL
+              AND (NOT is_admin OR EXISTS (SELECT 1 FROM staff_users AS other WHERE other.practice_id = $3 AND other.id <> $2
+                                           AND other.is_admin AND other.deactivated_at IS NULL))
+            RETURNING id
+            """
+        }
+        let now: Date, id: UUID, practiceID: UUID
+        var binds: [any SQLValue] { [now, id, practiceID] }
+    }
+
+    private struct ReactivateStaff: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            UPDATE staff_users SET deactivated_at = NULL, failed_logins = 0, locked_until = NULL
+            WHERE id = $1 AND practice_id = $2 AND deactivated_at IS NOT NULL RETURNING id
+            """
+        }
+        let id: UUID, practiceID: UUID
+        var binds: [any SQLValue] { [id, practiceID] }
     }
 
     private struct ReadTwoStepKey: Statement {

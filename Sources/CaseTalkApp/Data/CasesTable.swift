@@ -105,6 +105,23 @@ enum CasesTable {
         try await !db.rows(KeepPatientEmail(address: address, now: now, caseID: caseID, owns: owns)).isEmpty
     }
 
+    /// Adds staff member `staffID` to the case unless they are on it: whether they were added.
+    static func addMemberIfAbsent(_ staffID: UUID, to caseID: UUID, by adder: UUID, at now: Date, on db: any Database) async throws -> Bool {
+        try await !db.rows(AddMemberIfAbsent(id: UUID(), caseID: caseID, staffID: staffID, adder: adder, now: now)).isEmpty
+    }
+
+    private struct AddMemberIfAbsent: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            INSERT INTO case_members (id, case_id, staff_id, added_by_id, added_at) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (case_id, staff_id) DO NOTHING RETURNING id
+            """
+        }
+        let id: UUID, caseID: UUID, staffID: UUID, adder: UUID, now: Date
+        var binds: [any SQLValue] { [id, caseID, staffID, adder, now] }
+    }
+
     private struct CasesOf: Statement {
         static let writes = false
         static func text(size _: Int) -> String {
@@ -126,7 +143,7 @@ enum CasesTable {
     }
 
     private static let memberColumns = """
-        staff_users.id, staff_users.name, staff_users.role, practices.name AS practice_name
+        staff_users.id, \(AccountsTable.shownName()) AS name, staff_users.role, practices.name AS practice_name
         """
 
     private struct Members: Statement {
@@ -154,6 +171,7 @@ enum CasesTable {
             JOIN practices ON practices.id = staff_users.practice_id
             WHERE (LOWER(staff_users.name) LIKE $1 ESCAPE '\\' OR LOWER(practices.name) LIKE $1 ESCAPE '\\')
               AND staff_users.id NOT IN (SELECT staff_id FROM case_members WHERE case_id = $2)
+              AND staff_users.deactivated_at IS NULL
             ORDER BY staff_users.name
             LIMIT $3
             """

@@ -14,8 +14,9 @@ enum ConversationsTable {
         JOIN practices ON practices.id = staff_users.practice_id
         """
     private static let namedColumns = """
-        conversations.id, conversations.case_id, conversations.member_id, staff_users.name AS member_name,
-        practices.name AS practice_name, cases.title AS case_title
+        conversations.id, conversations.case_id, conversations.member_id, \(AccountsTable.shownName()) AS member_name,
+        staff_users.name AS member_own_name,
+        practices.name AS practice_name, cases.title AS case_title, conversations.closed_at
         """
 
     /// A conversation as the patient's pages show it.
@@ -24,8 +25,12 @@ enum ConversationsTable {
         let caseId: UUID
         let memberId: UUID
         let memberName: String
+        /// Without "(inactive)": for "{name} is no longer available here".
+        let memberOwnName: String
         let practiceName: String
         let caseTitle: String
+        /// Closed (SPEC §9: its member left and nobody took it over): readable, no replies.
+        let closedAt: Date?
     }
 
     /// One line of the Secure Inbox (read column by column, as the session is: the page's rows).
@@ -103,7 +108,7 @@ enum ConversationsTable {
         static let writes = false
         static func text(size _: Int) -> String {
             """
-            SELECT page.id, staff_users.name AS member_name, practices.name AS practice_name, cases.title AS case_title,
+            SELECT page.id, \(AccountsTable.shownName()) AS member_name, practices.name AS practice_name, cases.title AS case_title,
                    page.last_message_at, page.patient_unread
             FROM (SELECT id, case_id, member_id, last_message_at, patient_unread FROM conversations
                   WHERE patient_id = $1 AND message_count > 0 ORDER BY last_message_at DESC, id ASC LIMIT $2 OFFSET $3) AS page
@@ -125,6 +130,145 @@ enum ConversationsTable {
         }
         let id: UUID, patientID: UUID
         var binds: [any SQLValue] { [id, patientID] }
+    }
+
+    // MARK: Departures (see `Departures`)
+
+    /// An open Patient Talk of a member who is leaving, as the practice's admins decide on it:
+    /// the case and the patient it is with, never its messages.
+    struct Owned: Decodable, Sendable {
+        let id: UUID
+        let caseId: UUID
+        let caseTitle: String
+        let patientFirstName: String
+        let patientLastName: String
+        let lastMessageAt: Date
+    }
+
+    /// The open conversations of member `memberID` of practice `practiceID`, latest activity first.
+    static func owned(byMember memberID: UUID, practiceID: UUID, on db: any Database) async throws -> [Owned] {
+        try await db.all(OwnedBy(memberID: memberID, practiceID: practiceID), as: Owned.self)
+    }
+
+    /// Who has a conversation of their own on the cases where member `memberID` has one: a
+    /// conversation cannot be handed over to them (one Patient Talk per member and case).
+    static func otherOwners(onCasesOf memberID: UUID, on db: any Database) async throws -> [Pair] {
+        struct Row: Decodable { let caseId: UUID; let memberId: UUID }
+        return try await db.all(OtherOwners(memberID: memberID), as: Row.self).map { Pair(caseID: $0.caseId, memberID: $0.memberId) }
+    }
+
+    /// Hands open conversation `id` from member `from` to member `to`, both of practice
+    /// `practiceID`, `to` active and without a conversation of their own on the case: one
+    /// conditional statement. The case, when it did.
+    static func handOver(_ id: UUID, from: UUID, to: UUID, practiceID: UUID, on db: any Database) async throws -> UUID? {
+        struct Row: Decodable { let caseId: UUID }
+        return try await db.first(HandOver(to: to, id: id, from: from, practiceID: practiceID), as: Row.self)?.caseId
+    }
+
+    /// Closes open conversation `id` of member `memberID` of practice `practiceID`. Whether it did.
+    static func close(_ id: UUID, memberID: UUID, practiceID: UUID, now: Date, on db: any Database) async throws -> Bool {
+        try await !db.rows(Close(now: now, id: id, memberID: memberID, practiceID: practiceID)).isEmpty
+    }
+
+    /// Closes the open conversations of members deactivated at or before `deactivatedBy` (SPEC §9:
+    /// undecided for 7 days): each closed one's member.
+    static func closeUndecided(deactivatedBy: Date, now: Date, on db: any Database) async throws -> [UUID] {
+        struct Row: Decodable { let memberId: UUID }
+        return try await db.all(CloseUndecided(now: now, deactivatedBy: deactivatedBy), as: Row.self).map(\.memberId)
+    }
+
+    /// How many open conversations each deactivated member of practice `practiceID` still has.
+    static func undecidedCounts(ofPractice practiceID: UUID, on db: any Database) async throws -> [UUID: Int] {
+        struct Row: Decodable { let memberId: UUID; let talks: Int }
+        return Dictionary(try await db.all(UndecidedCounts(practiceID: practiceID), as: Row.self).map { ($0.memberId, $0.talks) },
+                          uniquingKeysWith: +)
+    }
+
+    private struct UndecidedCounts: Statement {
+        static let writes = false
+        // COUNT is a bigint on PostgreSQL: cast back to an integer on both engines.
+        static func text(size _: Int) -> String {
+            """
+            SELECT conversations.member_id, CAST(COUNT(*) AS INTEGER) AS talks
+            FROM conversations JOIN staff_users ON staff_users.id = conversations.member_id
+            WHERE staff_users.practice_id = $1 AND staff_users.deactivated_at IS NOT NULL AND conversations.closed_at IS NULL
+            GROUP BY conversations.member_id
+            """
+        }
+        let practiceID: UUID
+        var binds: [any SQLValue] { [practiceID] }
+    }
+
+    private struct OwnedBy: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            """
+            SELECT conversations.id, conversations.case_id, cases.title AS case_title, cases.patient_first_name,
+                   cases.patient_last_name, conversations.last_message_at
+            FROM conversations
+            JOIN cases ON cases.id = conversations.case_id
+            JOIN staff_users ON staff_users.id = conversations.member_id
+            WHERE conversations.member_id = $1 AND staff_users.practice_id = $2 AND conversations.closed_at IS NULL
+            ORDER BY conversations.last_message_at DESC, conversations.id ASC
+            """
+        }
+        let memberID: UUID, practiceID: UUID
+        var binds: [any SQLValue] { [memberID, practiceID] }
+    }
+
+    private struct OtherOwners: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            """
+            SELECT case_id, member_id FROM conversations
+            WHERE case_id IN (SELECT case_id FROM conversations WHERE member_id = $1) AND member_id <> $1
+            """
+        }
+        let memberID: UUID
+        var binds: [any SQLValue] { [memberID] }
+    }
+
+    private struct HandOver: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            UPDATE conversations SET member_id = $1, member_notified_at = NULL
+            WHERE id = $2 AND member_id = $3 AND closed_at IS NULL
+              AND member_id IN (SELECT id FROM staff_users WHERE practice_id = $4)
+              AND $1 IN (SELECT id FROM staff_users WHERE practice_id = $4 AND deactivated_at IS NULL)
+              AND NOT EXISTS (SELECT 1 FROM conversations AS taken WHERE taken.case_id = conversations.case_id AND taken.member_id = $1)
+            RETURNING case_id
+            """
+        }
+        let to: UUID, id: UUID, from: UUID, practiceID: UUID
+        var binds: [any SQLValue] { [to, id, from, practiceID] }
+    }
+
+    private struct Close: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            UPDATE conversations SET closed_at = $1
+            WHERE id = $2 AND member_id = $3 AND closed_at IS NULL
+              AND member_id IN (SELECT id FROM staff_users WHERE practice_id = $4)
+            RETURNING id
+            """
+        }
+        let now: Date, id: UUID, memberID: UUID, practiceID: UUID
+        var binds: [any SQLValue] { [now, id, memberID, practiceID] }
+    }
+
+    private struct CloseUndecided: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            UPDATE conversations SET closed_at = $1
+            WHERE closed_at IS NULL AND member_id IN (SELECT id FROM staff_users WHERE deactivated_at <= $2)
+            RETURNING member_id
+            """
+        }
+        let now: Date, deactivatedBy: Date
+        var binds: [any SQLValue] { [now, deactivatedBy] }
     }
 
     // MARK: Sending (see `MessageWriter`)
@@ -205,6 +349,7 @@ enum ConversationsTable {
             SELECT case_members.case_id, case_members.staff_id, conversations.id AS conversation_id
             FROM case_members LEFT JOIN conversations
               ON conversations.case_id = case_members.case_id AND conversations.member_id = case_members.staff_id
+                 AND conversations.closed_at IS NULL
             WHERE \(memberships(from: 1, count: size))
             """
         }

@@ -8,9 +8,14 @@ enum RecoveryCodesTable {
         try await !db.rows(Use(now: now, staffID: staffID, hash: hash)).isEmpty
     }
 
+    /// Voids every code of the staff member (a deactivation, SPEC §9).
+    static func removeAll(staffID: UUID, on db: any Database) async throws {
+        try await db.run(DeleteAll(staffID: staffID))
+    }
+
     /// Puts `hashes` in place of every earlier code of the staff member.
     static func replace(staffID: UUID, with hashes: [String], now: Date, on db: any Database) async throws {
-        try await db.run(DeleteAll(staffID: staffID))
+        try await removeAll(staffID: staffID, on: db)
         for chunk in Bucket.chunks(hashes) {
             try await db.run(Insert(staffID: staffID, now: now, rows: chunk.map { (UUID(), $0) }))
         }

@@ -5,7 +5,8 @@ import SQLKit
 /// The `sessions` table's statements (rows: `SessionRecord`).
 enum SessionsTable {
     /// A session as every request reads it: with the signed-in staff user and their practice, or
-    /// the patient, joined in.
+    /// the patient, joined in. A deactivated staff account joins nothing, so its sessions name no
+    /// one from its very next request, whichever server deactivated it (SPEC §9).
     struct Loaded: Sendable {
         let principalKind: String?
         let principalId: UUID?
@@ -83,6 +84,7 @@ enum SessionsTable {
                    practices.name AS practice_name, patients.name AS patient_name
             FROM sessions
             LEFT JOIN staff_users ON sessions.principal_kind = 'staff' AND staff_users.id = sessions.principal_id
+                                 AND staff_users.deactivated_at IS NULL
             LEFT JOIN practices ON practices.id = staff_users.practice_id
             LEFT JOIN patients ON sessions.principal_kind = 'patient' AND patients.id = sessions.principal_id
             WHERE sessions.id = $1

@@ -20,6 +20,11 @@ enum OutboxKind: String, CaseIterable, Sendable {
     /// A new-message notification (SPEC §4), one kind per direction.
     case messageToPatient = "message-to-patient"
     case replyToMember = "reply-to-member"
+    /// Departures (SPEC §9): the patient's care team changed; a member was handed a Patient
+    /// Talk; a practice's admins hear of conversations that closed themselves.
+    case careTeamChanged = "care-team-changed"
+    case talkHandedOver = "talk-handed-over"
+    case talksClosed = "talks-closed"
 }
 
 enum Outbox {
@@ -133,6 +138,7 @@ final class BackgroundWorker: Sendable {
                             try await SessionHousekeeping.sweepExpired(on: app.db, now: now)
                             try await RememberedBrowsers.sweepExpired(now: now, on: app.db)
                             try await RateLimits.sweep(on: app.db, now: now)
+                            try await Departures.closeUndecided(services: services, now: now, on: app.db)
                             lastHead = try await Audit.publishHead(after: lastHead, on: app.db, key: services.auditKey, at: now,
                                                                    logger: app.logger)
                             lastHousekeeping = now

@@ -39,6 +39,7 @@ public enum Migrations {
         UpdateAttachmentAddViews(),
         UpdateAccountsAddResetAllowance(),
         UpdateAccountsAddLastSignIn(),
+        CreateDepartures(),
     ] }
 
     /// How many there are (`/readyz` waits for all of them).

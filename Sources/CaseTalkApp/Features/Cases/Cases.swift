@@ -32,7 +32,7 @@ enum Cases {
     /// found it so); the case moves in everyone's View Cases, and the added person is emailed a
     /// link (no patient details), all in one transaction.
     static func addMember(_ newID: UUID, to caseID: UUID, by staff: SignedInStaff, _ use: UseCaseContext) async throws -> Addition {
-        guard let added = try await StaffUser.find(newID, on: use.db) else { return .unknown }
+        guard let added = try await StaffUser.find(newID, on: use.db), added.deactivatedAt == nil else { return .unknown }
         let alreadyMember = try await CaseMember.query(on: use.db)
             .filter(\.$patientCase.$id == caseID).filter(\.$staff.$id == newID).count() > 0
         if alreadyMember { return .alreadyMember }

@@ -45,6 +45,7 @@ struct InboxController: RouteCollection {
     /// (or 404) before a byte of a file is read.
     func replyWithFiles(req: Request) async throws -> Response {
         let scope = try await scoped(req)
+        guard scope.1.closedAt == nil else { return try await render(req, scope.0, scope.1, draft: "", error: nil, status: .conflict) }
         return try await send(req, scope, try await req.receiveMessageForm(staff: false))
     }
 
@@ -52,6 +53,7 @@ struct InboxController: RouteCollection {
     /// again alone; **Send** then names it. It counts against the patient's files a day now.
     func sendFileAhead(req: Request) async throws -> Response {
         let (patient, conversation) = try await scoped(req)
+        guard conversation.closedAt == nil else { throw Abort(.conflict, reason: "This conversation is closed: it takes no reply.") }
         try await req.rateLimit(.messageSend, account: .patient(patient.id))
         return try await req.receiveFileSentAhead(staff: false) { file in
             try await Attachments.countAgainstDailyLimit(1, patientID: patient.id, limits: req.caseTalk.attachmentLimits(staff: false),
@@ -63,6 +65,10 @@ struct InboxController: RouteCollection {
 
     private func send(_ req: Request, _ scope: (SignedInPatient, ConversationsTable.ForPatient), _ form: Uploads.Received) async throws -> Response {
         let (patient, conversation) = scope
+        // A closed conversation (SPEC §9) takes no reply; its page says whom to contact.
+        guard conversation.closedAt == nil else {
+            return try await render(req, patient, conversation, draft: "", error: nil, status: .conflict)
+        }
         let limits = req.caseTalk.attachmentLimits(staff: false)
         let idempotencyKey = Conversations.idempotencyKey(form.field("idempotency_key"))
         let outcome = try await Uploads.submit(form, limits: limits, store: req.caseTalk.attachments) { text, files, ahead in
@@ -94,12 +100,18 @@ struct InboxController: RouteCollection {
     private func render(_ req: Request, _ patient: SignedInPatient, _ conversation: ConversationsTable.ForPatient, draft: String,
                         error: String?, fileErrors: [String] = [], status: HTTPResponseStatus = .ok) async throws -> Response {
         let notice = req.query[String.self, at: "sent"] == "1" ? "Your reply was sent." : nil
+        let handovers = try await HandoversTable.of(conversation.id, on: req.db)
         let thread = try await Conversations.open(conversation.id, as: .patient, names: (conversation.memberName, patient.name),
-                                                  page: req.query[Int.self, at: "page"] ?? 1, actor: .patient(patient.id), req.useCase)
+                                                  handovers: handovers, page: req.query[Int.self, at: "page"] ?? 1,
+                                                  actor: .patient(patient.id), req.useCase)
+        let closed = conversation.closedAt.map { _ in
+            "\(conversation.memberOwnName) is no longer available here. Please contact \(conversation.practiceName)."
+        }
         return req.page(InboxThreadView.render(InboxThreadModel(
             chrome: try req.patientChrome("Secure Inbox · \(conversation.memberName)", notice: notice),
             id: conversation.id, memberName: conversation.memberName, practiceName: conversation.practiceName,
             caseTitle: conversation.caseTitle, thread: thread, sendKey: SecureRandom.token(), draft: draft, error: error,
-            fileErrors: fileErrors)), status: status)
+            fileErrors: fileErrors, readBy: handovers.last.map { "Your messages here are now read by \($0.toName)." }, closed: closed)),
+                        status: status)
     }
 }

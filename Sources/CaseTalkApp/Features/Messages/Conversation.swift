@@ -24,6 +24,8 @@ package final class Conversation: Model, @unchecked Sendable {
     @OptionalField(key: "patient_notified_at") var patientNotifiedAt: Date?
     /// The case's patient once the case has one (a copy of `case_patients`, for the Secure Inbox's order).
     @OptionalField(key: "patient_id") var patientID: UUID?
+    /// Closed when its member left and nobody took it over (SPEC §9): readable, no replies.
+    @OptionalField(key: "closed_at") var closedAt: Date?
 
     package init() {}
     package init(id: UUID, caseID: UUID, memberID: UUID, patientID: UUID? = nil, now: Date) {

@@ -79,9 +79,12 @@ enum Conversations {
     /// Page `page` of the thread (1 = the newest messages) as `viewer` sees it. Opening it marks
     /// the other side's messages read (the one change a GET may make, SPEC §5) and is audited
     /// (see `ThreadViews`), while the bodies are opened: it returns once both are done. Callers
-    /// pass a conversation they found within the viewer's scope.
+    /// pass a conversation they found within the viewer's scope. After a handover (SPEC §9) each
+    /// member's message is signed by whoever owned the conversation when it was written, and the
+    /// thread says who continues it.
     static func open(_ conversationID: UUID, as viewer: MessageAuthor, names: (member: String, patient: String),
-                     page requested: Int, actor: AuditActor, _ use: UseCaseContext) async throws -> ThreadModel {
+                     handovers: [HandoversTable.Entry] = [], page requested: Int, actor: AuditActor,
+                     _ use: UseCaseContext) async throws -> ThreadModel {
         let page = max(1, min(requested, 100_000))
         let newestFirst = try await MessagesTable.page(of: conversationID, limit: threadPageSize + 1,
                                                        offset: (page - 1) * threadPageSize, on: use.db)
@@ -95,17 +98,22 @@ enum Conversations {
         let files = try await Attachments.shown(withMessages: rows.filter { $0.fileCount > 0 }.map(\.id), in: conversationID,
                                                 sealer: sealer, on: use.db)
         let entries = try rows.map { row in
-            let mine = row.authorKind == viewer.rawValue
+            let byMember = row.authorKind == MessageAuthor.member.rawValue
+            // Written before a handover: by the member who handed it on.
+            let earlierMember = byMember ? handovers.first { $0.handedOverAt > row.createdAt }?.fromName : nil
+            let mine = row.authorKind == viewer.rawValue && earlierMember == nil
             let text = String(decoding: try sealer.open(row.bodySealed, context: MessageSeal.context(
                 messageID: row.id, conversationID: conversation, author: row.authorKind)), as: UTF8.self)
             return ThreadEntry(id: row.id, mine: mine,
-                         author: row.authorKind == MessageAuthor.member.rawValue ? names.member : names.patient,
+                         author: byMember ? earlierMember ?? names.member : names.patient,
                          date: CaseViews.display(row.createdAt), text: text,
                          read: mine ? row.readAt.map(CaseViews.display) : nil, files: row.fileCount > 0 ? UUID(uuidString: row.id).flatMap { files[$0] } ?? [] : [])
         }
         try await viewed
         return ThreadModel(entries: entries, earlierPage: newestFirst.count > threadPageSize ? page + 1 : nil,
-                           laterPage: page > 1 ? page - 1 : nil)
+                           laterPage: page > 1 ? page - 1 : nil, handover: handovers.last.map {
+                               "Continued by \($0.toName) since \(CaseViews.display($0.handedOverAt)); previously \($0.fromName)"
+                           })
     }
 }
 

@@ -86,7 +86,7 @@ enum PasswordResets {
             try await reset.create(on: db)
             try await Outbox.enqueue(message, kind: .passwordReset, relatedID: reset.id, sealer: services.sealer, at: now, on: db)
             try await audit(.patient(patientID), "password-reset:\(reset.id!)")
-        } else if let staff = try await StaffUser.query(on: db).filter(\.$email == email.value).first() {
+        } else if let staff = try await StaffUser.query(on: db).filter(\.$email == email.value).filter(\.$deactivatedAt == nil).first() {
             let staffID = try staff.requireID()
             guard try await AccountsTable.takeResetEmail(.staff(staffID), limit: emailsPerHour, window: 3600, now: now, on: db) else {
                 return try await audit(.staff(staffID), "limited")

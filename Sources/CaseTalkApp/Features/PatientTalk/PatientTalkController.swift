@@ -160,7 +160,9 @@ struct PatientTalkController: RouteCollection {
         guard let conversation = try await Conversations.forMember(caseID: caseID, memberID: staff.id, on: req.db) else {
             return try show(.empty)
         }
-        return try show(try await Conversations.open(try conversation.requireID(), as: .member, names: (staff.name, patientCase.patientName),
+        let conversationID = try conversation.requireID()
+        return try show(try await Conversations.open(conversationID, as: .member, names: (staff.name, patientCase.patientName),
+                                                     handovers: try await HandoversTable.of(conversationID, on: req.db),
                                                      page: req.query[Int.self, at: "page"] ?? 1, actor: .staff(staff.id), req.useCase))
     }
 

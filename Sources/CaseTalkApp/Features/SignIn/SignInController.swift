@@ -176,7 +176,8 @@ struct SignInAccount: Sendable {
     var hasTwoStep = false
 
     static func find(_ email: EmailAddress, on db: any Database) async throws -> SignInAccount? {
-        if let staff = try await StaffUser.query(on: db).filter(\.$email == email.value).first() {
+        // A deactivated account is no account here: the same answer as an unknown address.
+        if let staff = try await StaffUser.query(on: db).filter(\.$email == email.value).filter(\.$deactivatedAt == nil).first() {
             return SignInAccount(principal: .staff(try staff.requireID()), passwordHash: staff.passwordHash,
                                  hasTwoStep: staff.totpKey != nil)
         }

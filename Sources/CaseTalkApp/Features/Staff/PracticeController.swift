@@ -8,19 +8,25 @@ struct PracticeController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         routes.get("practice", use: practice)
         routes.post("practice", "staff", ":staffID", "unlock", use: unlock)
+        routes.get("practice", "staff", ":staffID", "deactivate", use: departure)
+        routes.post("practice", "staff", ":staffID", "deactivate", use: deactivate)
+        routes.post("practice", "staff", ":staffID", "reactivate", use: reactivate)
     }
 
     func practice(req: Request) async throws -> Response {
         let admin = try req.requirePracticeAdmin()
         let now = req.now
+        let undecided = try await ConversationsTable.undecidedCounts(ofPractice: admin.practiceID, on: req.db)
         let staff = try await AccountsTable.staff(ofPractice: admin.practiceID, on: req.db).map { member in
-            PracticeModel.Member(id: member.id, name: member.name, email: member.email, role: StaffRole(rawValue: member.role)?.label ?? member.role,
-                                 isAdmin: member.isAdmin, status: (member.lockedUntil.map { $0 > now } ?? false) ? "Locked" : "Active",
-                                 twoStep: member.totpEnabledAt == nil ? "Not set up" : "On",
-                                 lastSignIn: member.lastSignInAt.map(CaseViews.display) ?? "Never",
-                                 locked: member.lockedUntil.map { $0 > now } ?? false)
+            let locked = member.deactivatedAt == nil && (member.lockedUntil.map { $0 > now } ?? false)
+            return PracticeModel.Member(id: member.id, name: member.name, email: member.email,
+                                        role: StaffRole(rawValue: member.role)?.label ?? member.role, isAdmin: member.isAdmin,
+                                        status: member.deactivatedAt != nil ? "Deactivated" : locked ? "Locked" : "Active",
+                                        twoStep: member.totpEnabledAt == nil ? "Not set up" : "On",
+                                        lastSignIn: member.lastSignInAt.map(CaseViews.display) ?? "Never",
+                                        locked: locked, deactivated: member.deactivatedAt != nil, undecidedTalks: undecided[member.id] ?? 0)
         }
-        let notice = req.query[String.self, at: "unlocked"] == "1" ? "The account was unlocked: its owner can sign in again." : nil
+        let notice = req.query[String.self, at: "done"].flatMap(Paths.PracticeNotice.init(rawValue:)).map(Self.notice)
         return req.page(PracticeView.render(PracticeModel(chrome: try req.staffChrome("Practice", notice: notice),
                                                           practiceName: admin.practiceName, staff: staff)))
     }
@@ -40,7 +46,118 @@ struct PracticeController: RouteCollection {
         if !unlocked, try await !AccountsTable.staff(ofPractice: admin.practiceID, on: req.db).contains(where: { $0.id == staffID }) {
             throw PublicError.notFound
         }
-        return req.redirect(to: .practice(unlocked: unlocked))
+        return req.redirect(to: .practice(done: unlocked ? .unlocked : nil))
+    }
+
+    static func notice(_ done: Paths.PracticeNotice) -> String {
+        switch done {
+        case .unlocked: "The account was unlocked: its owner can sign in again."
+        case .deactivated: "The account was deactivated: it was signed out everywhere and can no longer sign in."
+        case .reactivated: "The account was reactivated: its owner signs in with their password and sets up two-step verification again."
+        case .decided: "Your decisions were saved."
+        }
+    }
+
+    // MARK: Deactivate, Reactivate
+
+    /// **Deactivate** (SPEC §9): the page that asks what becomes of each open Patient Talk; for a
+    /// member already deactivated, the same decisions on those still waiting.
+    func departure(req: Request) async throws -> Response {
+        let admin = try req.requirePracticeAdmin()
+        let (member, talks) = try await departing(req, admin)
+        return try render(req, member: member, talks: talks, choices: [:], allChoice: "", errors: [:], error: nil)
+    }
+
+    func deactivate(req: Request) async throws -> Response {
+        let admin = try req.requirePracticeAdmin()
+        let (member, talks) = try await departing(req, admin)
+        let allChoice = req.formField("all") ?? ""
+        var choices: [UUID: String] = [:], decisions: [UUID: Departures.Decision] = [:], errors: [UUID: String] = [:]
+        var allTaker: UUID? = nil
+        if !allChoice.isEmpty {
+            guard let id = UUID(uuidString: allChoice), talks.contains(where: { $0.takers.contains { $0.id == id } }) else {
+                return try render(req, member: member, talks: talks, choices: [:], allChoice: "", errors: [:],
+                                  error: "Choose a colleague of this practice for Hand over all.", status: .badRequest)
+            }
+            allTaker = id
+        }
+        for talk in talks {
+            let raw = req.formField("talk-\(talk.id.uuidString)") ?? "later"
+            choices[talk.id] = raw
+            switch raw {
+            case "later":
+                guard let allTaker else { continue }
+                if talk.takers.contains(where: { $0.id == allTaker }) {
+                    decisions[talk.id] = .handOver(to: allTaker)
+                } else {
+                    errors[talk.id] = "The colleague chosen for Hand over all has a Patient Talk of their own on this case: choose someone else, or Close."
+                }
+            case "close":
+                decisions[talk.id] = .close
+            default:
+                guard let taker = UUID(uuidString: raw), talk.takers.contains(where: { $0.id == taker }) else {
+                    errors[talk.id] = "Choose a colleague from the list, Close, or Decide later."
+                    continue
+                }
+                decisions[talk.id] = .handOver(to: taker)
+            }
+        }
+        guard errors.isEmpty else {
+            return try render(req, member: member, talks: talks, choices: choices, allChoice: allChoice, errors: errors,
+                              error: "Nothing was changed: see the Patient Talks marked below.", status: .badRequest)
+        }
+        switch try await Departures.deactivate(member.id, decisions: decisions, by: admin, req.useCase) {
+        case .notFound: throw PublicError.notFound
+        case .lastAdmin:
+            return try render(req, member: member, talks: talks, choices: choices, allChoice: allChoice, errors: [:],
+                              error: "\(member.name) is the last active admin of this practice: make someone else a practice admin first.",
+                              status: .conflict)
+        case .done(let deactivated, _, _):
+            return req.redirect(to: .practice(done: deactivated ? .deactivated : .decided))
+        }
+    }
+
+    /// **Reactivate** (SPEC §9): sign-in comes back, two-step verification to set up again.
+    func reactivate(req: Request) async throws -> Response {
+        let admin = try req.requirePracticeAdmin()
+        guard let staffID = req.parameters.get("staffID", as: UUID.self) else { throw PublicError.notFound }
+        guard try await Departures.reactivate(staffID, by: admin, req.useCase) else {
+            // Not of this practice (404), or active already (nothing to do).
+            guard try await AccountsTable.staff(ofPractice: admin.practiceID, on: req.db).contains(where: { $0.id == staffID }) else {
+                throw PublicError.notFound
+            }
+            return req.redirect(to: .practice())
+        }
+        return req.redirect(to: .practice(done: .reactivated))
+    }
+
+    /// The member the route names, in the admin's practice (else 404), with their open talks.
+    private func departing(_ req: Request, _ admin: SignedInStaff) async throws -> (AccountsTable.StaffMember, [Departures.Talk]) {
+        guard let staffID = req.parameters.get("staffID", as: UUID.self),
+              let found = try await Departures.talks(of: staffID, practiceID: admin.practiceID, on: req.db) else {
+            throw PublicError.notFound
+        }
+        return found
+    }
+
+    private func render(_ req: Request, member: AccountsTable.StaffMember, talks: [Departures.Talk], choices: [UUID: String],
+                        allChoice: String, errors: [UUID: String], error: String?, status: HTTPResponseStatus = .ok) throws -> Response {
+        let deactivated = member.deactivatedAt != nil
+        var allTakers: [DepartureModel.Taker] = []
+        for talk in talks {
+            for taker in talk.takers where !allTakers.contains(where: { $0.id == taker.id }) {
+                allTakers.append(.init(id: taker.id, name: taker.name))
+            }
+        }
+        let model = DepartureModel(
+            chrome: try req.staffChrome(deactivated ? "Patient Talks of \(member.name)" : "Deactivate \(member.name)"),
+            memberID: member.id, memberName: member.name, deactivated: deactivated,
+            talks: talks.map { talk in
+                .init(id: talk.id, caseTitle: talk.caseTitle, patientName: talk.patientName, lastActivity: CaseViews.display(talk.lastMessageAt),
+                      takers: talk.takers.map { .init(id: $0.id, name: $0.name) }, choice: choices[talk.id] ?? "later", error: errors[talk.id])
+            },
+            allTakers: allTakers.sorted { $0.name < $1.name }, allChoice: allChoice, error: error)
+        return req.page(DepartureView.render(model), status: status)
     }
 }
 

@@ -22,6 +22,8 @@ package final class StaffUser: Model, @unchecked Sendable {
     /// The last TOTP step accepted: that code and older ones are refused.
     @OptionalField(key: "totp_last_step") var totpLastStep: Int64?
     @OptionalField(key: "totp_enabled_at") var totpEnabledAt: Date?
+    /// When a practice admin deactivated the account (SPEC §9); nil while active. Never deleted.
+    @OptionalField(key: "deactivated_at") var deactivatedAt: Date?
 
     package init() {}
     package init(practiceID: UUID, email: EmailAddress, name: String, role: StaffRole, isAdmin: Bool,

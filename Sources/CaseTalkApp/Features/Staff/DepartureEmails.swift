@@ -1,0 +1,37 @@
+import CaseTalkCore
+import CaseTalkViews
+import Foundation
+
+/// The emails of a departure (SPEC §9). Like every CaseTalk email they name no patient, case or
+/// message: a link at most.
+enum DepartureEmails {
+    /// To the patient: someone else now reads their messages in a conversation.
+    static func careTeamChanged(to address: String, from: String, practiceName: String, link: String) -> EmailMessage {
+        email(to: address, from: from, subject: "Your care team has changed",
+              paragraphs: ["Hello,", "Your care team at \(practiceName) has changed: someone new now reads your secure messages on CaseTalk."],
+              link: link, linkText: "See who reads your messages",
+              after: ["CaseTalk never sends medical details by email. Please do not reply to this message."])
+    }
+
+    /// To the member a Patient Talk was handed to.
+    static func talkHandedOver(to address: String, from: String, link: String) -> EmailMessage {
+        email(to: address, from: from, subject: "A Patient Talk was handed over to you on CaseTalk",
+              paragraphs: ["Hello,", "A colleague left and a Patient Talk was handed over to you: the patient's messages now come to you."],
+              link: link, linkText: "Open Patient Talk", after: ["Please do not reply to this message."])
+    }
+
+    /// To a practice's admins: Patient Talks of a departed member closed themselves.
+    static func talksClosed(to address: String, from: String, count: Int, link: String) -> EmailMessage {
+        let talks = count == 1 ? "1 Patient Talk" : "\(count) Patient Talks"
+        return email(to: address, from: from, subject: "Patient Talks closed on CaseTalk",
+                     paragraphs: ["Hello,", "\(talks) of a deactivated colleague had no decision for 7 days and closed themselves. Their patients can still read them, and are told whom to contact."],
+                     link: link, linkText: "Open Practice", after: ["Please do not reply to this message."])
+    }
+
+    private static func email(to address: String, from: String, subject: String, paragraphs: [String], link: String, linkText: String,
+                              after: [String]) -> EmailMessage {
+        let text = (paragraphs + [link] + after).joined(separator: "\n\n")
+        let html = StaffEmails.page(paragraphs: paragraphs.map { "\($0)" }, link: link, linkText: linkText, after: after.map { "\($0)" })
+        return EmailMessage(from: from, to: address, subject: subject, text: text, html: html)
+    }
+}

@@ -1,0 +1,153 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+
+/// **Deactivate**, **Reactivate** and the departures that orphan no patient (SPEC §9). A practice
+/// admin acts on their own practice only: every statement names it. Deactivation ends the
+/// account's sessions, two-step key and recovery codes in its transaction, and its Patient Talks
+/// are each handed over to a colleague, closed, or left undecided (they close themselves after
+/// 7 days). Nobody reads a Patient Talk by being an admin: the admin sees each one's case and
+/// patient, never its messages.
+enum Departures {
+    /// Undecided conversations close themselves this long after their member's deactivation.
+    static let undecidedFor: TimeInterval = 7 * 24 * 3600
+
+    /// What becomes of one Patient Talk.
+    enum Decision: Equatable, Sendable {
+        case handOver(to: UUID)
+        case close
+    }
+
+    /// An open Patient Talk of the departing member, with who may take it.
+    struct Talk: Sendable {
+        let id: UUID
+        let caseID: UUID
+        let caseTitle: String
+        let patientName: String
+        let lastMessageAt: Date
+        /// Colleagues who can take it: active, of the practice, not the departing member, and
+        /// without a Patient Talk of their own on the case.
+        let takers: [AccountsTable.StaffMember]
+    }
+
+    /// The departing member (of the admin's practice, or nil), their open Patient Talks and the
+    /// colleagues who may take each.
+    static func talks(of staffID: UUID, practiceID: UUID, on db: any Database) async throws
+        -> (member: AccountsTable.StaffMember, talks: [Talk])? {
+        let staff = try await AccountsTable.staff(ofPractice: practiceID, on: db)
+        guard let member = staff.first(where: { $0.id == staffID }) else { return nil }
+        let owned = try await ConversationsTable.owned(byMember: staffID, practiceID: practiceID, on: db)
+        let taken = owned.isEmpty ? [] : try await ConversationsTable.otherOwners(onCasesOf: staffID, on: db)
+        let colleagues = staff.filter { $0.id != staffID && $0.deactivatedAt == nil }
+        return (member, owned.map { talk in
+            let busy = Set(taken.filter { $0.caseID == talk.caseId }.map(\.memberID))
+            return Talk(id: talk.id, caseID: talk.caseId, caseTitle: talk.caseTitle,
+                        patientName: "\(talk.patientFirstName) \(talk.patientLastName)", lastMessageAt: talk.lastMessageAt,
+                        takers: colleagues.filter { !busy.contains($0.id) })
+        })
+    }
+
+    enum Outcome: Equatable, Sendable {
+        /// Whether this deactivated the account (else it was already), and what became of the talks.
+        case done(deactivated: Bool, handedOver: Int, closed: Int)
+        /// The account is the practice's last active admin: nothing changed.
+        case lastAdmin
+        /// Not a member of the admin's practice.
+        case notFound
+    }
+
+    /// Deactivates staff member `staffID` (unless already) and carries out `decisions` (by
+    /// conversation id) on their open Patient Talks, in one transaction. A decision another admin
+    /// made first, or that no longer fits (the colleague left or took a talk on the case), is
+    /// skipped: the talk stays undecided and the page lists it again.
+    static func deactivate(_ staffID: UUID, decisions: [UUID: Decision], by admin: SignedInStaff,
+                           _ use: UseCaseContext) async throws -> Outcome {
+        let services = use.services, now = use.now, base = services.config.publicBaseURL
+        return try await use.db.transaction { tx in
+            guard try await PracticesTable.lock(admin.practiceID, on: tx),
+                  let member = try await AccountsTable.staff(ofPractice: admin.practiceID, on: tx).first(where: { $0.id == staffID }) else {
+                return .notFound
+            }
+            let audit = use.on(tx)
+            var deactivated = false
+            if member.deactivatedAt == nil {
+                guard try await AccountsTable.deactivateStaff(staffID, practiceID: admin.practiceID, now: now, on: tx) else { return .lastAdmin }
+                try await SessionsTable.deleteAll(of: .staff(staffID), on: tx)
+                try await RecoveryCodesTable.removeAll(staffID: staffID, on: tx)
+                try await audit.audit(.staffDeactivated, actor: .staff(admin.id), subject: "staff:\(staffID)")
+                deactivated = true
+            }
+            var handedOver = 0, closed = 0
+            var emails: [Outbox.Queued] = []
+            for (conversationID, decision) in decisions.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+                switch decision {
+                case .close:
+                    guard try await ConversationsTable.close(conversationID, memberID: staffID, practiceID: admin.practiceID, now: now,
+                                                             on: tx) else { continue }
+                    try await audit.audit(.conversationClosed, actor: .staff(admin.id),
+                                          subject: "conversation:\(conversationID) staff:\(staffID)")
+                    closed += 1
+                case .handOver(let newID):
+                    guard let caseID = try await ConversationsTable.handOver(conversationID, from: staffID, to: newID,
+                                                                              practiceID: admin.practiceID, on: tx) else { continue }
+                    if try await CasesTable.addMemberIfAbsent(newID, to: caseID, by: admin.id, at: now, on: tx) {
+                        try await audit.audit(.memberAdded, actor: .staff(admin.id), subject: "case:\(caseID) staff:\(newID)")
+                    }
+                    try await HandoversTable.insert(conversationID: conversationID, from: staffID, to: newID, by: admin.id, at: now, on: tx)
+                    try await audit.audit(.conversationHandedOver, actor: .staff(admin.id),
+                                          subject: "conversation:\(conversationID) from:staff:\(staffID) to:staff:\(newID)")
+                    for address in try await ConversationsTable.noticeAddresses([conversationID], on: tx) {
+                        emails.append(Outbox.Queued(message: DepartureEmails.talkHandedOver(
+                            to: address.memberEmail, from: services.config.mailFrom, link: Paths.patientTalk(caseID).url(base: base)),
+                            kind: .talkHandedOver, relatedID: conversationID))
+                        if let patient = address.patientEmail {
+                            emails.append(Outbox.Queued(message: DepartureEmails.careTeamChanged(
+                                to: patient, from: services.config.mailFrom, practiceName: address.practiceName,
+                                link: Paths.conversation(conversationID).url(base: base)), kind: .careTeamChanged, relatedID: conversationID))
+                        }
+                    }
+                    handedOver += 1
+                }
+            }
+            try await Outbox.enqueue(emails, sealer: services.sealer, at: now, on: tx)
+            return .done(deactivated: deactivated, handedOver: handedOver, closed: closed)
+        }
+    }
+
+    /// **Reactivate**: sign-in comes back, with two-step verification to set up anew. Audited.
+    /// False when the account is not a deactivated member of the admin's practice.
+    static func reactivate(_ staffID: UUID, by admin: SignedInStaff, _ use: UseCaseContext) async throws -> Bool {
+        try await use.db.transaction { tx in
+            guard try await AccountsTable.reactivateStaff(staffID, practiceID: admin.practiceID, on: tx) else { return false }
+            try await use.on(tx).audit(.staffReactivated, actor: .staff(admin.id), subject: "staff:\(staffID)")
+            return true
+        }
+    }
+
+    /// Closes the Patient Talks left undecided for 7 days and emails each practice's admins how
+    /// many closed (the background round calls it). How many closed.
+    @discardableResult
+    static func closeUndecided(services: CaseTalkServices, now: Date, on db: any Database) async throws -> Int {
+        try await db.transaction { tx in
+            let members = try await ConversationsTable.closeUndecided(deactivatedBy: now.addingTimeInterval(-undecidedFor), now: now, on: tx)
+            guard !members.isEmpty else { return 0 }
+            var perPractice: [UUID: Int] = [:]
+            for memberID in members {
+                guard let practiceID = try await StaffUser.find(memberID, on: tx)?.$practice.id else { continue }
+                perPractice[practiceID, default: 0] += 1
+            }
+            var emails: [Outbox.Queued] = []
+            for (practiceID, count) in perPractice {
+                try await Audit.record(.conversationClosed, actor: .system, subject: "practice:\(practiceID) undecided:\(count)",
+                                       clientAddress: "", at: now, key: services.auditKey, on: tx)
+                for address in try await AccountsTable.adminAddresses(ofPractice: practiceID, on: tx) {
+                    emails.append(Outbox.Queued(message: DepartureEmails.talksClosed(
+                        to: address, from: services.config.mailFrom, count: count,
+                        link: Paths.practice().url(base: services.config.publicBaseURL)), kind: .talksClosed, relatedID: practiceID))
+                }
+            }
+            try await Outbox.enqueue(emails, sealer: services.sealer, at: now, on: tx)
+            return members.count
+        }
+    }
+}
