@@ -42,6 +42,8 @@ public enum Paths: Hashable, Sendable {
     /// **Deactivate** a staff member, deciding on their Patient Talks (also after deactivation).
     case departure(UUID)
     case reactivateStaff(UUID)
+    /// **Edit** a staff member's name, role and admin mark.
+    case editStaff(UUID)
     case caseOverview(UUID, search: String? = nil, done: CaseNotice? = nil)
     case caseMembers(UUID)
     case patientTalk(UUID, page: Int? = nil, done: TalkNotice? = nil)
@@ -93,7 +95,7 @@ public enum Paths: Hashable, Sendable {
     public enum FileSort: String, Hashable, Sendable, CaseIterable { case date, name }
 
     /// What the Practice page says after an action.
-    public enum PracticeNotice: String, Hashable, Sendable, CaseIterable { case unlocked, deactivated, reactivated, decided }
+    public enum PracticeNotice: String, Hashable, Sendable, CaseIterable { case unlocked, deactivated, reactivated, decided, edited }
 
     public enum TalkNotice: String, Hashable, Sendable, CaseIterable {
         case message, invited, resent, revoked, removed
@@ -137,6 +139,7 @@ public enum Paths: Hashable, Sendable {
         case unlockStaff = "/practice/staff/:staffID/unlock"
         case departure = "/practice/staff/:staffID/deactivate"
         case reactivateStaff = "/practice/staff/:staffID/reactivate"
+        case editStaff = "/practice/staff/:staffID/edit"
         case caseOverview = "/cases/:caseID"
         case caseMembers = "/cases/:caseID/members"
         case patientTalk = "/cases/:caseID/talk"
@@ -199,6 +202,7 @@ public enum Paths: Hashable, Sendable {
         case .unlockStaff: .unlockStaff
         case .departure: .departure
         case .reactivateStaff: .reactivateStaff
+        case .editStaff: .editStaff
         case .caseOverview: .caseOverview
         case .caseMembers: .caseMembers
         case .patientTalk: .patientTalk
@@ -227,7 +231,7 @@ public enum Paths: Hashable, Sendable {
              .invite(let id), .resendInvitation(let id), .revokeInvitation(let id), .removePatientAccess(let id),
              .patientTalkUpload(let id), .conversationUpload(let id), .patientTalkFiles(let id), .conversationFiles(let id), .file(let id, _, _), .caseAttachments(let id, _, _),
              .devMailboxItem(let id), .devMailboxItemHTML(let id), .unlockStaff(let id),
-             .departure(let id), .reactivateStaff(let id):
+             .departure(let id), .reactivateStaff(let id), .editStaff(let id):
             [id.uuidString]
         case .caseAttachment(let id, let file, _, _): [id.uuidString, file.uuidString]
         default: []

@@ -37,21 +37,21 @@ public enum PracticeView {
                 <button type="submit" class="button button-small" aria-label="Unlock \(member.name)">Unlock</button>
               </form>
               """ : HTML()
-            let actions: HTML
+            var actions: HTML = "<a class=\"button button-small\" href=\"\(Paths.editStaff(member.id))\" aria-label=\"Edit \(member.name)\">Edit</a>"
             if member.deactivated {
                 let decide: HTML = member.undecidedTalks > 0 ? """
                   <a class="button button-small" href="\(Paths.departure(member.id))" aria-label="Decide on the Patient Talks of \(member.name)">\
                   Decide on \(member.undecidedTalks == 1 ? "1 Patient Talk" : "\(member.undecidedTalks) Patient Talks")</a>
                   """ : HTML()
-                actions = """
+                actions.append("""
                   \(decide)
                   <form method="post" action="\(Paths.reactivateStaff(member.id))" class="inline-form">
                     \(Form.csrf(model.chrome.csrf))
                     <button type="submit" class="button button-small" aria-label="Reactivate \(member.name)">Reactivate</button>
                   </form>
-                  """
+                  """)
             } else {
-                actions = "<a class=\"button button-small\" href=\"\(Paths.departure(member.id))\" aria-label=\"Deactivate \(member.name)\">Deactivate</a>"
+                actions.append("<a class=\"button button-small\" href=\"\(Paths.departure(member.id))\" aria-label=\"Deactivate \(member.name)\">Deactivate</a>")
             }
             return """
             <tr>
@@ -178,5 +178,50 @@ public enum DepartureView {
 
     static func option(_ value: String, _ label: String, _ chosen: String) -> HTML {
         "<option value=\"\(value)\"\(value == chosen ? " selected" : "")>\(label)</option>"
+    }
+}
+
+/// **Edit** (SPEC §9): a staff member's name, role and admin mark.
+public struct EditStaffModel: Sendable {
+    public let chrome: PageChrome
+    public let memberID: UUID
+    /// As stored, for the heading.
+    public let memberName: String
+    public let name: String
+    public let role: StaffRole
+    public let isAdmin: Bool
+    public let errors: [String: String]
+    public let error: String?
+    public init(chrome: PageChrome, memberID: UUID, memberName: String, name: String, role: StaffRole, isAdmin: Bool,
+                errors: [String: String], error: String?) {
+        self.chrome = chrome; self.memberID = memberID; self.memberName = memberName; self.name = name; self.role = role
+        self.isAdmin = isAdmin; self.errors = errors; self.error = error
+    }
+}
+
+public enum EditStaffView {
+    public static func render(_ model: EditStaffModel) -> HTML {
+        let roles = HTML.each(StaffRole.allCases) { role in
+            "<option value=\"\(role.rawValue)\"\(role == model.role ? " selected" : "")>\(role.label)</option>"
+        }
+        return Layout.page(model.chrome, """
+        <p><a href="\(Paths.practice())">Practice</a></p>
+        <div class="page-head"><h1>Edit \(model.memberName)</h1></div>
+        \(Form.alert(model.error))
+        <form method="post" action="\(Paths.editStaff(model.memberID))" class="form" novalidate>
+          \(Form.csrf(model.chrome.csrf))
+          \(Form.field("name", label: "Name", value: model.name, error: model.errors["name"], attributes: "type=\"text\" autocomplete=\"off\" maxlength=\"100\" required"))
+          <div class="field">
+            <label for="role">Role</label>
+            <select id="role" name="role">\(roles)</select>
+          </div>
+          <div class="choice">
+            <input type="checkbox" id="admin" name="admin" value="1"\(model.isAdmin ? " checked" : "")>
+            <label for="admin">Practice admin</label>
+          </div>
+          <div class="actions"><button type="submit" class="button button-primary">Save</button>
+          <a class="button" href="\(Paths.practice())">Cancel</a></div>
+        </form>
+        """)
     }
 }

@@ -107,4 +107,62 @@ import VaporTesting
             #expect(try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.staffUnlocked.rawValue).count() == 1)
         }
     }
+
+    @Test func editChangesNameRoleAndAdminMarkButTheLastActiveAdminKeepsIt() async throws {
+        try await withCaseTalk { app, clock in
+            let world = try await CaseWorld.make(app)
+            let dee = world.dee.uuidString
+            let ada = Browser(app)
+            try await ada.signIn("ada@riverside.example")
+            let deeBrowser = Browser(app)
+            try await deeBrowser.signIn("dee@riverside.example")
+            let page = try await ada.get("/practice").body.string
+            #expect(page.contains("href=\"/practice/staff/\(dee)/edit\"") && page.contains("aria-label=\"Edit Dee Nolan\""))
+            let form = try await ada.get("/practice/staff/\(dee)/edit").body.string
+            #expect(form.contains("<h1>Edit Dee Nolan</h1>") && form.contains("value=\"Dee Nolan\""))
+
+            // Hostile or empty input: a clear message, nothing saved.
+            for (name, role, message) in [("", "staff", "Enter the name."), ("<script>alert(1)</script>", "superuser", "Choose Doctor or Staff."),
+                                           (String(repeating: "n", count: 5000), "staff", "name"), ("Dee\u{0}Nolan", "staff", "name")] {
+                let answer = try await ada.post("/practice/staff/\(dee)/edit", [("name", name), ("role", role), ("admin", "1")])
+                #expect(answer.status == .badRequest && answer.body.string.contains(message), "\(name.prefix(10))")
+                #expect(!answer.body.string.contains("<script>alert"))
+            }
+            let unchanged = try #require(try await StaffUser.find(world.dee, on: app.db))
+            #expect(unchanged.name == "Dee Nolan" && unchanged.role == .staff && !unchanged.isAdmin)
+
+            // Another practice's admin, a non-admin, a forged token: 404, 404, 403.
+            let northside = try #require(try await StaffUser.find(world.cy, on: app.db)).$practice.id
+            try await Fixtures(app: app).staff("eve@northside.example", name: "Dr. Eve Lind", practice: northside, admin: true)
+            let eve = Browser(app)
+            try await eve.signIn("eve@northside.example")
+            #expect(try await eve.get("/practice/staff/\(dee)/edit").status == .notFound)
+            #expect(try await eve.post("/practice/staff/\(dee)/edit", [("name", "Eve's"), ("role", "staff")]).status == .notFound)
+            try await deeBrowser.get("/cases")
+            #expect(try await deeBrowser.post("/practice/staff/\(dee)/edit", [("name", "Me"), ("role", "doctor"), ("admin", "1")]).status == .notFound)
+            #expect(try await ada.post("/practice/staff/\(dee)/edit", [("name", "X"), ("role", "staff")], csrf: "forged").status == .forbidden)
+            #expect(try #require(try await StaffUser.find(world.dee, on: app.db)).name == "Dee Nolan")
+
+            // Ada is the only admin: she cannot take her own mark off.
+            let own = try await ada.post("/practice/staff/\(world.ada)/edit", [("name", "Dr. Ada Park"), ("role", "doctor")])
+            #expect(own.status == .conflict && own.body.string.contains("is the last active admin of this practice"))
+            #expect(try #require(try await StaffUser.find(world.ada, on: app.db)).isAdmin)
+
+            // Dee becomes a doctor and an admin under a corrected name: her next request says so.
+            try await ada.get("/practice/staff/\(dee)/edit")
+            #expect(try await ada.post("/practice/staff/\(dee)/edit", [("name", "Dr. Dee Nolan"), ("role", "doctor"), ("admin", "1")]).location
+                    == "/practice?done=edited")
+            let edited = try #require(try await StaffUser.find(world.dee, on: app.db))
+            #expect(edited.name == "Dr. Dee Nolan" && edited.role == .doctor && edited.isAdmin)
+            #expect(try await deeBrowser.get("/practice").status == .ok, "an admin from her next request")
+            let audited = try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.staffEdited.rawValue).all().map(\.subject)
+            #expect(audited == ["staff:\(dee) changed:name,role,admin"])
+            // Now Ada may step down; her next request no longer opens Practice.
+            try await ada.get("/practice/staff/\(world.ada)/edit")
+            #expect(try await ada.post("/practice/staff/\(world.ada)/edit", [("name", "Dr. Ada Park"), ("role", "doctor")]).location
+                    == "/practice?done=edited")
+            #expect(try await ada.get("/practice").status == .notFound)
+            _ = clock
+        }
+    }
 }

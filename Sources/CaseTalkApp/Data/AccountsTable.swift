@@ -100,6 +100,14 @@ enum AccountsTable {
         try await !db.rows(DeactivateStaff(now: now, id: staffID, practiceID: practiceID)).isEmpty
     }
 
+    /// **Edit** (SPEC §9): the name, role and admin mark of staff member `staffID` of practice
+    /// `practiceID`, unless it would leave the practice without an active admin: one conditional
+    /// statement, after `PracticesTable.lock` (as `deactivateStaff`). Whether it did.
+    static func editStaff(_ staffID: UUID, practiceID: UUID, name: String, role: StaffRole, isAdmin: Bool,
+                          on db: any Database) async throws -> Bool {
+        try await !db.rows(EditStaff(name: name, role: role.rawValue, isAdmin: isAdmin, id: staffID, practiceID: practiceID)).isEmpty
+    }
+
     /// Restores sign-in to a deactivated staff member of practice `practiceID`, with no lock and
     /// no two-step key yet. Whether it did.
     static func reactivateStaff(_ staffID: UUID, practiceID: UUID, on db: any Database) async throws -> Bool {
@@ -141,6 +149,15 @@ enum AccountsTable {
     }
 
     // MARK: Statements
+
+    /// The last-admin rule (SPEC §9): the practice bound as `$practiceID` has an active admin
+    /// other than the account bound as `$id`.
+    private static func anotherActiveAdmin(id: Int, practiceID: Int) -> String {
+        """
+        EXISTS (SELECT 1 FROM staff_users AS other WHERE other.practice_id = $\(practiceID) AND other.id <> $\(id)
+                AND other.is_admin AND other.deactivated_at IS NULL)
+        """
+    }
 
     /// Not locked at the time bound as `$n`.
     private static func unlocked(_ n: Int) -> String { "(locked_until IS NULL OR locked_until <= $\(n))" }
@@ -245,13 +262,26 @@ enum AccountsTable {
             UPDATE staff_users SET deactivated_at = $1, totp_key = NULL, totp_last_step = NULL, totp_enabled_at = NULL,
               failed_logins = 0, locked_until = NULL
             WHERE id = $2 AND practice_id = $3 AND deactivated_at IS NULL
-              AND (NOT is_admin OR EXISTS (SELECT 1 FROM staff_users AS other WHERE other.practice_id = $3 AND other.id <> $2
-                                           AND other.is_admin AND other.deactivated_at IS NULL))
+              AND (NOT is_admin OR \(anotherActiveAdmin(id: 2, practiceID: 3)))
             RETURNING id
             """
         }
         let now: Date, id: UUID, practiceID: UUID
         var binds: [any SQLValue] { [now, id, practiceID] }
+    }
+
+    private struct EditStaff: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            UPDATE staff_users SET name = $1, role = $2, is_admin = $3
+            WHERE id = $4 AND practice_id = $5
+              AND ($3 OR NOT is_admin OR deactivated_at IS NOT NULL OR \(anotherActiveAdmin(id: 4, practiceID: 5)))
+            RETURNING id
+            """
+        }
+        let name: String, role: String, isAdmin: Bool, id: UUID, practiceID: UUID
+        var binds: [any SQLValue] { [name, role, isAdmin, id, practiceID] }
     }
 
     private struct ReactivateStaff: Statement {

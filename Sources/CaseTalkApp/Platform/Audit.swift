@@ -39,6 +39,7 @@ enum AuditAction: String, Sendable {
     case staffUnlocked = "staff.unlocked"
     case staffDeactivated = "staff.deactivated"
     case staffReactivated = "staff.reactivated"
+    case staffEdited = "staff.edited"
     case conversationHandedOver = "conversation.handed_over"
     case conversationClosed = "conversation.closed"
     case invitationCreated = "invitation.created"

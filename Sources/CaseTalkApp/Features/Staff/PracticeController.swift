@@ -11,6 +11,8 @@ struct PracticeController: RouteCollection {
         routes.get("practice", "staff", ":staffID", "deactivate", use: departure)
         routes.post("practice", "staff", ":staffID", "deactivate", use: deactivate)
         routes.post("practice", "staff", ":staffID", "reactivate", use: reactivate)
+        routes.get("practice", "staff", ":staffID", "edit", use: editForm)
+        routes.post("practice", "staff", ":staffID", "edit", use: edit)
     }
 
     func practice(req: Request) async throws -> Response {
@@ -55,7 +57,65 @@ struct PracticeController: RouteCollection {
         case .deactivated: "The account was deactivated: it was signed out everywhere and can no longer sign in."
         case .reactivated: "The account was reactivated: its owner signs in with their password and sets up two-step verification again."
         case .decided: "Your decisions were saved."
+        case .edited: "The changes were saved."
         }
+    }
+
+    static func lastAdmin(_ name: String) -> String {
+        "\(name) is the last active admin of this practice: make someone else a practice admin first."
+    }
+
+    // MARK: Edit
+
+    func editForm(req: Request) async throws -> Response {
+        let admin = try req.requirePracticeAdmin()
+        let member = try await member(req, admin)
+        return try renderEdit(req, member, name: member.name, role: StaffRole(rawValue: member.role) ?? .staff, isAdmin: member.isAdmin,
+                              errors: [:], error: nil)
+    }
+
+    /// **Edit** (SPEC §9): name, role, admin mark; the last active admin keeps the mark.
+    func edit(req: Request) async throws -> Response {
+        let admin = try req.requirePracticeAdmin()
+        let member = try await member(req, admin)
+        let rawName = req.formField("name"), rawRole = req.formField("role") ?? ""
+        let isAdmin = req.formField("admin") == "1"
+        var errors: [String: String] = [:]
+        var name = member.name
+        do {
+            if let checked = try TextInput.singleLine(rawName, label: "name", maxLength: 100) { name = checked } else { errors["name"] = "Enter the name." }
+        } catch {
+            errors["name"] = error.message
+        }
+        let role = StaffRole(rawValue: rawRole)
+        if role == nil { errors["role"] = "Choose Doctor or Staff." }
+        guard errors.isEmpty, let role else {
+            return try renderEdit(req, member, name: String((rawName ?? "").prefix(100)), role: role ?? .staff, isAdmin: isAdmin,
+                                  errors: errors, error: errors["role"] ?? "Nothing was saved: see the field marked below.", status: .badRequest)
+        }
+        switch try await StaffAdministration.edit(member.id, name: name, role: role, isAdmin: isAdmin, by: admin, req.useCase) {
+        case .notFound: throw PublicError.notFound
+        case .lastAdmin:
+            return try renderEdit(req, member, name: name, role: role, isAdmin: isAdmin, errors: [:], error: Self.lastAdmin(member.name),
+                                  status: .conflict)
+        case .saved: return req.redirect(to: .practice(done: .edited))
+        }
+    }
+
+    /// The staff member the route names, of the admin's practice; else 404.
+    private func member(_ req: Request, _ admin: SignedInStaff) async throws -> AccountsTable.StaffMember {
+        guard let staffID = req.parameters.get("staffID", as: UUID.self),
+              let member = try await AccountsTable.staff(ofPractice: admin.practiceID, on: req.db).first(where: { $0.id == staffID }) else {
+            throw PublicError.notFound
+        }
+        return member
+    }
+
+    private func renderEdit(_ req: Request, _ member: AccountsTable.StaffMember, name: String, role: StaffRole, isAdmin: Bool,
+                            errors: [String: String], error: String?, status: HTTPResponseStatus = .ok) throws -> Response {
+        req.page(EditStaffView.render(EditStaffModel(chrome: try req.staffChrome("Edit \(member.name)"), memberID: member.id,
+                                                     memberName: member.name, name: name, role: role, isAdmin: isAdmin,
+                                                     errors: errors, error: error)), status: status)
     }
 
     // MARK: Deactivate, Reactivate
@@ -110,8 +170,7 @@ struct PracticeController: RouteCollection {
         case .notFound: throw PublicError.notFound
         case .lastAdmin:
             return try render(req, member: member, talks: talks, choices: choices, allChoice: allChoice, errors: [:],
-                              error: "\(member.name) is the last active admin of this practice: make someone else a practice admin first.",
-                              status: .conflict)
+                              error: Self.lastAdmin(member.name), status: .conflict)
         case .done(let deactivated, _, _):
             return req.redirect(to: .practice(done: deactivated ? .deactivated : .decided))
         }

@@ -1,0 +1,29 @@
+import CaseTalkCore
+import Fluent
+import Foundation
+
+/// A practice admin's changes to a colleague's account (SPEC §9), each audited with who, whom
+/// and when; **Deactivate** and **Reactivate** are in `Departures`.
+enum StaffAdministration {
+    enum Edit: Equatable, Sendable { case saved, lastAdmin, notFound }
+
+    /// **Edit**: name, role and admin mark, in one conditional statement after the practice's
+    /// lock (the last active admin keeps the mark). The audit entry names the fields changed.
+    static func edit(_ staffID: UUID, name: String, role: StaffRole, isAdmin: Bool, by admin: SignedInStaff,
+                     _ use: UseCaseContext) async throws -> Edit {
+        try await use.db.transaction { tx in
+            guard try await PracticesTable.lock(admin.practiceID, on: tx),
+                  let before = try await AccountsTable.staff(ofPractice: admin.practiceID, on: tx).first(where: { $0.id == staffID }) else {
+                return .notFound
+            }
+            guard try await AccountsTable.editStaff(staffID, practiceID: admin.practiceID, name: name, role: role, isAdmin: isAdmin,
+                                                    on: tx) else { return .lastAdmin }
+            let changed = [("name", before.name != name), ("role", before.role != role.rawValue), ("admin", before.isAdmin != isAdmin)]
+                .filter(\.1).map(\.0)
+            if !changed.isEmpty {
+                try await use.on(tx).audit(.staffEdited, actor: .staff(admin.id), subject: "staff:\(staffID) changed:\(changed.joined(separator: ","))")
+            }
+            return .saved
+        }
+    }
+}
