@@ -129,6 +129,7 @@ func routes(_ app: Application) throws {
     try app.register(collection: TwoStepController())
     try app.register(collection: RegistrationController())
     try app.register(collection: PasswordResetController())
+    try app.register(collection: StaffJoinController())
     let patients = app.grouped(RequirePatientMiddleware())
     try patients.register(collection: PortalController())
     try patients.register(collection: InboxController())

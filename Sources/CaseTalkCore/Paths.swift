@@ -44,6 +44,12 @@ public enum Paths: Hashable, Sendable {
     case reactivateStaff(UUID)
     /// **Edit** a staff member's name, role and admin mark.
     case editStaff(UUID)
+    /// **Invite Staff**, and a pending invitation's **Resend** and **Cancel invitation**.
+    case inviteStaff
+    case resendStaffInvitation(UUID)
+    case cancelStaffInvitation(UUID)
+    /// A staff invitation's link: **Set password**, then two-step verification (SPEC §9).
+    case staffInvitationLink(token: String)
     case caseOverview(UUID, search: String? = nil, done: CaseNotice? = nil)
     case caseMembers(UUID)
     case patientTalk(UUID, page: Int? = nil, done: TalkNotice? = nil)
@@ -95,7 +101,7 @@ public enum Paths: Hashable, Sendable {
     public enum FileSort: String, Hashable, Sendable, CaseIterable { case date, name }
 
     /// What the Practice page says after an action.
-    public enum PracticeNotice: String, Hashable, Sendable, CaseIterable { case unlocked, deactivated, reactivated, decided, edited }
+    public enum PracticeNotice: String, Hashable, Sendable, CaseIterable { case unlocked, deactivated, reactivated, decided, edited, invited, resent, cancelled }
 
     public enum TalkNotice: String, Hashable, Sendable, CaseIterable {
         case message, invited, resent, revoked, removed
@@ -140,6 +146,10 @@ public enum Paths: Hashable, Sendable {
         case departure = "/practice/staff/:staffID/deactivate"
         case reactivateStaff = "/practice/staff/:staffID/reactivate"
         case editStaff = "/practice/staff/:staffID/edit"
+        case inviteStaff = "/practice/invitations"
+        case resendStaffInvitation = "/practice/invitations/:invitationID/resend"
+        case cancelStaffInvitation = "/practice/invitations/:invitationID/cancel"
+        case staffInvitationLink = "/join/:token"
         case caseOverview = "/cases/:caseID"
         case caseMembers = "/cases/:caseID/members"
         case patientTalk = "/cases/:caseID/talk"
@@ -203,6 +213,10 @@ public enum Paths: Hashable, Sendable {
         case .departure: .departure
         case .reactivateStaff: .reactivateStaff
         case .editStaff: .editStaff
+        case .inviteStaff: .inviteStaff
+        case .resendStaffInvitation: .resendStaffInvitation
+        case .cancelStaffInvitation: .cancelStaffInvitation
+        case .staffInvitationLink: .staffInvitationLink
         case .caseOverview: .caseOverview
         case .caseMembers: .caseMembers
         case .patientTalk: .patientTalk
@@ -226,12 +240,13 @@ public enum Paths: Hashable, Sendable {
     /// The values of the route's parameters, in order.
     var parameters: [String] {
         switch self {
-        case .resetLink(let token), .invitationLink(let token): [token]
+        case .resetLink(let token), .invitationLink(let token), .staffInvitationLink(let token): [token]
         case .conversation(let id, _, _), .caseOverview(let id, _, _), .caseMembers(let id), .patientTalk(let id, _, _),
              .invite(let id), .resendInvitation(let id), .revokeInvitation(let id), .removePatientAccess(let id),
              .patientTalkUpload(let id), .conversationUpload(let id), .patientTalkFiles(let id), .conversationFiles(let id), .file(let id, _, _), .caseAttachments(let id, _, _),
              .devMailboxItem(let id), .devMailboxItemHTML(let id), .unlockStaff(let id),
-             .departure(let id), .reactivateStaff(let id), .editStaff(let id):
+             .departure(let id), .reactivateStaff(let id), .editStaff(let id), .resendStaffInvitation(let id),
+             .cancelStaffInvitation(let id):
             [id.uuidString]
         case .caseAttachment(let id, let file, _, _): [id.uuidString, file.uuidString]
         default: []

@@ -19,11 +19,34 @@ public struct PracticeModel: Sendable {
             self.deactivated = deactivated; self.undecidedTalks = undecidedTalks
         }
     }
+    /// A pending staff invitation: **Resend** (to the address as it is or as corrected) or **Cancel invitation**.
+    public struct Invitation: Sendable {
+        public let id: UUID; public let name: String; public let email: String; public let role: String; public let isAdmin: Bool
+        /// "Invited", or "Invitation expired" once its link is more than 72 hours old.
+        public let status: String
+        public init(id: UUID, name: String, email: String, role: String, isAdmin: Bool, status: String) {
+            self.id = id; self.name = name; self.email = email; self.role = role; self.isAdmin = isAdmin; self.status = status
+        }
+    }
+    /// What the **Invite Staff** form shows again after a problem.
+    public struct InviteValues: Sendable {
+        public let email: String; public let name: String; public let role: StaffRole; public let isAdmin: Bool
+        public init(email: String = "", name: String = "", role: StaffRole = .staff, isAdmin: Bool = false) {
+            self.email = email; self.name = name; self.role = role; self.isAdmin = isAdmin
+        }
+    }
     public let chrome: PageChrome
     public let practiceName: String
     public let staff: [Member]
-    public init(chrome: PageChrome, practiceName: String, staff: [Member]) {
+    public let invitations: [Invitation]
+    public let invite: InviteValues
+    public let inviteErrors: [String: String]
+    /// A problem with an action on the list (a corrected address that is not one).
+    public let error: String?
+    public init(chrome: PageChrome, practiceName: String, staff: [Member], invitations: [Invitation] = [], invite: InviteValues = .init(),
+                inviteErrors: [String: String] = [:], error: String? = nil) {
         self.chrome = chrome; self.practiceName = practiceName; self.staff = staff
+        self.invitations = invitations; self.invite = invite; self.inviteErrors = inviteErrors; self.error = error
     }
 }
 
@@ -64,16 +87,68 @@ public enum PracticeView {
             </tr>
             """
         }
+        let invited = HTML.each(model.invitations) { invitation in
+            let admin: HTML = invitation.isAdmin ? "<span class=\"badge\">Practice admin</span>" : HTML()
+            let field = "email-\(invitation.id.uuidString)"
+            return """
+            <tr>
+              <td data-label="Name"><span class="person-name">\(invitation.name)</span> \(admin)<br><span class="muted">\(invitation.email)</span></td>
+              <td data-label="Role">\(invitation.role)</td>
+              <td data-label="Status"><span class="staff-status">\(invitation.status)</span></td>
+              <td data-label="Two-step verification">Not set up</td>
+              <td data-label="Last sign-in">Never</td>
+              <td data-label="Actions" class="invitation-actions">
+                <form method="post" action="\(Paths.resendStaffInvitation(invitation.id))" class="resend-form" novalidate>
+                  \(Form.csrf(model.chrome.csrf))
+                  <label for="\(field)">Email Address for \(invitation.name)</label>
+                  <input id="\(field)" name="email" type="text" inputmode="email" autocapitalize="none" spellcheck="false" value="\(invitation.email)" autocomplete="off" maxlength="254">
+                  <button type="submit" class="button button-small" aria-label="Resend the invitation of \(invitation.name)">Resend</button>
+                </form>
+                <form method="post" action="\(Paths.cancelStaffInvitation(invitation.id))" class="inline-form">
+                  \(Form.csrf(model.chrome.csrf))
+                  <button type="submit" class="button button-small button-quiet" aria-label="Cancel the invitation of \(invitation.name)">Cancel invitation</button>
+                </form>
+              </td>
+            </tr>
+            """
+        }
+        let values = model.invite, errors = model.inviteErrors
+        let roles = HTML.each(StaffRole.allCases) { role in
+            "<option value=\"\(role.rawValue)\"\(role == values.role ? " selected" : "")>\(role.label)</option>"
+        }
+        let roleError: HTML = errors["role"].map { "<p class=\"field-error\" id=\"role-error\">\($0)</p>" } ?? HTML()
+        let roleInvalid: HTML = errors["role"] == nil ? HTML() : " aria-invalid=\"true\" aria-describedby=\"role-error\""
         return Layout.page(model.chrome, """
         <div class="page-head">
           <h1>Practice</h1>
         </div>
+        \(Form.alert(model.error))
         <p class="muted">\(model.practiceName)</p>
         <table class="table staff-list">
           <caption class="visually-hidden">The practice's staff, by name</caption>
           <thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Two-step verification</th><th scope="col">Last sign-in</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-          <tbody>\(rows)</tbody>
+          <tbody>\(rows)\(invited)</tbody>
         </table>
+        <section class="card" aria-labelledby="invite-heading">
+          <h2 id="invite-heading">Invite Staff</h2>
+          <p class="muted">They get an email with a link (72 hours, once) to set a password and two-step verification.</p>
+          \(Form.summary(errors.isEmpty ? [] : ["Nobody was invited: see the fields marked below."]))
+          <form method="post" action="\(Paths.inviteStaff)" class="form" novalidate>
+            \(Form.csrf(model.chrome.csrf))
+            \(Form.field("email", label: "Email Address", value: values.email, error: errors["email"], attributes: Form.emailAttributes))
+            \(Form.field("name", label: "Name", value: values.name, error: errors["name"], attributes: "type=\"text\" autocomplete=\"off\" maxlength=\"100\""))
+            <div class="field">
+              <label for="role">Role</label>
+              \(roleError)
+              <select id="role" name="role"\(roleInvalid)>\(roles)</select>
+            </div>
+            <div class="choice">
+              <input type="checkbox" id="admin" name="admin" value="1"\(values.isAdmin ? " checked" : "")>
+              <label for="admin">Practice admin</label>
+            </div>
+            <div class="actions"><button type="submit" class="button button-primary">Invite Staff</button></div>
+          </form>
+        </section>
         """)
     }
 }

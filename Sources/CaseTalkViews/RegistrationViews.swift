@@ -289,14 +289,15 @@ public enum TermsView {
     }
 }
 
-/// Set password (a registration) or Choose a new password (a reset).
+/// Set password (a registration, a staff invitation) or Choose a new password (a reset).
 public struct PasswordModel: Sendable {
     public struct Rule: Sendable {
         public let key: String; public let label: String; public let unmet: Bool
         public init(key: String, label: String, unmet: Bool) { self.key = key; self.label = label; self.unmet = unmet }
     }
     public let chrome: PageChrome
-    public let flow: Paths.CodeFlow
+    /// Where the form posts.
+    public let action: Paths
     public let steps: StepsModel?
     /// "Set password", or "Choose a new password" for a reset.
     public let heading: String
@@ -307,9 +308,9 @@ public struct PasswordModel: Sendable {
     public let errorList: [String]
     public let minLength: Int
     public let maxLength: Int
-    public init(chrome: PageChrome, flow: Paths.CodeFlow, steps: StepsModel?, heading: String, email: String, emailName: String,
+    public init(chrome: PageChrome, action: Paths, steps: StepsModel?, heading: String, email: String, emailName: String,
                 rules: [Rule], errorList: [String], minLength: Int, maxLength: Int) {
-        self.chrome = chrome; self.flow = flow; self.steps = steps; self.heading = heading
+        self.chrome = chrome; self.action = action; self.steps = steps; self.heading = heading
         self.email = email; self.emailName = emailName; self.rules = rules; self.errorList = errorList
         self.minLength = minLength; self.maxLength = maxLength
     }
@@ -317,7 +318,6 @@ public struct PasswordModel: Sendable {
 
 public enum PasswordView {
     public static func render(_ model: PasswordModel) -> HTML {
-        let action: Paths = model.flow == .registration ? .registrationStep(.password) : .resetPassword
         let rules = HTML.each(model.rules) { rule in
             let state: HTML = rule.unmet ? "rule-unmet" : "rule-met"
             let said: HTML = rule.unmet ? "Not met yet:" : "Met:"
@@ -330,7 +330,7 @@ public enum PasswordView {
           <h1 id="step-heading">\(model.heading)</h1>
           <p>You will sign in with <strong>\(model.email)</strong> and this password.</p>
           \(Form.summary(model.errorList))
-          <form method="post" action="\(action)" class="form" novalidate>
+          <form method="post" action="\(model.action)" class="form" novalidate>
             \(Form.csrf(model.chrome.csrf))
             <div class="field">
               <label for="password">Password</label>

@@ -25,6 +25,8 @@ enum OutboxKind: String, CaseIterable, Sendable {
     case careTeamChanged = "care-team-changed"
     case talkHandedOver = "talk-handed-over"
     case talksClosed = "talks-closed"
+    /// **Invite Staff** (SPEC §9): the link to join a practice.
+    case staffInvitation = "staff-invitation"
 }
 
 enum Outbox {

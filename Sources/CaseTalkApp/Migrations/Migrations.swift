@@ -40,6 +40,7 @@ public enum Migrations {
         UpdateAccountsAddResetAllowance(),
         UpdateAccountsAddLastSignIn(),
         CreateDepartures(),
+        CreateStaffInvitation(),
     ] }
 
     /// How many there are (`/readyz` waits for all of them).

@@ -102,12 +102,20 @@ enum StepPages {
     }
 
     static func password(_ req: Request, email: EmailAddress, flow: Flow, broken: [PasswordPolicy.Rule]?) async throws -> Response {
+        let heading = flow.step == nil ? "Choose a new password" : "Set password"
+        return password(req, email: email, action: flow.flow == .registration ? .registrationStep(.password) : .resetPassword,
+                        chrome: flow.chrome(req, heading: heading), steps: flow.steps, heading: heading, broken: broken)
+    }
+
+    /// The password page with the live checklist (SPEC §3), posting to `action`: a patient's
+    /// registration or reset, or a staff invitation (SPEC §9).
+    static func password(_ req: Request, email: EmailAddress, action: Paths, chrome: PageChrome, steps: StepsModel?, heading: String,
+                         broken: [PasswordPolicy.Rule]?) -> Response {
         let rules = PasswordPolicy.Rule.allCases.map { rule in
             PasswordModel.Rule(key: rule.rawValue, label: rule.label, unmet: broken?.contains(rule) ?? true)
         }
-        let heading = flow.step == nil ? "Choose a new password" : "Set password"
         return req.page(PasswordView.render(PasswordModel(
-            chrome: flow.chrome(req, heading: heading), flow: flow.flow, steps: flow.steps, heading: heading,
+            chrome: chrome, action: action, steps: steps, heading: heading,
             email: email.value, emailName: email.localPart,
             rules: rules, errorList: (broken ?? []).map(\.message),
             minLength: PasswordPolicy.minLength, maxLength: PasswordPolicy.maxLength)),

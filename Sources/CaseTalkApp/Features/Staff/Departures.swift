@@ -97,11 +97,11 @@ enum Departures {
                     try await audit.audit(.conversationHandedOver, actor: .staff(admin.id),
                                           subject: "conversation:\(conversationID) from:staff:\(staffID) to:staff:\(newID)")
                     for address in try await ConversationsTable.noticeAddresses([conversationID], on: tx) {
-                        emails.append(Outbox.Queued(message: DepartureEmails.talkHandedOver(
+                        emails.append(Outbox.Queued(message: PracticeEmails.talkHandedOver(
                             to: address.memberEmail, from: services.config.mailFrom, link: Paths.patientTalk(caseID).url(base: base)),
                             kind: .talkHandedOver, relatedID: conversationID))
                         if let patient = address.patientEmail {
-                            emails.append(Outbox.Queued(message: DepartureEmails.careTeamChanged(
+                            emails.append(Outbox.Queued(message: PracticeEmails.careTeamChanged(
                                 to: patient, from: services.config.mailFrom, practiceName: address.practiceName,
                                 link: Paths.conversation(conversationID).url(base: base)), kind: .careTeamChanged, relatedID: conversationID))
                         }
@@ -141,7 +141,7 @@ enum Departures {
                 try await Audit.record(.conversationClosed, actor: .system, subject: "practice:\(practiceID) undecided:\(count)",
                                        clientAddress: "", at: now, key: services.auditKey, on: tx)
                 for address in try await AccountsTable.adminAddresses(ofPractice: practiceID, on: tx) {
-                    emails.append(Outbox.Queued(message: DepartureEmails.talksClosed(
+                    emails.append(Outbox.Queued(message: PracticeEmails.talksClosed(
                         to: address, from: services.config.mailFrom, count: count,
                         link: Paths.practice().url(base: services.config.publicBaseURL)), kind: .talksClosed, relatedID: practiceID))
                 }

@@ -13,10 +13,20 @@ struct PracticeController: RouteCollection {
         routes.post("practice", "staff", ":staffID", "reactivate", use: reactivate)
         routes.get("practice", "staff", ":staffID", "edit", use: editForm)
         routes.post("practice", "staff", ":staffID", "edit", use: edit)
+        routes.post("practice", "invitations", use: invite)
+        routes.post("practice", "invitations", ":invitationID", "resend", use: resendInvitation)
+        routes.post("practice", "invitations", ":invitationID", "cancel", use: cancelInvitation)
     }
 
     func practice(req: Request) async throws -> Response {
         let admin = try req.requirePracticeAdmin()
+        let notice = req.query[String.self, at: "done"].flatMap(Paths.PracticeNotice.init(rawValue:)).map(Self.notice)
+        return try await renderPractice(req, admin, notice: notice)
+    }
+
+    private func renderPractice(_ req: Request, _ admin: SignedInStaff, notice: String?, invite: PracticeModel.InviteValues = .init(),
+                                inviteErrors: [String: String] = [:], status: HTTPResponseStatus = .ok,
+                                problem: String? = nil) async throws -> Response {
         let now = req.now
         let undecided = try await ConversationsTable.undecidedCounts(ofPractice: admin.practiceID, on: req.db)
         let staff = try await AccountsTable.staff(ofPractice: admin.practiceID, on: req.db).map { member in
@@ -28,9 +38,59 @@ struct PracticeController: RouteCollection {
                                         lastSignIn: member.lastSignInAt.map(CaseViews.display) ?? "Never",
                                         locked: locked, deactivated: member.deactivatedAt != nil, undecidedTalks: undecided[member.id] ?? 0)
         }
-        let notice = req.query[String.self, at: "done"].flatMap(Paths.PracticeNotice.init(rawValue:)).map(Self.notice)
+        let invitations = try await StaffInvitationsTable.pending(ofPractice: admin.practiceID, on: req.db).map { invitation in
+            PracticeModel.Invitation(id: invitation.id, name: invitation.name, email: invitation.email,
+                                     role: StaffRole(rawValue: invitation.role)?.label ?? invitation.role, isAdmin: invitation.isAdmin,
+                                     status: invitation.expiresAt > now ? "Invited" : "Invitation expired")
+        }
         return req.page(PracticeView.render(PracticeModel(chrome: try req.staffChrome("Practice", notice: notice),
-                                                          practiceName: admin.practiceName, staff: staff)))
+                                                          practiceName: admin.practiceName, staff: staff, invitations: invitations,
+                                                          invite: invite, inviteErrors: inviteErrors, error: problem)), status: status)
+    }
+
+    // MARK: Invite Staff
+
+    /// **Invite Staff** (SPEC §9): Email Address, Name, Role, Practice admin.
+    func invite(req: Request) async throws -> Response {
+        let admin = try req.requirePracticeAdmin()
+        let email = req.formField("email"), name = req.formField("name"), role = req.formField("role")
+        let isAdmin = req.formField("admin") == "1"
+        let values = PracticeModel.InviteValues(email: String((email ?? "").prefix(254)), name: String((name ?? "").prefix(100)),
+                                                role: role.flatMap(StaffRole.init(rawValue:)) ?? .staff, isAdmin: isAdmin)
+        let problems: FieldErrors
+        switch StaffInvitations.Invite.check(email: email, name: name, role: role, isAdmin: isAdmin) {
+        case .failure(let errors): problems = errors
+        case .success(let checked):
+            guard let refused = try await StaffInvitations.invite(checked, by: admin, req.useCase) else {
+                return req.redirect(to: .practice(done: .invited))
+            }
+            problems = refused
+        }
+        return try await renderPractice(req, admin, notice: nil, invite: values, inviteErrors: problems.byField, status: .badRequest)
+    }
+
+    /// **Resend**, to the address in the row's field (corrected, or as it was).
+    func resendInvitation(req: Request) async throws -> Response {
+        let admin = try req.requirePracticeAdmin()
+        guard let id = req.parameters.get("invitationID", as: UUID.self) else { throw PublicError.notFound }
+        let raw = req.formField("email") ?? ""
+        var corrected: EmailAddress? = nil
+        if !raw.isEmpty {
+            do { corrected = try EmailAddress(raw) } catch {
+                return try await renderPractice(req, admin, notice: nil, inviteErrors: [:], status: .badRequest,
+                                                problem: "Nothing was sent: \(error.message)")
+            }
+        }
+        guard try await StaffInvitations.resend(id, to: corrected, by: admin, req.useCase) else { throw PublicError.notFound }
+        return req.redirect(to: .practice(done: .resent))
+    }
+
+    /// **Cancel invitation**: its link stops working.
+    func cancelInvitation(req: Request) async throws -> Response {
+        let admin = try req.requirePracticeAdmin()
+        guard let id = req.parameters.get("invitationID", as: UUID.self),
+              try await StaffInvitations.cancel(id, by: admin, req.useCase) else { throw PublicError.notFound }
+        return req.redirect(to: .practice(done: .cancelled))
     }
 
     /// **Unlock** (SPEC §9): lifts a colleague's sign-in lock, in the admin's own practice only
@@ -58,6 +118,9 @@ struct PracticeController: RouteCollection {
         case .reactivated: "The account was reactivated: its owner signs in with their password and sets up two-step verification again."
         case .decided: "Your decisions were saved."
         case .edited: "The changes were saved."
+        case .invited: "The invitation was sent: its link works for 72 hours, once."
+        case .resent: "A new invitation was sent; the earlier link no longer works."
+        case .cancelled: "The invitation was cancelled: its link no longer works."
         }
     }
 
@@ -80,18 +143,11 @@ struct PracticeController: RouteCollection {
         let member = try await member(req, admin)
         let rawName = req.formField("name"), rawRole = req.formField("role") ?? ""
         let isAdmin = req.formField("admin") == "1"
-        var errors: [String: String] = [:]
-        var name = member.name
-        do {
-            if let checked = try TextInput.singleLine(rawName, label: "name", maxLength: 100) { name = checked } else { errors["name"] = "Enter the name." }
-        } catch {
-            errors["name"] = error.message
-        }
-        let role = StaffRole(rawValue: rawRole)
-        if role == nil { errors["role"] = "Choose Doctor or Staff." }
-        guard errors.isEmpty, let role else {
-            return try renderEdit(req, member, name: String((rawName ?? "").prefix(100)), role: role ?? .staff, isAdmin: isAdmin,
-                                  errors: errors, error: errors["role"] ?? "Nothing was saved: see the field marked below.", status: .badRequest)
+        var errors = FieldErrors()
+        guard let (name, role) = StaffAdministration.checkDetails(name: rawName, role: rawRole, into: &errors) else {
+            return try renderEdit(req, member, name: String((rawName ?? "").prefix(100)), role: StaffRole(rawValue: rawRole) ?? .staff,
+                                  isAdmin: isAdmin, errors: errors.byField,
+                                  error: errors["role"] ?? "Nothing was saved: see the field marked below.", status: .badRequest)
         }
         switch try await StaffAdministration.edit(member.id, name: name, role: role, isAdmin: isAdmin, by: admin, req.useCase) {
         case .notFound: throw PublicError.notFound

@@ -7,6 +7,20 @@ import Foundation
 enum StaffAdministration {
     enum Edit: Equatable, Sendable { case saved, lastAdmin, notFound }
 
+    /// A staff member's Name (1 to 100 characters of one line) and Role, as **Edit** and
+    /// **Invite Staff** take them; each problem is added to `errors` under its field.
+    static func checkDetails(name: String?, role: String?, into errors: inout FieldErrors) -> (name: String, role: StaffRole)? {
+        var checkedName: String?
+        do {
+            checkedName = try TextInput.singleLine(name, label: "name", maxLength: 100)
+            if checkedName == nil { errors.add("name", "Enter the name.") }
+        } catch { errors.add("name", error.message) }
+        let checkedRole = role.flatMap(StaffRole.init(rawValue:))
+        if checkedRole == nil { errors.add("role", "Choose Doctor or Staff.") }
+        guard let checkedName, let checkedRole else { return nil }
+        return (checkedName, checkedRole)
+    }
+
     /// **Edit**: name, role and admin mark, in one conditional statement after the practice's
     /// lock (the last active admin keeps the mark). The audit entry names the fields changed.
     static func edit(_ staffID: UUID, name: String, role: StaffRole, isAdmin: Bool, by admin: SignedInStaff,

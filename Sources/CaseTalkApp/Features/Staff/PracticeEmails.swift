@@ -2,9 +2,18 @@ import CaseTalkCore
 import CaseTalkViews
 import Foundation
 
-/// The emails of a departure (SPEC §9). Like every CaseTalk email they name no patient, case or
-/// message: a link at most.
-enum DepartureEmails {
+/// The emails of running a practice (SPEC §9): a staff invitation and a departure's. Like every
+/// CaseTalk email they name no patient, case or message: a link at most.
+enum PracticeEmails {
+    /// A staff invitation: who invites, to which practice, and the link (72 hours, once).
+    static func staffInvitation(to address: String, from: String, inviterName: String, practiceName: String, link: String) -> EmailMessage {
+        email(to: address, from: from, subject: "\(practiceName) invited you to join CaseTalk",
+              paragraphs: ["Hello,", "\(inviterName) invited you to join \(practiceName) on CaseTalk, the secure portal the practice uses to work on cases and talk with patients.",
+                           "Open this link to set your password and two-step verification:"],
+              link: link, linkText: "Join \(practiceName)",
+              after: ["The link works for 72 hours, once. If you were not expecting this email, you can ignore it. Please do not reply to this message."])
+    }
+
     /// To the patient: someone else now reads their messages in a conversation.
     static func careTeamChanged(to address: String, from: String, practiceName: String, link: String) -> EmailMessage {
         email(to: address, from: from, subject: "Your care team has changed",
