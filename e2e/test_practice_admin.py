@@ -7,6 +7,7 @@ content), sees who reads their messages now and replies; Lena reads the whole th
 The module has a server of its own (SMTP and the fake Twilio): deactivating a demo doctor must
 not change the server the other modules share."""
 import re
+import time
 
 import pytest
 import requests
@@ -21,6 +22,7 @@ from pages import (LINK, button, field, invite, open_case, page_width, shot, sig
 from test_registration import NEW_PASSWORD, register_quickly, sign_in_code
 
 PRIYA = "priya@patients.example"
+HANA = "hana.kim@riverside.example"
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +135,62 @@ def test_a_departing_doctor_hands_over_his_patient_talk(app, mail, twilio, brows
     # Dr. Chen, on the case from the start, still sees nothing of it.
     open_case(browser, base, "Priya Patel", as_email=MAYA)
     assert "e2e-handover-5150" not in browser.page_source and "e2e-reply-two" not in browser.page_source
+
+
+def test_an_admin_invites_a_colleague_who_joins_with_a_password_and_two_step_verification(app, mail, browser, other_browser):
+    """Dr. Chen invites Hana Kim by keyboard; Hana opens the emailed link, watches the password
+    checklist turn green, sets up two-step verification with an independent TOTP (pyotp) and is
+    signed in; the link then works no more, and her next sign-in asks for her code."""
+    import pyotp
+    from test_registration import set_password_and_continue
+    base, hana = app.base, other_browser
+    sign_in(browser, base, MAYA)
+    wait_for_heading(browser, "View Cases")
+    browser.get(base + "/practice")
+    wait_for_heading(browser, "Practice")
+    field(browser, "Email Address").send_keys(HANA)
+    field(browser, "Name").send_keys("Hana Kim")
+    field(browser, "Role").send_keys("Staff")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Invite Staff']").send_keys(Keys.ENTER)
+    wait_for_text(browser, "The invitation was sent")
+    row = browser.find_element(By.XPATH, "//tr[.//span[normalize-space()='Hana Kim']]")
+    assert "Invited" in row.text
+    browser.set_window_size(390, 844)
+    width, window = page_width(browser)
+    assert width <= window, f"Practice is {width}px wide in a {window}px window on a 390px screen"
+    shot(browser, "75-phone-practice-invited")
+    browser.set_window_size(1280, 900)
+
+    invitation = mail.wait_for(HANA)[-1]
+    assert invitation["Subject"] == "Riverside Dental Care invited you to join CaseTalk"
+    text, _ = parts(invitation)
+    link = re.search(r"(http://127\.0\.0\.1:\d+/join/[A-Za-z0-9_-]{43})", text).group(1)
+    hana.get(link)
+    set_password_and_continue(hana, HANA)
+    shot(hana, "76-staff-set-password")
+    button(hana, "Continue").click()
+    wait_for_heading(hana, "Set up two-step verification")
+    shot(hana, "77-staff-two-step-setup")
+    totp = pyotp.TOTP(hana.find_element(By.ID, "totp-key").text.replace(" ", ""))
+    field(hana, "Code").send_keys(totp.now())
+    field(hana, "Code").send_keys(Keys.ENTER)
+    wait_for_heading(hana, "Save your recovery codes")
+    button(hana, "I have saved them").click()
+    wait_for_heading(hana, "View Cases")
+
+    # The link worked once; her password now leads to her own second step.
+    hana.get(link)
+    wait_for_heading(hana, "This invitation link does not work")
+    hana.get(base + "/cases")
+    wait_for_heading(hana, "View Cases")
+    sign_out(hana)
+    field(hana, "Email").send_keys(HANA)
+    field(hana, "Password").send_keys(NEW_PASSWORD)
+    button(hana, "Sign In").click()
+    wait_for_heading(hana, "Two-step verification")
+    field(hana, "Code").send_keys(totp.at(time.time() + 30))
+    button(hana, "Verify").click()
+    wait_for_heading(hana, "View Cases")
+    browser.refresh()
+    row = browser.find_element(By.XPATH, "//tr[.//span[normalize-space()='Hana Kim']]")
+    assert "Active" in row.text and "On" in row.text
