@@ -427,3 +427,107 @@ def test_a_file_sent_ahead(app, doctor, files, csrf, cut):
             assert answer.headers["X-Content-Type-Options"] == "nosniff"
         else:
             check(answer, "file sent ahead")
+
+
+# Running a practice (SPEC §9): Dr. Chen is the demo practice's admin, in a session of its own
+# (the doctor's carries the upload tests' connections, some refused early without being read).
+@pytest.fixture(scope="module")
+def practice_admin(app):
+    return session_for(app.base, MAYA), None
+
+
+def staff_id(session, base, name):
+    page = session.get(base + "/practice", timeout=10).text
+    return re.search(r'href="/practice/staff/([0-9A-Fa-f-]{36})/edit"[^>]*aria-label="Edit ' + re.escape(name) + '"', page).group(1)
+
+
+@pytest.fixture(scope="module")
+def practice_ids(app, practice_admin):
+    session, _ = practice_admin
+    return {name: staff_id(session, app.base, name) for name in ("Lena Brooks", "Dr. Omar Haddad")}
+
+
+def staff_row(app, staff_id):
+    with sqlite3.connect(app.workdir / "var" / "casetalk.sqlite") as db:
+        return db.execute("SELECT name, role, is_admin, deactivated_at FROM staff_users WHERE id = ? OR id = ?",
+                          (staff_id, staff_id.upper())).fetchone()
+
+
+@RUN
+@given(email=TEXT, name=TEXT, role=st.one_of(st.sampled_from(["doctor", "staff"]), TEXT), admin=TEXT)
+def test_invite_staff(app, practice_admin, email, name, role, admin):
+    session, _ = practice_admin
+    practice = app.base + "/practice"
+    before = count(app, "staff_invitations"), count(app, "outbox")
+    answer = session.post(practice + "/invitations", data={"_csrf": token(session, practice), "email": email, "name": name,
+                                                           "role": role, "admin": admin}, allow_redirects=False, timeout=10)
+    check(answer, "invite staff")
+    if answer.status_code == 303:
+        check(session.get(practice, timeout=10), "the practice page")   # a stored name is shown as text
+    else:
+        assert (count(app, "staff_invitations"), count(app, "outbox")) == before, "a refused invitation stores and sends nothing"
+
+
+@RUN
+@given(name=TEXT, role=st.one_of(st.sampled_from(["doctor", "staff"]), TEXT), admin=TEXT)
+def test_edit_staff(app, practice_admin, practice_ids, name, role, admin):
+    session, _ = practice_admin
+    lena = practice_ids["Lena Brooks"]
+    edit = f"{app.base}/practice/staff/{lena}/edit"
+    before = staff_row(app, lena)
+    answer = session.post(edit, data={"_csrf": token(session, edit), "name": name, "role": role, "admin": admin},
+                          allow_redirects=False, timeout=10)
+    check(answer, "edit staff")
+    if answer.status_code == 303:
+        check(session.get(app.base + "/practice", timeout=10), "the practice page")
+    else:
+        assert staff_row(app, lena) == before, "a refused edit changes nothing"
+
+
+@RUN
+@given(everyone=TEXT, choice=TEXT)
+def test_deactivate_choices(app, practice_admin, practice_ids, everyone, choice):
+    """Dr. Haddad has no Patient Talk here: any talk field is one the page never showed. A hostile
+    Hand over all is refused and changes nothing; an empty one deactivates him (once)."""
+    session, _ = practice_admin
+    omar = practice_ids["Dr. Omar Haddad"]
+    page = f"{app.base}/practice/staff/{omar}/deactivate"
+    before = staff_row(app, omar)
+    answer = session.post(page, data={"_csrf": token(session, page), "all": everyone, "talk-" + omar: choice},
+                          allow_redirects=False, timeout=10)
+    check(answer, "deactivate")
+    if answer.status_code != 303:
+        assert staff_row(app, omar) == before
+
+
+@RUN
+@given(password=TEXT, confirmation=TEXT)
+def test_staff_invitation_password(app, practice_admin, password, confirmation):
+    """The password form of a staff invitation's link: a weak or hostile password makes no account."""
+    session, _ = practice_admin
+    link = staff_invitation_link(app, session)
+    before = count(app, "staff_users")
+    visitor = requests.Session()
+    answer = visitor.post(link, data={"_csrf": token(visitor, link), "password": password, "confirmation": confirmation},
+                          allow_redirects=False, timeout=10)
+    check(answer, "staff invitation password")
+    if answer.status_code == 303:
+        STAFF_LINK.clear()   # a password good enough used the link: the next example gets a new one
+    else:
+        assert count(app, "staff_users") == before
+
+
+STAFF_LINK = {}
+
+
+def staff_invitation_link(app, session):
+    """A live invitation link for the hostile password test (a new one after one is used)."""
+    if "link" not in STAFF_LINK:
+        practice = app.base + "/practice"
+        address = f"hostile.colleague.{count(app, 'staff_invitations')}@riverside.example"
+        answer = session.post(practice + "/invitations", data={"_csrf": token(session, practice), "email": address,
+                                                               "name": "Hostile Colleague", "role": "staff"},
+                              allow_redirects=False, timeout=10)
+        assert answer.status_code == 303, answer.status_code
+        STAFF_LINK["link"] = mailbox_text(app, session, address, r'(http://127\.0\.0\.1:\d+/join/[A-Za-z0-9_-]{43})').group(1)
+    return STAFF_LINK["link"]
