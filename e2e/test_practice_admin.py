@@ -194,3 +194,40 @@ def test_an_admin_invites_a_colleague_who_joins_with_a_password_and_two_step_ver
     browser.refresh()
     row = browser.find_element(By.XPATH, "//tr[.//span[normalize-space()='Hana Kim']]")
     assert "Active" in row.text and "On" in row.text
+
+
+def test_edit_settings_and_leaving_pages_work_by_keyboard(app, browser):
+    """Edit, Practice settings and Leave this case, with axe on each; the time zone chosen shows
+    in the dates at once."""
+    base = app.base
+    sign_in(browser, base, MAYA)
+    wait_for_heading(browser, "View Cases")
+    assert " EST" in browser.page_source or " EDT" in browser.page_source, "the default zone, America/New_York"
+    browser.get(base + "/practice")
+    wait_for_heading(browser, "Practice")
+    browser.find_element(By.CSS_SELECTOR, "a[aria-label='Edit Lena Brooks']").send_keys(Keys.ENTER)
+    wait_for_heading(browser, "Edit Lena Brooks")
+    shot(browser, "78-edit-staff")
+    name = field(browser, "Name")
+    name.send_keys(Keys.END, " Hale")
+    name.send_keys(Keys.ENTER)
+    wait_for_text(browser, "The changes were saved.")
+    wait_for_text(browser, "Lena Brooks Hale")
+
+    zone = field(browser, "Time zone")
+    zone.send_keys("America/Chicago")
+    assert zone.get_attribute("value") == "America/Chicago"
+    browser.find_element(By.XPATH, "//button[normalize-space()='Save settings']").send_keys(Keys.ENTER)
+    wait_for_text(browser, "The practice settings were saved.")
+    shot(browser, "79-practice-settings")
+    browser.get(base + "/cases")
+    wait_for_heading(browser, "View Cases")
+    assert " CST" in browser.page_source or " CDT" in browser.page_source
+
+    browser.find_element(By.CSS_SELECTOR, "a[aria-label='View case of Sam Ortega']").click()
+    wait_for_heading(browser, "Sam Ortega")
+    browser.find_element(By.LINK_TEXT, "Leave this case").send_keys(Keys.ENTER)
+    wait_for_heading(browser, "Leave this case")
+    shot(browser, "80-leave-case")
+    browser.find_element(By.LINK_TEXT, "Cancel").send_keys(Keys.ENTER)
+    wait_for_heading(browser, "Sam Ortega")

@@ -138,6 +138,7 @@ func routes(_ app: Application) throws {
     try staff.register(collection: PatientTalkController())
     try staff.register(collection: CaseAttachmentsController())
     try staff.register(collection: PracticeController())
+    try staff.register(collection: LeavingController())
     // Staff and patients alike: each sees only the files of their own conversations.
     try app.register(collection: FilesController())
     if app.caseTalk.config.servesDevelopmentMailbox {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Dates as pages show them: "Nov 18, 2026 at 10:13 PM UTC", the text Foundation's
 /// `Date.FormatStyle(date: .abbreviated, time: .shortened)` gives in en_US_POSIX and UTC (with
 /// its narrow no-break space before AM/PM), worked out directly: formatting through Foundation
@@ -7,11 +9,16 @@ public enum DisplayDate {
 
     /// `secondsSince1970` in UTC, to the minute (seconds are dropped, as the style does).
     public static func utc(secondsSince1970: Double) -> String {
-        let seconds = Int64(secondsSince1970.rounded(.down))
+        wallClock(secondsSince1970: secondsSince1970, offset: 0) + " UTC"
+    }
+
+    /// The wall clock `offset` seconds east of UTC at `secondsSince1970`, without a zone.
+    static func wallClock(secondsSince1970: Double, offset: Int) -> String {
+        let seconds = Int64(secondsSince1970.rounded(.down)) + Int64(offset)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let minuteOfDay = Int((seconds - days * 86_400) / 60)
         let (year, month, day) = civil(daysSince1970: days)
-        return wallClock(year: year, month: month, day: day, hour: minuteOfDay / 60, minute: minuteOfDay % 60) + " UTC"
+        return wallClock(year: year, month: month, day: day, hour: minuteOfDay / 60, minute: minuteOfDay % 60)
     }
 
     /// A clock's reading in the same style, without a zone: "Nov 30, 2026 at 2:05 PM".
@@ -33,4 +40,55 @@ public enum DisplayDate {
         let month = Int(shifted < 10 ? shifted + 3 : shifted - 9)
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
+}
+
+/// A practice's **Time zone** (SPEC §9): an IANA zone, in which every date of the practice is
+/// shown, with the zone's abbreviation at that date ("EST", "EDT").
+public struct ShownZone: Sendable, Equatable {
+    public static let defaultIdentifier = "America/New_York"
+    public let identifier: String
+    private let zone: TimeZone
+
+    /// A zone by its IANA name; nil when the system does not know it.
+    public init?(identifier: String) {
+        guard let zone = TimeZone(identifier: identifier) else { return nil }
+        self.identifier = identifier
+        self.zone = zone
+    }
+
+    /// Whether `identifier` is one of the IANA zones the system lists: what the settings accept
+    /// (not an abbreviation such as "EST", nor an offset).
+    public static func isListed(_ identifier: String) -> Bool {
+        TimeZone.knownTimeZoneIdentifiers.contains(identifier) && TimeZone(identifier: identifier) != nil
+    }
+
+    /// A stored zone, or UTC when the system no longer knows it (dates stay readable, labelled).
+    public init(stored identifier: String) {
+        self = ShownZone(identifier: identifier) ?? .utc
+    }
+
+    public static let utc = ShownZone(utcZone: ())
+    private init(utcZone _: Void) { identifier = "UTC"; zone = TimeZone(identifier: "UTC") ?? TimeZone(secondsFromGMT: 0)! }
+
+    /// "Dec 7, 2026 at 6:21 PM EST".
+    public func display(_ date: Date) -> String {
+        let offset = zone.secondsFromGMT(for: date)
+        return DisplayDate.wallClock(secondsSince1970: date.timeIntervalSince1970, offset: offset) + " " + abbreviation(date, offset: offset)
+    }
+
+    /// The zone's English abbreviation at `date` ("EST", "EDT"); a zone without one (most outside
+    /// North America, in the system's English names) is labelled by its offset: "UTC+1", "UTC+5:30".
+    private func abbreviation(_ date: Date, offset: Int) -> String {
+        if identifier == "UTC" { return "UTC" }
+        let style: NSTimeZone.NameStyle = zone.isDaylightSavingTime(for: date) ? .shortDaylightSaving : .shortStandard
+        if let name = zone.localizedName(for: style, locale: Self.english), !name.hasPrefix("GMT"), !name.hasPrefix("UTC") { return name }
+        guard offset != 0 else { return "UTC" }
+        let hours = abs(offset) / 3600, minutes = abs(offset) % 3600 / 60
+        return "UTC" + (offset < 0 ? "\u{2212}" : "+") + "\(hours)" + (minutes == 0 ? "" : ":" + (minutes < 10 ? "0\(minutes)" : "\(minutes)"))
+    }
+
+    private static let english = Locale(identifier: "en_US")
+
+    /// Every zone the system knows, for the settings' list.
+    public static var all: [String] { TimeZone.knownTimeZoneIdentifiers.sorted() }
 }

@@ -34,7 +34,8 @@ public enum Paths: Hashable, Sendable {
     case inbox(page: Int? = nil)
     case conversation(UUID, page: Int? = nil, sent: Bool = false)
     // Staff
-    case cases(page: Int? = nil)
+    /// View Cases; `left` after **Leave this case**.
+    case cases(page: Int? = nil, left: Bool = false)
     case newCase
     /// The practice's staff, for its admins (SPEC §9); `done` after an action.
     case practice(done: PracticeNotice? = nil)
@@ -44,6 +45,8 @@ public enum Paths: Hashable, Sendable {
     case reactivateStaff(UUID)
     /// **Edit** a staff member's name, role and admin mark.
     case editStaff(UUID)
+    /// **Practice settings**: name and time zone.
+    case practiceSettings
     /// **Invite Staff**, and a pending invitation's **Resend** and **Cancel invitation**.
     case inviteStaff
     case resendStaffInvitation(UUID)
@@ -52,6 +55,8 @@ public enum Paths: Hashable, Sendable {
     case staffInvitationLink(token: String)
     case caseOverview(UUID, search: String? = nil, done: CaseNotice? = nil)
     case caseMembers(UUID)
+    /// **Leave this case** (one's own id) or **Remove from case** (SPEC §9).
+    case removeMember(UUID, staff: UUID)
     case patientTalk(UUID, page: Int? = nil, done: TalkNotice? = nil)
     case invite(UUID)
     case resendInvitation(UUID)
@@ -92,7 +97,7 @@ public enum Paths: Hashable, Sendable {
 
     /// What a case's Overview says after an action.
     public enum CaseNotice: String, Hashable, Sendable, CaseIterable {
-        case created, alreadyMember = "already-member", memberAdded = "member-added"
+        case created, alreadyMember = "already-member", memberAdded = "member-added", memberRemoved = "member-removed"
     }
 
     /// What Patient Talk says after an action.
@@ -101,7 +106,7 @@ public enum Paths: Hashable, Sendable {
     public enum FileSort: String, Hashable, Sendable, CaseIterable { case date, name }
 
     /// What the Practice page says after an action.
-    public enum PracticeNotice: String, Hashable, Sendable, CaseIterable { case unlocked, deactivated, reactivated, decided, edited, invited, resent, cancelled }
+    public enum PracticeNotice: String, Hashable, Sendable, CaseIterable { case unlocked, deactivated, reactivated, decided, edited, invited, resent, cancelled, settings }
 
     public enum TalkNotice: String, Hashable, Sendable, CaseIterable {
         case message, invited, resent, revoked, removed
@@ -147,11 +152,13 @@ public enum Paths: Hashable, Sendable {
         case reactivateStaff = "/practice/staff/:staffID/reactivate"
         case editStaff = "/practice/staff/:staffID/edit"
         case inviteStaff = "/practice/invitations"
+        case practiceSettings = "/practice/settings"
         case resendStaffInvitation = "/practice/invitations/:invitationID/resend"
         case cancelStaffInvitation = "/practice/invitations/:invitationID/cancel"
         case staffInvitationLink = "/join/:token"
         case caseOverview = "/cases/:caseID"
         case caseMembers = "/cases/:caseID/members"
+        case removeMember = "/cases/:caseID/members/:staffID/remove"
         case patientTalk = "/cases/:caseID/talk"
         case invite = "/cases/:caseID/invite"
         case resendInvitation = "/cases/:caseID/invitation/resend"
@@ -214,11 +221,13 @@ public enum Paths: Hashable, Sendable {
         case .reactivateStaff: .reactivateStaff
         case .editStaff: .editStaff
         case .inviteStaff: .inviteStaff
+        case .practiceSettings: .practiceSettings
         case .resendStaffInvitation: .resendStaffInvitation
         case .cancelStaffInvitation: .cancelStaffInvitation
         case .staffInvitationLink: .staffInvitationLink
         case .caseOverview: .caseOverview
         case .caseMembers: .caseMembers
+        case .removeMember: .removeMember
         case .patientTalk: .patientTalk
         case .invite: .invite
         case .resendInvitation: .resendInvitation
@@ -249,6 +258,7 @@ public enum Paths: Hashable, Sendable {
              .cancelStaffInvitation(let id):
             [id.uuidString]
         case .caseAttachment(let id, let file, _, _): [id.uuidString, file.uuidString]
+        case .removeMember(let id, let staff): [id.uuidString, staff.uuidString]
         default: []
         }
     }
@@ -264,7 +274,8 @@ public enum Paths: Hashable, Sendable {
         case .forgotPassword(let sent): items = [("sent", sent ? "1" : nil)]
         case .portal(let joined): items = [("joined", joined ? "1" : nil)]
         case .practice(let done): items = [("done", done?.rawValue)]
-        case .inbox(let page), .cases(let page): items = [("page", page.map(String.init))]
+        case .inbox(let page): items = [("page", page.map(String.init))]
+        case .cases(let page, let left): items = [("page", page.map(String.init)), ("left", left ? "1" : nil)]
         case .conversation(_, let page, let sent): items = [("page", page.map(String.init)), ("sent", sent ? "1" : nil)]
         case .caseOverview(_, let search, let done): items = [("q", search), ("done", done?.rawValue)]
         case .patientTalk(_, let page, let done): items = [("page", page.map(String.init)), ("done", done?.rawValue)]

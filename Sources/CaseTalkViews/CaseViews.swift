@@ -171,12 +171,17 @@ public struct CaseOverviewModel: Sendable {
     public let searched: Bool
     public let results: [CaseMemberModel]
     public let searchError: String?
+    /// The viewer: their row offers **Leave this case**.
+    public let viewerID: UUID?
+    /// An admin of the case's own practice: the other rows offer **Remove from case**.
+    public let canRemoveOthers: Bool
     public init(chrome: PageChrome, header: CaseHeader, practiceName: String, dateOfBirth: String?, patientEmail: String?,
                 notes: String?, createdAt: String, members: [CaseMemberModel], search: String, searched: Bool,
-                results: [CaseMemberModel], searchError: String?) {
+                results: [CaseMemberModel], searchError: String?, viewerID: UUID? = nil, canRemoveOthers: Bool = false) {
         self.chrome = chrome; self.header = header; self.practiceName = practiceName; self.dateOfBirth = dateOfBirth
         self.patientEmail = patientEmail; self.notes = notes; self.createdAt = createdAt; self.members = members
         self.search = search; self.searched = searched; self.results = results; self.searchError = searchError
+        self.viewerID = viewerID; self.canRemoveOthers = canRemoveOthers
     }
 }
 
@@ -222,7 +227,15 @@ public enum CaseOverviewView {
           <section class="card" aria-labelledby="members-heading">
             <h2 id="members-heading">Associated Doctors &amp; Staff</h2>
             <ul class="people">
-              \(HTML.each(model.members) { "<li>\(person($0))</li>" })
+              \(HTML.each(model.members) { member in
+                var action = HTML()
+                if member.id == model.viewerID {
+                    action = "<a class=\"button button-small button-quiet\" href=\"\(Paths.removeMember(id, staff: member.id))\">Leave this case</a>"
+                } else if model.canRemoveOthers {
+                    action = "<a class=\"button button-small button-quiet\" href=\"\(Paths.removeMember(id, staff: member.id))\" aria-label=\"Remove \(member.name) from case\">Remove from case</a>"
+                }
+                return "<li><div>\(person(member))</div>\(action)</li>"
+              })
             </ul>
             <h3 id="add-heading">Add a Doctor/Staff</h3>
             <form method="get" action="\(Paths.caseOverview(id))" class="search-form" role="search" aria-labelledby="add-heading">
@@ -433,6 +446,67 @@ public enum InviteView {
               <button type="submit" class="button button-primary">Send</button>
               <a class="button button-quiet" href="\(Paths.patientTalk(id))">Cancel</a>
             </div>
+          </form>
+        </section>
+        """)
+    }
+}
+
+/// **Leave this case** / **Remove from case** (SPEC §9): the member loses the case at once; their
+/// open Patient Talk on it is handed to a colleague of their practice or closed first.
+public struct LeaveCaseModel: Sendable {
+    public struct Taker: Sendable {
+        public let id: UUID; public let name: String
+        public init(id: UUID, name: String) { self.id = id; self.name = name }
+    }
+    public let chrome: PageChrome
+    public let header: CaseHeader
+    public let memberID: UUID
+    public let memberName: String
+    /// The viewer leaves (else an admin removes `memberName`).
+    public let isSelf: Bool
+    /// Their open Patient Talk here, if any: who may take it, and the choice so far.
+    public let takers: [Taker]?
+    public let choice: String
+    public let error: String?
+    public init(chrome: PageChrome, header: CaseHeader, memberID: UUID, memberName: String, isSelf: Bool, takers: [Taker]?,
+                choice: String, error: String?) {
+        self.chrome = chrome; self.header = header; self.memberID = memberID; self.memberName = memberName; self.isSelf = isSelf
+        self.takers = takers; self.choice = choice; self.error = error
+    }
+}
+
+public enum LeaveCaseView {
+    public static func render(_ model: LeaveCaseModel) -> HTML {
+        let heading: HTML = model.isSelf ? "Leave this case" : "Remove \(model.memberName) from case"
+        let who: HTML = model.isSelf ? "You lose this case at once: it leaves your View Cases." : "\(model.memberName) loses this case at once."
+        var talk = HTML()
+        if let takers = model.takers {
+            let invalid: HTML = model.error == nil ? HTML() : " aria-invalid=\"true\" aria-describedby=\"leave-error\""
+            talk = """
+              <p>\(model.isSelf ? "Your" : "Their") Patient Talk with the patient goes to a colleague, who then alone reads it with the patient, or closes: the patient can still read a closed one and is told whom to contact.</p>
+              <div class="field">
+                <label for="talk">Hand over or Close</label>
+                <select id="talk" name="talk"\(invalid)>
+                  \(DepartureView.option("", "Choose\u{2026}", model.choice))
+                  \(HTML.each(takers) { DepartureView.option($0.id.uuidString, "Hand over to \($0.name)", model.choice) })
+                  \(DepartureView.option("close", "Close", model.choice))
+                </select>
+              </div>
+              """
+        }
+        let error: HTML = model.error.map { "<p class=\"error-summary\" id=\"leave-error\" role=\"alert\">\($0)</p>" } ?? HTML()
+        return Layout.page(model.chrome, """
+        \(model.header.render())
+        <section class="card card-narrow" aria-labelledby="leave-heading">
+          <h2 id="leave-heading">\(heading)</h2>
+          \(error)
+          <p>\(who)</p>
+          <form method="post" action="\(Paths.removeMember(model.header.id, staff: model.memberID))" class="form" novalidate>
+            \(Form.csrf(model.chrome.csrf))
+            \(talk)
+            <div class="actions"><button type="submit" class="button button-danger">\(model.isSelf ? "Leave this case" : "Remove from case")</button>
+            <a class="button" href="\(Paths.caseOverview(model.header.id))">Cancel</a></div>
           </form>
         </section>
         """)

@@ -43,10 +43,17 @@ public struct PracticeModel: Sendable {
     public let inviteErrors: [String: String]
     /// A problem with an action on the list (a corrected address that is not one).
     public let error: String?
+    /// **Practice settings**, as stored or as the form last sent them.
+    public struct Settings: Sendable {
+        public let name: String; public let timeZone: String; public let errors: [String: String]
+        public init(name: String, timeZone: String, errors: [String: String]) { self.name = name; self.timeZone = timeZone; self.errors = errors }
+    }
+    public let settings: Settings?
     public init(chrome: PageChrome, practiceName: String, staff: [Member], invitations: [Invitation] = [], invite: InviteValues = .init(),
-                inviteErrors: [String: String] = [:], error: String? = nil) {
+                inviteErrors: [String: String] = [:], error: String? = nil, settings: Settings? = nil) {
         self.chrome = chrome; self.practiceName = practiceName; self.staff = staff
         self.invitations = invitations; self.invite = invite; self.inviteErrors = inviteErrors; self.error = error
+        self.settings = settings
     }
 }
 
@@ -149,7 +156,35 @@ public enum PracticeView {
             <div class="actions"><button type="submit" class="button button-primary">Invite Staff</button></div>
           </form>
         </section>
+        \(settingsForm(model))
         """)
+    }
+
+    /// **Practice settings**: Name and Time zone (every IANA zone the system lists).
+    static func settingsForm(_ model: PracticeModel) -> HTML {
+        guard let settings = model.settings else { return HTML() }
+        let zones = HTML.each(ShownZone.all) { DepartureView.option($0, $0, settings.timeZone) }
+        let zoneError: HTML = settings.errors["time_zone"].map { "<p class=\"field-error\" id=\"time_zone-error\">\($0)</p>" } ?? HTML()
+        let zoneInvalid: HTML = settings.errors["time_zone"] == nil
+            ? " aria-describedby=\"time_zone-hint\"" : " aria-invalid=\"true\" aria-describedby=\"time_zone-hint time_zone-error\""
+        return """
+        <section class="card" aria-labelledby="settings-heading">
+          <h2 id="settings-heading">Practice settings</h2>
+          \(Form.summary(settings.errors.isEmpty ? [] : ["Nothing was saved: see the fields marked below."]))
+          <form method="post" action="\(Paths.practiceSettings)" class="form" novalidate>
+            \(Form.csrf(model.chrome.csrf))
+            \(Form.field("practice_name", label: "Name", value: settings.name, error: settings.errors["practice_name"],
+                         attributes: "type=\"text\" autocomplete=\"organization\" maxlength=\"200\""))
+            <div class="field">
+              <label for="time_zone">Time zone</label>
+              <p class="hint" id="time_zone-hint">Every date of the practice is shown in it, for its staff and its patients.</p>
+              \(zoneError)
+              <select id="time_zone" name="time_zone"\(zoneInvalid)>\(zones)</select>
+            </div>
+            <div class="actions"><button type="submit" class="button button-primary">Save settings</button></div>
+          </form>
+        </section>
+        """
     }
 }
 
@@ -251,7 +286,8 @@ public enum DepartureView {
         """)
     }
 
-    static func option(_ value: String, _ label: String, _ chosen: String) -> HTML {
+    /// One `<option>`, selected when it is `chosen`.
+    public static func option(_ value: String, _ label: String, _ chosen: String) -> HTML {
         "<option value=\"\(value)\"\(value == chosen ? " selected" : "")>\(label)</option>"
     }
 }

@@ -303,3 +303,96 @@ import VaporTesting
         }
     }
 }
+
+/// **Leave this case** and **Remove from case** (SPEC §9): the member loses the case at once, after
+/// their Patient Talk there is handed over or closed; the case's own practice keeps a member.
+@Suite struct LeavingTests {
+    func leave(_ browser: Browser, _ caseID: UUID, _ staffID: UUID, talk: String? = nil) async throws -> TestingHTTPResponse {
+        let path = "/cases/\(caseID)/members/\(staffID)/remove"
+        try await browser.get(path)
+        return try await browser.post(path, talk.map { [("talk", $0)] } ?? [])
+    }
+
+    @Test func aMemberLeavesHandingTheirTalkToAColleagueAndTheCasesPracticeKeepsAMember() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await DepartureTests.World.make(app, clock)
+            let ben = w.world.ben, dee = w.world.dee, caseID = w.t.caseID
+            let overview = try await w.t.ben.get("/cases/\(caseID)").body.string
+            #expect(overview.contains("href=\"/cases/\(caseID)/members/\(ben)/remove\">Leave this case</a>"))
+            #expect(!overview.contains("Remove from case"), "Ben is not an admin")
+            let page = try await w.t.ben.get("/cases/\(caseID)/members/\(ben)/remove").body.string
+            #expect(page.contains("Hand over to Dee Nolan") && page.contains(">Close<") && !page.contains("Hand over to Dr. Cy Moreau"))
+
+            // Ben is Riverside's only member on its case: closing his talk and leaving would leave none.
+            let refused = try await leave(w.t.ben, caseID, ben, talk: "close")
+            #expect(refused.status == .conflict && refused.body.string.contains("must keep a member on this case"))
+            #expect(try await w.conversation().closedAt == nil, "nothing changed")
+            #expect(try await leave(w.t.ben, caseID, ben).status == .badRequest, "a choice is needed")
+            #expect(try await leave(w.t.ben, caseID, ben, talk: w.world.cy.uuidString).status == .badRequest)
+
+            #expect(try await leave(w.t.ben, caseID, ben, talk: dee.uuidString).location == "/cases?left=1")
+            #expect(try await w.t.ben.get("/cases?left=1").body.string.contains("You left the case."))
+            #expect(try await w.t.ben.get("/cases/\(caseID)").status == .notFound, "he loses the case at once")
+            #expect(try await w.t.ben.get("/cases/\(caseID)/talk").status == .notFound)
+            #expect(try await w.conversation().memberID == dee)
+            #expect(try await w.t.pat.get("/inbox/\(w.conversationID)").body.string.contains("Your messages here are now read by Dee Nolan."))
+            #expect(try await w.audited(.memberRemoved) == ["case:\(caseID) staff:\(ben)"])
+        }
+    }
+
+    @Test func aMemberOfAnotherPracticeLeavesClosingTheirTalkAndAnAdminOfTheOwningPracticeRemoves() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await DepartureTests.World.make(app, clock)
+            let caseID = w.t.caseID, cy = w.world.cy, ben = w.world.ben
+            try await w.t.write("Northside here.", as: w.t.cy)
+            let cyTalk = try #require(try await w.t.conversation(of: cy)).requireID()
+            // Nobody but Cy himself, or an admin of the case's own practice on the case, can take him off.
+            #expect(try await w.t.ben.get("/cases/\(caseID)/members/\(cy)/remove").status == .notFound, "Ben is no admin")
+            #expect(try await w.t.cy.get("/cases/\(caseID)/members/\(ben)/remove").status == .notFound, "Cy is not of the owning practice")
+            #expect(try await w.ada.get("/cases/\(caseID)/members/\(cy)/remove").status == .notFound, "Ada is not on the case")
+            #expect(try await w.t.ben.get("/cases/\(caseID)/members/\(UUID())/remove").status == .notFound)
+            #expect(try await w.t.ben.get("/cases/\(caseID)/members/\(w.world.dee)/remove").status == .notFound, "not on the case")
+
+            // Ada joins; she may remove Cy: his talk can only close (no Northside colleague on CaseTalk here).
+            try await w.t.ben.get("/cases/\(caseID)")
+            try await w.t.ben.post("/cases/\(caseID)/members", [("staff_id", w.world.ada.uuidString)])
+            let overview = try await w.ada.get("/cases/\(caseID)").body.string
+            #expect(overview.contains("aria-label=\"Remove Dr. Cy Moreau from case\""))
+            let page = try await w.ada.get("/cases/\(caseID)/members/\(cy)/remove").body.string
+            #expect(page.contains("Remove Dr. Cy Moreau from case") && !page.contains("Hand over to") && !page.contains("Northside here."))
+            #expect(try await leave(w.ada, caseID, cy, talk: "close").location == "/cases/\(caseID)?done=member-removed")
+            #expect(try await w.t.cy.get("/cases/\(caseID)").status == .notFound)
+            let closed = try await w.t.pat.get("/inbox/\(cyTalk)").body.string
+            #expect(closed.contains("Northside here.") && closed.contains("Dr. Cy Moreau is no longer available here. Please contact Northside Surgery."))
+            #expect(try await w.audited(.memberRemoved) == ["case:\(caseID) staff:\(cy)"])
+            #expect(try await w.audited(.conversationClosed) == ["conversation:\(cyTalk) staff:\(cy)"])
+        }
+    }
+
+    @Test func twoMembersOfTheOwningPracticeLeavingAtOnceLeaveOneBehind() async throws {
+        try await withCaseTalk { app, clock in
+            let w = try await DepartureTests.World.make(app, clock)
+            let (ben, caseID) = try await w.world.caseByBen(title: "Bridge", in: w.t.ben)
+            try await ben.get("/cases/\(caseID)")
+            try await ben.post("/cases/\(caseID)/members", [("staff_id", w.world.dee.uuidString)])
+            let dee = Browser(app)
+            try await dee.signIn("dee@riverside.example")
+            let path = { (id: UUID) in "/cases/\(caseID)/members/\(id)/remove" }
+            try await ben.get(path(w.world.ben))
+            try await dee.get(path(w.world.dee))
+            let posts = [(ben.sessionCookie, ben.csrf, w.world.ben), (dee.sessionCookie, dee.csrf, w.world.dee)]
+            let answers = try await withThrowingTaskGroup(of: UInt.self) { group in
+                for (cookie, csrf, id) in posts {
+                    group.addTask {
+                        let copy = Browser(app)
+                        copy.useCookie(cookie)
+                        return try await copy.post("/cases/\(caseID)/members/\(id)/remove", [], csrf: csrf).status.code
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.sorted() == [303, 409], "\(answers)")
+            #expect(try await CaseMember.query(on: app.db).filter(\.$patientCase.$id == caseID).count() == 1)
+        }
+    }
+}

@@ -459,9 +459,9 @@ import VaporTesting
             "024_UpdateAuditEntryKeyChain", "025_CreatePasswordResetRequest",
             "026_UpdateSealedDataKeyIDs", "027_UpdateOutboxKinds", "028_CreateAttachment", "029_UpdateMessageAddFileCount", "030_CreatePatientFileAllowance",
             "031_UpdateAttachmentAddViews", "032_UpdateAccountsAddResetAllowance", "033_UpdateAccountsAddLastSignIn",
-            "034_CreateDepartures", "035_CreateStaffInvitation",
+            "034_CreateDepartures", "035_CreateStaffInvitation", "036_UpdatePracticeAddTimeZone",
         ])
-        #expect(Migrations.count == 35)
+        #expect(Migrations.count == 36)
     }
 }
 

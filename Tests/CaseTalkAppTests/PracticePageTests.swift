@@ -165,4 +165,66 @@ import VaporTesting
             _ = clock
         }
     }
+
+    @Test func datesAreShownInThePracticesTimeZoneWithItsAbbreviationAcrossDaylightSaving() throws {
+        let york = try #require(ShownZone(identifier: "America/New_York"))
+        // 15:30 UTC: 10:30 in winter (EST, UTC-5), 11:30 in summer (EDT, UTC-4).
+        #expect(york.display(Date(timeIntervalSince1970: 1_768_491_000)) == "Jan 15, 2026 at 10:30\u{202F}AM EST")
+        #expect(york.display(Date(timeIntervalSince1970: 1_784_129_400)) == "Jul 15, 2026 at 11:30\u{202F}AM EDT")
+        // The night the clocks go back: 05:30 UTC is 1:30 EDT, 06:30 UTC is 1:30 EST.
+        #expect(york.display(Date(timeIntervalSince1970: 1_793_511_000)) == "Nov 1, 2026 at 1:30\u{202F}AM EDT")
+        #expect(york.display(Date(timeIntervalSince1970: 1_793_514_600)) == "Nov 1, 2026 at 1:30\u{202F}AM EST")
+        #expect(ShownZone.utc.display(Date(timeIntervalSince1970: 1_768_491_000)) == "Jan 15, 2026 at 3:30\u{202F}PM UTC")
+        #expect(ShownZone(stored: "Mars/Olympus_Mons") == .utc, "a zone the system lost falls back to labelled UTC")
+        // A zone without an English abbreviation is labelled by its offset, which follows its summer time too.
+        let berlin = try #require(ShownZone(identifier: "Europe/Berlin"))
+        #expect(berlin.display(Date(timeIntervalSince1970: 1_768_491_000)) == "Jan 15, 2026 at 4:30\u{202F}PM UTC+1")
+        #expect(berlin.display(Date(timeIntervalSince1970: 1_784_129_400)) == "Jul 15, 2026 at 5:30\u{202F}PM UTC+2")
+        let kolkata = try #require(ShownZone(identifier: "Asia/Kolkata"))
+        #expect(kolkata.display(Date(timeIntervalSince1970: 1_768_491_000)) == "Jan 15, 2026 at 9:00\u{202F}PM UTC+5:30")
+        #expect(ShownZone.isListed("Europe/Berlin") && !ShownZone.isListed("EST") && !ShownZone.isListed("Mars/Olympus_Mons"))
+    }
+
+    @Test func practiceSettingsChangeTheNameAndTheZoneEveryDateIsShownIn() async throws {
+        try await withCaseTalk { app, clock in
+            let t = try await TalkWorld.make(app, clock)
+            try await t.write("Your crown is ready.", as: t.ben)
+            let conversation = try #require(try await t.conversation(of: t.registration.invitations.world.ben)).requireID()
+            // The default zone: the test clock's November is EST.
+            #expect(try await t.ben.get("/cases/\(t.caseID)/talk").body.string.contains(" EST</time>"))
+            #expect(try await t.pat.get("/inbox/\(conversation)").body.string.contains(" EST</time>"))
+            #expect(try await t.pat.get("/inbox").body.string.contains(" EST"))
+
+            let ada = Browser(app)
+            try await ada.signIn("ada@riverside.example")
+            let page = try await ada.get("/practice").body.string
+            #expect(page.contains("Practice settings") && page.contains("<option value=\"America/New_York\" selected>"))
+            for (name, zone, message) in [("", "Europe/Berlin", "Enter the practice"), ("Riverside", "Mars/Olympus_Mons", "Choose a time zone from the list."),
+                                          ("Riverside", "EST", "Choose a time zone from the list."), ("<script>alert(1)</script>", "", "Choose a time zone"),
+                                          (String(repeating: "r", count: 500), "Europe/Berlin", "practice name")] {
+                let answer = try await ada.post("/practice/settings", [("practice_name", name), ("time_zone", zone)])
+                #expect(answer.status == .badRequest && answer.body.string.contains(message), "\(zone)")
+                #expect(!answer.body.string.contains("<script>alert"))
+            }
+            try await t.cy.get("/cases")
+            #expect(try await t.cy.post("/practice/settings", [("practice_name", "Mine"), ("time_zone", "Europe/Berlin")]).status == .notFound)
+            let riverside = try #require(try await StaffUser.find(t.registration.invitations.world.ben, on: app.db)).$practice.id
+            #expect(try #require(try await Practice.find(riverside, on: app.db)).timeZone == "America/New_York", "nothing changed")
+
+            try await ada.get("/practice")
+            #expect(try await ada.post("/practice/settings", [("practice_name", "Riverside Dental Studio"), ("time_zone", "Europe/Berlin")])
+                    .location == "/practice?done=settings")
+            let saved = try #require(try await Practice.find(riverside, on: app.db))
+            #expect(saved.name == "Riverside Dental Studio" && saved.timeZone == "Europe/Berlin")
+            // Its staff and its patients now read its dates in Berlin time (UTC+1 in November).
+            let talk = try await t.ben.get("/cases/\(t.caseID)/talk").body.string
+            #expect(talk.contains(" UTC+1</time>") && !talk.contains(" EST</time>"))
+            let thread = try await t.pat.get("/inbox/\(conversation)").body.string
+            #expect(thread.contains(" UTC+1</time>") && thread.contains("Riverside Dental Studio"))
+            // Cy's practice kept its own zone.
+            #expect(try await t.cy.get("/cases").body.string.contains(" EST"))
+            let audited = try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.practiceSettingsChanged.rawValue).all()
+            #expect(audited.map(\.subject) == ["practice:\(riverside) changed:name,time_zone"])
+        }
+    }
 }

@@ -78,6 +78,7 @@ enum CasesTable {
     /// A case on the patient's own page.
     struct OfPatient: Decodable, Sendable {
         let practiceName: String
+        let practiceTimeZone: String
         let title: String
         let joinedAt: Date
     }
@@ -108,6 +109,44 @@ enum CasesTable {
     /// Adds staff member `staffID` to the case unless they are on it: whether they were added.
     static func addMemberIfAbsent(_ staffID: UUID, to caseID: UUID, by adder: UUID, at now: Date, on db: any Database) async throws -> Bool {
         try await !db.rows(AddMemberIfAbsent(id: UUID(), caseID: caseID, staffID: staffID, adder: adder, now: now)).isEmpty
+    }
+
+    /// Takes the case's row lock for the rest of the transaction (a no-op write), so that two
+    /// members leaving at once cannot both pass `removeMember`'s condition on PostgreSQL. False
+    /// when there is no such case.
+    static func lock(_ caseID: UUID, on db: any Database) async throws -> Bool {
+        try await !db.rows(LockCase(id: caseID)).isEmpty
+    }
+
+    /// Takes staff member `staffID` off the case, unless the case's own practice would have no
+    /// active member left on it (SPEC §9): one conditional statement. Whether it did.
+    static func removeMember(_ staffID: UUID, from caseID: UUID, on db: any Database) async throws -> Bool {
+        try await !db.rows(RemoveMember(caseID: caseID, staffID: staffID)).isEmpty
+    }
+
+    private struct LockCase: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String { "UPDATE cases SET last_activity_at = last_activity_at WHERE id = $1 RETURNING id" }
+        let id: UUID
+        var binds: [any SQLValue] { [id] }
+    }
+
+    private struct RemoveMember: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            DELETE FROM case_members WHERE case_id = $1 AND staff_id = $2
+              AND (staff_id NOT IN (SELECT staff_users.id FROM staff_users JOIN cases ON cases.practice_id = staff_users.practice_id
+                                    WHERE cases.id = $1)
+                   OR EXISTS (SELECT 1 FROM case_members AS other JOIN staff_users ON staff_users.id = other.staff_id
+                              JOIN cases ON cases.id = other.case_id
+                              WHERE other.case_id = $1 AND other.staff_id <> $2 AND staff_users.practice_id = cases.practice_id
+                                AND staff_users.deactivated_at IS NULL))
+            RETURNING id
+            """
+        }
+        let caseID: UUID, staffID: UUID
+        var binds: [any SQLValue] { [caseID, staffID] }
     }
 
     private struct AddMemberIfAbsent: Statement {
@@ -210,7 +249,7 @@ enum CasesTable {
         static let writes = false
         static func text(size _: Int) -> String {
             """
-            SELECT practices.name AS practice_name, cases.title, case_patients.joined_at
+            SELECT practices.name AS practice_name, practices.time_zone AS practice_time_zone, cases.title, case_patients.joined_at
             FROM case_patients
             JOIN cases ON cases.id = case_patients.case_id
             JOIN practices ON practices.id = cases.practice_id

@@ -16,7 +16,7 @@ enum ConversationsTable {
     private static let namedColumns = """
         conversations.id, conversations.case_id, conversations.member_id, \(AccountsTable.shownName()) AS member_name,
         staff_users.name AS member_own_name,
-        practices.name AS practice_name, cases.title AS case_title, conversations.closed_at
+        practices.name AS practice_name, practices.time_zone AS practice_time_zone, cases.title AS case_title, conversations.closed_at
         """
 
     /// A conversation as the patient's pages show it.
@@ -28,6 +28,7 @@ enum ConversationsTable {
         /// Without "(inactive)": for "{name} is no longer available here".
         let memberOwnName: String
         let practiceName: String
+        let practiceTimeZone: String
         let caseTitle: String
         /// Closed (SPEC §9: its member left and nobody took it over): readable, no replies.
         let closedAt: Date?
@@ -38,6 +39,7 @@ enum ConversationsTable {
         let id: UUID
         let memberName: String
         let practiceName: String
+        let practiceTimeZone: String
         let caseTitle: String
         let lastMessageAt: Date
         let patientUnread: Int
@@ -48,6 +50,7 @@ enum ConversationsTable {
         try await db.rows(Inbox(patientID: patientID, limit: limit, offset: offset)).map { row in
             InboxLine(id: try row.decode(column: "id", as: UUID.self), memberName: try row.decode(column: "member_name", as: String.self),
                       practiceName: try row.decode(column: "practice_name", as: String.self),
+                      practiceTimeZone: try row.decode(column: "practice_time_zone", as: String.self),
                       caseTitle: try row.decode(column: "case_title", as: String.self),
                       lastMessageAt: try row.decode(column: "last_message_at", as: Date.self),
                       patientUnread: try row.decode(column: "patient_unread", as: Int.self))
@@ -108,7 +111,8 @@ enum ConversationsTable {
         static let writes = false
         static func text(size _: Int) -> String {
             """
-            SELECT page.id, \(AccountsTable.shownName()) AS member_name, practices.name AS practice_name, cases.title AS case_title,
+            SELECT page.id, \(AccountsTable.shownName()) AS member_name, practices.name AS practice_name,
+                   practices.time_zone AS practice_time_zone, cases.title AS case_title,
                    page.last_message_at, page.patient_unread
             FROM (SELECT id, case_id, member_id, last_message_at, patient_unread FROM conversations
                   WHERE patient_id = $1 AND message_count > 0 ORDER BY last_message_at DESC, id ASC LIMIT $2 OFFSET $3) AS page

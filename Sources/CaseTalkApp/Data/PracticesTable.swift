@@ -11,6 +11,18 @@ enum PracticesTable {
         try await !db.rows(Lock(id: practiceID)).isEmpty
     }
 
+    /// **Practice settings**: the practice's name and time zone.
+    static func updateSettings(_ practiceID: UUID, name: String, timeZone: String, on db: any Database) async throws {
+        try await db.run(UpdateSettings(name: name, timeZone: timeZone, id: practiceID))
+    }
+
+    private struct UpdateSettings: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String { "UPDATE practices SET name = $1, time_zone = $2 WHERE id = $3" }
+        let name: String, timeZone: String, id: UUID
+        var binds: [any SQLValue] { [name, timeZone, id] }
+    }
+
     private struct Lock: Statement {
         static let writes = true
         static func text(size _: Int) -> String { "UPDATE practices SET name = name WHERE id = $1 RETURNING id" }

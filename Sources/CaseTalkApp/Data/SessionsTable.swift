@@ -25,10 +25,11 @@ enum SessionsTable {
         let staffPracticeId: UUID?
         let staffIsAdmin: Bool?
         let practiceName: String?
+        let practiceTimeZone: String?
         let patientName: String?
 
         /// Read column by column: every request reads this row, and `Codable` with camelCase
-        /// keys converts each of the 18 names on every read (measured in bench/PROFILE.md).
+        /// keys converts each of the 19 names on every read (measured in bench/PROFILE.md).
         init(_ row: any SQLRow) throws {
             principalKind = try row.decode(column: "principal_kind", as: String?.self)
             principalId = try row.decode(column: "principal_id", as: UUID?.self)
@@ -47,6 +48,7 @@ enum SessionsTable {
             staffPracticeId = try row.decode(column: "staff_practice_id", as: UUID?.self)
             staffIsAdmin = try row.decode(column: "staff_is_admin", as: Bool?.self)
             practiceName = try row.decode(column: "practice_name", as: String?.self)
+            practiceTimeZone = try row.decode(column: "practice_time_zone", as: String?.self)
             patientName = try row.decode(column: "patient_name", as: String?.self)
         }
     }
@@ -81,7 +83,7 @@ enum SessionsTable {
                    sessions.registration_token_hash, sessions.sign_in_email, sessions.password_reset_token_hash,
                    sessions.pending_kind, sessions.pending_id, sessions.pending_factor, sessions.pending_key, sessions.pending_at,
                    staff_users.name AS staff_name, staff_users.practice_id AS staff_practice_id, staff_users.is_admin AS staff_is_admin,
-                   practices.name AS practice_name, patients.name AS patient_name
+                   practices.name AS practice_name, practices.time_zone AS practice_time_zone, patients.name AS patient_name
             FROM sessions
             LEFT JOIN staff_users ON sessions.principal_kind = 'staff' AND staff_users.id = sessions.principal_id
                                  AND staff_users.deactivated_at IS NULL

@@ -94,6 +94,6 @@ struct DevMailboxController: RouteCollection {
 
     static func item(_ model: DevMailboxItem) -> MailboxItem {
         MailboxItem(id: model.id ?? UUID(), kind: model.kind, recipient: model.recipient, subject: model.subject,
-             createdAt: CaseViews.display(model.createdAt))
+             createdAt: ShownZone.utc.display(model.createdAt))
     }
 }

@@ -41,6 +41,7 @@ public enum Migrations {
         UpdateAccountsAddLastSignIn(),
         CreateDepartures(),
         CreateStaffInvitation(),
+        UpdatePracticeAddTimeZone(),
     ] }
 
     /// How many there are (`/readyz` waits for all of them).

@@ -66,7 +66,8 @@ struct SessionMiddleware: AsyncMiddleware {
         case .staff(let id)?:
             if let name = row.staffName, let practiceID = row.staffPracticeId, let practiceName = row.practiceName {
                 person = .staff(SignedInStaff(id: id, practiceID: practiceID, name: name, practiceName: practiceName,
-                                              isAdmin: row.staffIsAdmin ?? false))
+                                              isAdmin: row.staffIsAdmin ?? false,
+                                              zone: ShownZone(stored: row.practiceTimeZone ?? ShownZone.defaultIdentifier)))
             }
         case .patient(let id)?:
             person = row.patientName.map { .patient(SignedInPatient(id: id, name: $0)) }

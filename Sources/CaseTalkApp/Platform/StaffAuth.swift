@@ -8,6 +8,8 @@ struct SignedInStaff: Sendable {
     let name: String
     let practiceName: String
     let isAdmin: Bool
+    /// Their practice's time zone: dates of their own practice are shown in it (SPEC §9).
+    let zone: ShownZone
 }
 
 /// Admits signed-in staff only. A visitor without a staff session is sent to sign in, with the

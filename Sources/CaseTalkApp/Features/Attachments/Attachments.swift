@@ -33,7 +33,7 @@ enum Attachments {
 
     /// The Attachments tab (SPEC §8): the files of the member's own Patient Talk on the case
     /// (never a colleague's), images or documents or both, newest first or by name.
-    static func gallery(caseID: UUID, memberID: UUID, show: Paths.FileFilter?, sort: Paths.FileSort?, sealer: Sealer,
+    static func gallery(caseID: UUID, memberID: UUID, show: Paths.FileFilter?, sort: Paths.FileSort?, zone: ShownZone, sealer: Sealer,
                         on db: any Database) async throws -> [GalleryItem] {
         var items = try await AttachmentsTable.ofMemberCase(caseID, memberID: memberID, limit: galleryLimit, on: db).compactMap { file -> GalleryItem? in
             let image = file.type?.isImage ?? false
@@ -42,7 +42,7 @@ enum Attachments {
             case .documents?: if image { return nil }
             case nil: break
             }
-            return GalleryItem(file: try shown(file, sealer: sealer), date: CaseViews.display(file.createdAt), at: file.createdAt)
+            return GalleryItem(file: try shown(file, sealer: sealer), date: zone.display(file.createdAt), at: file.createdAt)
         }
         if sort == .name {
             items.sort { ($0.file.name.lowercased(), $0.at) < ($1.file.name.lowercased(), $1.at) }

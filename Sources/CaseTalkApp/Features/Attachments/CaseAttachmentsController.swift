@@ -15,7 +15,7 @@ struct CaseAttachmentsController: RouteCollection {
         let (staff, patientCase) = try await req.memberCase()
         let show = req.query[String.self, at: "show"].flatMap(Paths.FileFilter.init(rawValue:))
         let sort = req.query[String.self, at: "sort"].flatMap(Paths.FileSort.init(rawValue:))
-        let items = try await Attachments.gallery(caseID: try patientCase.requireID(), memberID: staff.id, show: show, sort: sort,
+        let items = try await Attachments.gallery(caseID: try patientCase.requireID(), memberID: staff.id, show: show, sort: sort, zone: staff.zone,
                                                   sealer: req.caseTalk.sealer, on: req.db)
         return (patientCase, items, show, sort)
     }

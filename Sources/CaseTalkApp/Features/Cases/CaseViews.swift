@@ -11,9 +11,4 @@ enum CaseViews {
     static func header(_ patientCase: PatientCase, tab: CaseHeader.Tab) -> CaseHeader {
         CaseHeader(id: patientCase.id ?? UUID(), patientName: patientCase.patientName, title: patientCase.title, tab: tab)
     }
-
-    /// Dates are shown in UTC, labelled, until people can choose their time zone.
-    static func display(_ date: Date) -> String {
-        DisplayDate.utc(secondsSince1970: date.timeIntervalSince1970)
-    }
 }

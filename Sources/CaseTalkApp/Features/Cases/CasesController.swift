@@ -29,10 +29,10 @@ struct CasesController: RouteCollection {
         let rows = try await CasesTable.casesOf(member: staff.id, limit: Self.pageSize + 1, offset: (page - 1) * Self.pageSize, on: req.db)
         let items = rows.prefix(Self.pageSize).map {
             CaseListModel.Item(id: $0.id, patientName: "\($0.patientFirstName) \($0.patientLastName)",
-                               title: $0.title, lastActivity: CaseViews.display($0.activityAt), unread: $0.unread)
+                               title: $0.title, lastActivity: staff.zone.display($0.activityAt), unread: $0.unread)
         }
         return req.page(CaseListView.render(CaseListModel(
-            chrome: try req.staffChrome("View Cases"), cases: Array(items),
+            chrome: try req.staffChrome("View Cases", notice: req.query[String.self, at: "left"] == "1" ? "You left the case." : nil), cases: Array(items),
             previousPage: page > 1 ? page - 1 : nil, nextPage: rows.count > Self.pageSize ? page + 1 : nil)))
     }
 
@@ -106,9 +106,10 @@ struct CasesController: RouteCollection {
             chrome: try req.staffChrome(patientCase.patientName, notice: Self.notice(req)),
             header: CaseViews.header(patientCase, tab: .overview), practiceName: patientCase.practice.name,
             dateOfBirth: patientCase.patientDateOfBirth, patientEmail: patientEmail, notes: patientCase.notes,
-            createdAt: CaseViews.display(patientCase.createdAt), members: members.map(CaseViews.member),
+            createdAt: staff.zone.display(patientCase.createdAt), members: members.map(CaseViews.member),
             search: search, searched: rawSearch != nil && searchError == nil,
-            results: results.map(CaseViews.member), searchError: searchError)))
+            results: results.map(CaseViews.member), searchError: searchError, viewerID: staff.id,
+            canRemoveOthers: staff.isAdmin && patientCase.isOwned(by: staff))))
     }
 
     struct AddMemberForm: Content {
@@ -136,6 +137,7 @@ struct CasesController: RouteCollection {
         case .created: "Case created. You are its first member."
         case .memberAdded: "Added to the case."
         case .alreadyMember: "That person is already on this case."
+        case .memberRemoved: "Removed from the case."
         case nil: nil
         }
     }

@@ -26,7 +26,7 @@ struct InboxController: RouteCollection {
             chrome: try req.patientChrome("Secure Inbox"),
             conversations: rows.prefix(Self.pageSize).map {
                 .init(id: $0.id, practiceName: $0.practiceName, memberName: $0.memberName, caseTitle: $0.caseTitle,
-                      lastActivity: CaseViews.display($0.lastMessageAt), unread: $0.patientUnread)
+                      lastActivity: ShownZone(stored: $0.practiceTimeZone).display($0.lastMessageAt), unread: $0.patientUnread)
             },
             previousPage: page > 1 ? page - 1 : nil, nextPage: rows.count > Self.pageSize ? page + 1 : nil)))
     }
@@ -102,6 +102,7 @@ struct InboxController: RouteCollection {
         let notice = req.query[String.self, at: "sent"] == "1" ? "Your reply was sent." : nil
         let handovers = try await HandoversTable.of(conversation.id, on: req.db)
         let thread = try await Conversations.open(conversation.id, as: .patient, names: (conversation.memberName, patient.name),
+                                                  zone: ShownZone(stored: conversation.practiceTimeZone),
                                                   handovers: handovers, page: req.query[Int.self, at: "page"] ?? 1,
                                                   actor: .patient(patient.id), req.useCase)
         let closed = conversation.closedAt.map { _ in

@@ -82,7 +82,7 @@ enum Conversations {
     /// pass a conversation they found within the viewer's scope. After a handover (SPEC §9) each
     /// member's message is signed by whoever owned the conversation when it was written, and the
     /// thread says who continues it.
-    static func open(_ conversationID: UUID, as viewer: MessageAuthor, names: (member: String, patient: String),
+    static func open(_ conversationID: UUID, as viewer: MessageAuthor, names: (member: String, patient: String), zone: ShownZone,
                      handovers: [HandoversTable.Entry] = [], page requested: Int, actor: AuditActor,
                      _ use: UseCaseContext) async throws -> ThreadModel {
         let page = max(1, min(requested, 100_000))
@@ -106,13 +106,13 @@ enum Conversations {
                 messageID: row.id, conversationID: conversation, author: row.authorKind)), as: UTF8.self)
             return ThreadEntry(id: row.id, mine: mine,
                          author: byMember ? earlierMember ?? names.member : names.patient,
-                         date: CaseViews.display(row.createdAt), text: text,
-                         read: mine ? row.readAt.map(CaseViews.display) : nil, files: row.fileCount > 0 ? UUID(uuidString: row.id).flatMap { files[$0] } ?? [] : [])
+                         date: zone.display(row.createdAt), text: text,
+                         read: mine ? row.readAt.map(zone.display) : nil, files: row.fileCount > 0 ? UUID(uuidString: row.id).flatMap { files[$0] } ?? [] : [])
         }
         try await viewed
         return ThreadModel(entries: entries, earlierPage: newestFirst.count > threadPageSize ? page + 1 : nil,
                            laterPage: page > 1 ? page - 1 : nil, handover: handovers.last.map {
-                               "Continued by \($0.toName) since \(CaseViews.display($0.handedOverAt)); previously \($0.fromName)"
+                               "Continued by \($0.toName) since \(zone.display($0.handedOverAt)); previously \($0.fromName)"
                            })
     }
 }

@@ -161,7 +161,7 @@ struct PatientTalkController: RouteCollection {
             return try show(.empty)
         }
         let conversationID = try conversation.requireID()
-        return try show(try await Conversations.open(conversationID, as: .member, names: (staff.name, patientCase.patientName),
+        return try show(try await Conversations.open(conversationID, as: .member, names: (staff.name, patientCase.patientName), zone: staff.zone,
                                                      handovers: try await HandoversTable.of(conversationID, on: req.db),
                                                      page: req.query[Int.self, at: "page"] ?? 1, actor: .staff(staff.id), req.useCase))
     }
@@ -186,13 +186,13 @@ struct PatientTalkController: RouteCollection {
             .sort(\.$createdAt, .descending).first()
         let state = invitation.state(at: now)
 
-        var events = [InvitationModel.Event(label: "Sent", date: CaseViews.display(invitation.sentAt))]
-        if let opened = invitation.openedAt { events.append(.init(label: "Opened", date: CaseViews.display(opened))) }
-        if let verified = invitation.codeVerifiedAt { events.append(.init(label: "Code verified", date: CaseViews.display(verified))) }
-        if let registered = invitation.registeredAt { events.append(.init(label: "Registered", date: CaseViews.display(registered))) }
-        if let revoked = invitation.revokedAt, state == .revoked { events.append(.init(label: "Revoked", date: CaseViews.display(revoked))) }
+        var events = [InvitationModel.Event(label: "Sent", date: staff.zone.display(invitation.sentAt))]
+        if let opened = invitation.openedAt { events.append(.init(label: "Opened", date: staff.zone.display(opened))) }
+        if let verified = invitation.codeVerifiedAt { events.append(.init(label: "Code verified", date: staff.zone.display(verified))) }
+        if let registered = invitation.registeredAt { events.append(.init(label: "Registered", date: staff.zone.display(registered))) }
+        if let revoked = invitation.revokedAt, state == .revoked { events.append(.init(label: "Revoked", date: staff.zone.display(revoked))) }
         if state != .registered, state != .revoked {
-            events.append(.init(label: state == .expired ? "Expired" : "Expires", date: CaseViews.display(invitation.expiresAt)))
+            events.append(.init(label: state == .expired ? "Expired" : "Expires", date: staff.zone.display(invitation.expiresAt)))
         }
 
         var delivery: String?
@@ -205,7 +205,7 @@ struct PatientTalkController: RouteCollection {
             case .pending:
                 delivery = "The email is queued for delivery."
             case .sent:
-                delivery = "The email was handed to the mail server on \(CaseViews.display(latest.sentAt ?? latest.createdAt))."
+                delivery = "The email was handed to the mail server on \(staff.zone.display(latest.sentAt ?? latest.createdAt))."
             case .failed:
                 delivery = "The email could not be delivered: \(latest.lastError ?? "the mail server refused it"). Check the address and send it again."
                 problem = true
@@ -216,7 +216,7 @@ struct PatientTalkController: RouteCollection {
         }
         let registered = try await CasesTable.registeredPatient(of: caseID, on: req.db)
         let registeredAs = registered.map { account in
-            "Registered as \(EmailAddress.masked(account.email)), phone ••\(account.verifiedNumber.suffix(2)), on \(CaseViews.display(account.joinedAt))"
+            "Registered as \(EmailAddress.masked(account.email)), phone ••\(account.verifiedNumber.suffix(2)), on \(staff.zone.display(account.joinedAt))"
         }
         let sender = invitation.invitedBy
         return InvitationModel(email: EmailAddress.masked(invitation.email), state: Self.label(state), isRevoked: state == .revoked,

@@ -19,7 +19,7 @@ struct PortalController: RouteCollection {
             ? "The invitation is accepted: its case is now part of your account." : nil
         return req.page(PortalView.render(PortalModel(
             chrome: try req.patientChrome("Your CaseTalk", notice: notice),
-            cases: rows.map { .init(practiceName: $0.practiceName, title: $0.title, joined: CaseViews.display($0.joinedAt)) },
+            cases: rows.map { .init(practiceName: $0.practiceName, title: $0.title, joined: ShownZone(stored: $0.practiceTimeZone).display($0.joinedAt)) },
             unread: unread)))
     }
 }

@@ -62,7 +62,7 @@ enum Departures {
     /// skipped: the talk stays undecided and the page lists it again.
     static func deactivate(_ staffID: UUID, decisions: [UUID: Decision], by admin: SignedInStaff,
                            _ use: UseCaseContext) async throws -> Outcome {
-        let services = use.services, now = use.now, base = services.config.publicBaseURL
+        let services = use.services, now = use.now
         return try await use.db.transaction { tx in
             guard try await PracticesTable.lock(admin.practiceID, on: tx),
                   let member = try await AccountsTable.staff(ofPractice: admin.practiceID, on: tx).first(where: { $0.id == staffID }) else {
@@ -80,39 +80,88 @@ enum Departures {
             var handedOver = 0, closed = 0
             var emails: [Outbox.Queued] = []
             for (conversationID, decision) in decisions.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
-                switch decision {
-                case .close:
-                    guard try await ConversationsTable.close(conversationID, memberID: staffID, practiceID: admin.practiceID, now: now,
-                                                             on: tx) else { continue }
-                    try await audit.audit(.conversationClosed, actor: .staff(admin.id),
-                                          subject: "conversation:\(conversationID) staff:\(staffID)")
-                    closed += 1
-                case .handOver(let newID):
-                    guard let caseID = try await ConversationsTable.handOver(conversationID, from: staffID, to: newID,
-                                                                              practiceID: admin.practiceID, on: tx) else { continue }
-                    if try await CasesTable.addMemberIfAbsent(newID, to: caseID, by: admin.id, at: now, on: tx) {
-                        try await audit.audit(.memberAdded, actor: .staff(admin.id), subject: "case:\(caseID) staff:\(newID)")
-                    }
-                    try await HandoversTable.insert(conversationID: conversationID, from: staffID, to: newID, by: admin.id, at: now, on: tx)
-                    try await audit.audit(.conversationHandedOver, actor: .staff(admin.id),
-                                          subject: "conversation:\(conversationID) from:staff:\(staffID) to:staff:\(newID)")
-                    for address in try await ConversationsTable.noticeAddresses([conversationID], on: tx) {
-                        emails.append(Outbox.Queued(message: PracticeEmails.talkHandedOver(
-                            to: address.memberEmail, from: services.config.mailFrom, link: Paths.patientTalk(caseID).url(base: base)),
-                            kind: .talkHandedOver, relatedID: conversationID))
-                        if let patient = address.patientEmail {
-                            emails.append(Outbox.Queued(message: PracticeEmails.careTeamChanged(
-                                to: patient, from: services.config.mailFrom, practiceName: address.practiceName,
-                                link: Paths.conversation(conversationID).url(base: base)), kind: .careTeamChanged, relatedID: conversationID))
-                        }
-                    }
-                    handedOver += 1
-                }
+                guard try await carryOut(decision, on: conversationID, of: staffID, practiceID: admin.practiceID, by: admin.id,
+                                         emails: &emails, use.on(tx)) else { continue }
+                if decision == .close { closed += 1 } else { handedOver += 1 }
             }
             try await Outbox.enqueue(emails, sealer: services.sealer, at: now, on: tx)
             return .done(deactivated: deactivated, handedOver: handedOver, closed: closed)
         }
     }
+
+    /// Hands conversation `conversationID` of member `memberID` (of practice `practiceID`) over or
+    /// closes it, on `use`'s transaction: the new member joins the case if needed, the handover is
+    /// kept, audited as `actor`'s, and the new member and the patient are emailed (queued into
+    /// `emails`). False when the statement's conditions no longer held.
+    static func carryOut(_ decision: Decision, on conversationID: UUID, of memberID: UUID, practiceID: UUID, by actor: UUID,
+                         emails: inout [Outbox.Queued], _ use: UseCaseContext) async throws -> Bool {
+        let tx = use.db, now = use.now, config = use.services.config
+        switch decision {
+        case .close:
+            guard try await ConversationsTable.close(conversationID, memberID: memberID, practiceID: practiceID, now: now, on: tx) else {
+                return false
+            }
+            try await use.audit(.conversationClosed, actor: .staff(actor), subject: "conversation:\(conversationID) staff:\(memberID)")
+        case .handOver(let newID):
+            guard let caseID = try await ConversationsTable.handOver(conversationID, from: memberID, to: newID, practiceID: practiceID,
+                                                                      on: tx) else { return false }
+            if try await CasesTable.addMemberIfAbsent(newID, to: caseID, by: actor, at: now, on: tx) {
+                try await use.audit(.memberAdded, actor: .staff(actor), subject: "case:\(caseID) staff:\(newID)")
+            }
+            try await HandoversTable.insert(conversationID: conversationID, from: memberID, to: newID, by: actor, at: now, on: tx)
+            try await use.audit(.conversationHandedOver, actor: .staff(actor),
+                                subject: "conversation:\(conversationID) from:staff:\(memberID) to:staff:\(newID)")
+            for address in try await ConversationsTable.noticeAddresses([conversationID], on: tx) {
+                emails.append(Outbox.Queued(message: PracticeEmails.talkHandedOver(
+                    to: address.memberEmail, from: config.mailFrom, link: Paths.patientTalk(caseID).url(base: config.publicBaseURL)),
+                    kind: .talkHandedOver, relatedID: conversationID))
+                if let patient = address.patientEmail {
+                    emails.append(Outbox.Queued(message: PracticeEmails.careTeamChanged(
+                        to: patient, from: config.mailFrom, practiceName: address.practiceName,
+                        link: Paths.conversation(conversationID).url(base: config.publicBaseURL)), kind: .careTeamChanged,
+                        relatedID: conversationID))
+                }
+            }
+        }
+        return true
+    }
+
+    // MARK: Leaving a case
+
+    enum Leaving: Equatable, Sendable {
+        case left
+        /// The case's own practice would have no member left on it: nothing changed.
+        case lastOfPractice
+        /// The Patient Talk's decision no longer fits (decided or changed meanwhile): nothing changed.
+        case talkChanged
+    }
+
+    /// **Leave this case** / **Remove from case** (SPEC §9): member `staffID` (of practice
+    /// `practiceID`) leaves case `caseID` at once, after `decision` on their open Patient Talk
+    /// there (`talkID`, when they have one), in one transaction; the case's own practice keeps a
+    /// member (one conditional statement after the case's lock). Audited as `actor`'s.
+    static func leave(_ caseID: UUID, staffID: UUID, practiceID: UUID, talk: (id: UUID, decision: Decision)?, by actor: UUID,
+                      _ use: UseCaseContext) async throws -> Leaving {
+        do {
+            return try await use.db.transaction { tx in
+                guard try await CasesTable.lock(caseID, on: tx) else { throw Refused(outcome: .talkChanged) }
+                var emails: [Outbox.Queued] = []
+                if let talk {
+                    guard try await carryOut(talk.decision, on: talk.id, of: staffID, practiceID: practiceID, by: actor, emails: &emails,
+                                             use.on(tx)) else { throw Refused(outcome: .talkChanged) }
+                }
+                guard try await CasesTable.removeMember(staffID, from: caseID, on: tx) else { throw Refused(outcome: .lastOfPractice) }
+                try await use.on(tx).audit(.memberRemoved, actor: .staff(actor), subject: "case:\(caseID) staff:\(staffID)")
+                try await Outbox.enqueue(emails, sealer: use.services.sealer, at: use.now, on: tx)
+                return .left
+            }
+        } catch let refused as Refused {
+            return refused.outcome
+        }
+    }
+
+    /// Ends a transaction without its changes.
+    private struct Refused: Error { let outcome: Leaving }
 
     /// **Reactivate**: sign-in comes back, with two-step verification to set up anew. Audited.
     /// False when the account is not a deactivated member of the admin's practice.

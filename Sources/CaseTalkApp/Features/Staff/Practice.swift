@@ -1,3 +1,4 @@
+import CaseTalkCore
 import Fluent
 import Foundation
 
@@ -7,10 +8,15 @@ package final class Practice: Model, @unchecked Sendable {
     @ID(key: .id) package var id: UUID?
     @Field(key: "name") var name: String
     @Field(key: "created_at") var createdAt: Date
+    /// The IANA zone its dates are shown in (SPEC §9: **Practice settings**).
+    @Field(key: "time_zone") var timeZone: String
 
     package init() {}
-    package init(name: String, createdAt: Date) {
+    package init(name: String, createdAt: Date, timeZone: String = ShownZone.defaultIdentifier) {
         self.name = name
         self.createdAt = createdAt
+        self.timeZone = timeZone
     }
+
+    var zone: ShownZone { ShownZone(stored: timeZone) }
 }

@@ -1,5 +1,6 @@
 import CaseTalkCore
 import CaseTalkViews
+import Fluent
 import Vapor
 
 /// **Practice** (SPEC §9): a practice admin's view of their own practice's staff. Anyone else
@@ -14,6 +15,7 @@ struct PracticeController: RouteCollection {
         routes.get("practice", "staff", ":staffID", "edit", use: editForm)
         routes.post("practice", "staff", ":staffID", "edit", use: edit)
         routes.post("practice", "invitations", use: invite)
+        routes.post("practice", "settings", use: saveSettings)
         routes.post("practice", "invitations", ":invitationID", "resend", use: resendInvitation)
         routes.post("practice", "invitations", ":invitationID", "cancel", use: cancelInvitation)
     }
@@ -26,7 +28,7 @@ struct PracticeController: RouteCollection {
 
     private func renderPractice(_ req: Request, _ admin: SignedInStaff, notice: String?, invite: PracticeModel.InviteValues = .init(),
                                 inviteErrors: [String: String] = [:], status: HTTPResponseStatus = .ok,
-                                problem: String? = nil) async throws -> Response {
+                                problem: String? = nil, settings: PracticeModel.Settings? = nil) async throws -> Response {
         let now = req.now
         let undecided = try await ConversationsTable.undecidedCounts(ofPractice: admin.practiceID, on: req.db)
         let staff = try await AccountsTable.staff(ofPractice: admin.practiceID, on: req.db).map { member in
@@ -35,7 +37,7 @@ struct PracticeController: RouteCollection {
                                         role: StaffRole(rawValue: member.role)?.label ?? member.role, isAdmin: member.isAdmin,
                                         status: member.deactivatedAt != nil ? "Deactivated" : locked ? "Locked" : "Active",
                                         twoStep: member.totpEnabledAt == nil ? "Not set up" : "On",
-                                        lastSignIn: member.lastSignInAt.map(CaseViews.display) ?? "Never",
+                                        lastSignIn: member.lastSignInAt.map { admin.zone.display($0) } ?? "Never",
                                         locked: locked, deactivated: member.deactivatedAt != nil, undecidedTalks: undecided[member.id] ?? 0)
         }
         let invitations = try await StaffInvitationsTable.pending(ofPractice: admin.practiceID, on: req.db).map { invitation in
@@ -43,9 +45,23 @@ struct PracticeController: RouteCollection {
                                      role: StaffRole(rawValue: invitation.role)?.label ?? invitation.role, isAdmin: invitation.isAdmin,
                                      status: invitation.expiresAt > now ? "Invited" : "Invitation expired")
         }
+        let shownSettings = if let settings { settings } else { try await currentSettings(admin, on: req.db) }
         return req.page(PracticeView.render(PracticeModel(chrome: try req.staffChrome("Practice", notice: notice),
                                                           practiceName: admin.practiceName, staff: staff, invitations: invitations,
-                                                          invite: invite, inviteErrors: inviteErrors, error: problem)), status: status)
+                                                          invite: invite, inviteErrors: inviteErrors, error: problem,
+                                                          settings: shownSettings)), status: status)
+    }
+
+    // MARK: Practice settings
+
+    func saveSettings(req: Request) async throws -> Response {
+        let admin = try req.requirePracticeAdmin()
+        let name = req.formField("practice_name"), zone = req.formField("time_zone")
+        guard let problems = try await StaffAdministration.saveSettings(name: name, timeZone: zone, by: admin, req.useCase) else {
+            return req.redirect(to: .practice(done: .settings))
+        }
+        return try await renderPractice(req, admin, notice: nil, status: .badRequest,
+                                        settings: .init(name: String((name ?? "").prefix(200)), timeZone: zone ?? "", errors: problems.byField))
     }
 
     // MARK: Invite Staff
@@ -111,6 +127,11 @@ struct PracticeController: RouteCollection {
         return req.redirect(to: .practice(done: unlocked ? .unlocked : nil))
     }
 
+    private func currentSettings(_ admin: SignedInStaff, on db: any Database) async throws -> PracticeModel.Settings {
+        let practice = try await Practice.find(admin.practiceID, on: db)
+        return .init(name: practice?.name ?? admin.practiceName, timeZone: practice?.timeZone ?? admin.zone.identifier, errors: [:])
+    }
+
     static func notice(_ done: Paths.PracticeNotice) -> String {
         switch done {
         case .unlocked: "The account was unlocked: its owner can sign in again."
@@ -121,6 +142,7 @@ struct PracticeController: RouteCollection {
         case .invited: "The invitation was sent: its link works for 72 hours, once."
         case .resent: "A new invitation was sent; the earlier link no longer works."
         case .cancelled: "The invitation was cancelled: its link no longer works."
+        case .settings: "The practice settings were saved."
         }
     }
 
@@ -258,6 +280,7 @@ struct PracticeController: RouteCollection {
     private func render(_ req: Request, member: AccountsTable.StaffMember, talks: [Departures.Talk], choices: [UUID: String],
                         allChoice: String, errors: [UUID: String], error: String?, status: HTTPResponseStatus = .ok) throws -> Response {
         let deactivated = member.deactivatedAt != nil
+        let zone = try req.requirePracticeAdmin().zone
         var allTakers: [DepartureModel.Taker] = []
         for talk in talks {
             for taker in talk.takers where !allTakers.contains(where: { $0.id == taker.id }) {
@@ -268,7 +291,7 @@ struct PracticeController: RouteCollection {
             chrome: try req.staffChrome(deactivated ? "Patient Talks of \(member.name)" : "Deactivate \(member.name)"),
             memberID: member.id, memberName: member.name, deactivated: deactivated,
             talks: talks.map { talk in
-                .init(id: talk.id, caseTitle: talk.caseTitle, patientName: talk.patientName, lastActivity: CaseViews.display(talk.lastMessageAt),
+                .init(id: talk.id, caseTitle: talk.caseTitle, patientName: talk.patientName, lastActivity: zone.display(talk.lastMessageAt),
                       takers: talk.takers.map { .init(id: $0.id, name: $0.name) }, choice: choices[talk.id] ?? "later", error: errors[talk.id])
             },
             allTakers: allTakers.sorted { $0.name < $1.name }, allChoice: allChoice, error: error)

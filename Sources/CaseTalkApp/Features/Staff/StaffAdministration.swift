@@ -7,6 +7,30 @@ import Foundation
 enum StaffAdministration {
     enum Edit: Equatable, Sendable { case saved, lastAdmin, notFound }
 
+    /// **Practice settings** (SPEC §9): the name (1 to 200 characters of one line) and an IANA
+    /// time zone the system lists; audited with the fields changed. The problems by field, if any.
+    static func saveSettings(name rawName: String?, timeZone rawZone: String?, by admin: SignedInStaff,
+                             _ use: UseCaseContext) async throws -> FieldErrors? {
+        var errors = FieldErrors()
+        var name: String?
+        do {
+            name = try TextInput.singleLine(rawName, label: "practice name", maxLength: 200)
+            if name == nil { errors.add("practice_name", "Enter the practice's name.") }
+        } catch { errors.add("practice_name", error.message) }
+        let zone = rawZone ?? ""
+        if !ShownZone.isListed(zone) { errors.add("time_zone", "Choose a time zone from the list.") }
+        guard let name, errors.isEmpty else { return errors }
+        try await use.db.transaction { tx in
+            guard let practice = try await Practice.find(admin.practiceID, on: tx) else { return }
+            let changed = [("name", practice.name != name), ("time_zone", practice.timeZone != zone)].filter(\.1).map(\.0)
+            guard !changed.isEmpty else { return }
+            try await PracticesTable.updateSettings(admin.practiceID, name: name, timeZone: zone, on: tx)
+            try await use.on(tx).audit(.practiceSettingsChanged, actor: .staff(admin.id),
+                                       subject: "practice:\(admin.practiceID) changed:\(changed.joined(separator: ","))")
+        }
+        return nil
+    }
+
     /// A staff member's Name (1 to 100 characters of one line) and Role, as **Edit** and
     /// **Invite Staff** take them; each problem is added to `errors` under its field.
     static func checkDetails(name: String?, role: String?, into errors: inout FieldErrors) -> (name: String, role: StaffRole)? {
