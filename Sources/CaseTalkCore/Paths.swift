@@ -43,6 +43,8 @@ public enum Paths: Hashable, Sendable {
     /// **Deactivate** a staff member, deciding on their Patient Talks (also after deactivation).
     case departure(UUID)
     case reactivateStaff(UUID)
+    /// **Reset two-step verification** of a staff member.
+    case resetTwoStep(UUID)
     /// **Edit** a staff member's name, role and admin mark.
     case editStaff(UUID)
     /// **Practice settings**: name and time zone.
@@ -106,7 +108,7 @@ public enum Paths: Hashable, Sendable {
     public enum FileSort: String, Hashable, Sendable, CaseIterable { case date, name }
 
     /// What the Practice page says after an action.
-    public enum PracticeNotice: String, Hashable, Sendable, CaseIterable { case unlocked, deactivated, reactivated, decided, edited, invited, resent, cancelled, settings }
+    public enum PracticeNotice: String, Hashable, Sendable, CaseIterable { case unlocked, deactivated, reactivated, decided, edited, invited, resent, cancelled, settings, twoStepReset = "two-step-reset" }
 
     public enum TalkNotice: String, Hashable, Sendable, CaseIterable {
         case message, invited, resent, revoked, removed
@@ -150,6 +152,7 @@ public enum Paths: Hashable, Sendable {
         case unlockStaff = "/practice/staff/:staffID/unlock"
         case departure = "/practice/staff/:staffID/deactivate"
         case reactivateStaff = "/practice/staff/:staffID/reactivate"
+        case resetTwoStep = "/practice/staff/:staffID/reset-two-step"
         case editStaff = "/practice/staff/:staffID/edit"
         case inviteStaff = "/practice/invitations"
         case practiceSettings = "/practice/settings"
@@ -219,6 +222,7 @@ public enum Paths: Hashable, Sendable {
         case .unlockStaff: .unlockStaff
         case .departure: .departure
         case .reactivateStaff: .reactivateStaff
+        case .resetTwoStep: .resetTwoStep
         case .editStaff: .editStaff
         case .inviteStaff: .inviteStaff
         case .practiceSettings: .practiceSettings
@@ -254,7 +258,7 @@ public enum Paths: Hashable, Sendable {
              .invite(let id), .resendInvitation(let id), .revokeInvitation(let id), .removePatientAccess(let id),
              .patientTalkUpload(let id), .conversationUpload(let id), .patientTalkFiles(let id), .conversationFiles(let id), .file(let id, _, _), .caseAttachments(let id, _, _),
              .devMailboxItem(let id), .devMailboxItemHTML(let id), .unlockStaff(let id),
-             .departure(let id), .reactivateStaff(let id), .editStaff(let id), .resendStaffInvitation(let id),
+             .departure(let id), .reactivateStaff(let id), .editStaff(let id), .resetTwoStep(let id), .resendStaffInvitation(let id),
              .cancelStaffInvitation(let id):
             [id.uuidString]
         case .caseAttachment(let id, let file, _, _): [id.uuidString, file.uuidString]

@@ -12,11 +12,13 @@ public struct PracticeModel: Sendable {
         public let deactivated: Bool
         /// Their Patient Talks still waiting for a decision (deactivated members only).
         public let undecidedTalks: Int
+        /// Two-step verification is on and may be reset (another active member).
+        public let canResetTwoStep: Bool
         public init(id: UUID, name: String, email: String, role: String, isAdmin: Bool, status: String, twoStep: String, lastSignIn: String,
-                    locked: Bool, deactivated: Bool = false, undecidedTalks: Int = 0) {
+                    locked: Bool, deactivated: Bool = false, undecidedTalks: Int = 0, canResetTwoStep: Bool = false) {
             self.id = id; self.name = name; self.email = email; self.role = role; self.isAdmin = isAdmin
             self.status = status; self.twoStep = twoStep; self.lastSignIn = lastSignIn; self.locked = locked
-            self.deactivated = deactivated; self.undecidedTalks = undecidedTalks
+            self.deactivated = deactivated; self.undecidedTalks = undecidedTalks; self.canResetTwoStep = canResetTwoStep
         }
     }
     /// A pending staff invitation: **Resend** (to the address as it is or as corrected) or **Cancel invitation**.
@@ -67,6 +69,12 @@ public enum PracticeView {
                 <button type="submit" class="button button-small" aria-label="Unlock \(member.name)">Unlock</button>
               </form>
               """ : HTML()
+            let resetTwoStep: HTML = member.canResetTwoStep ? """
+              <form method="post" action="\(Paths.resetTwoStep(member.id))" class="inline-form">
+                \(Form.csrf(model.chrome.csrf))
+                <button type="submit" class="button button-small button-quiet" aria-label="Reset two-step verification of \(member.name)">Reset</button>
+              </form>
+              """ : HTML()
             var actions: HTML = "<a class=\"button button-small\" href=\"\(Paths.editStaff(member.id))\" aria-label=\"Edit \(member.name)\">Edit</a>"
             if member.deactivated {
                 let decide: HTML = member.undecidedTalks > 0 ? """
@@ -88,7 +96,7 @@ public enum PracticeView {
               <td data-label="Name"><span class="person-name">\(member.name)</span> \(admin)<br><span class="muted">\(member.email)</span></td>
               <td data-label="Role">\(member.role)</td>
               <td data-label="Status"><span class="staff-status">\(member.status)</span>\(unlock)</td>
-              <td data-label="Two-step verification">\(member.twoStep)</td>
+              <td data-label="Two-step verification">\(member.twoStep)\(resetTwoStep)</td>
               <td data-label="Last sign-in">\(member.lastSignIn)</td>
               <td data-label="Actions" class="row-actions">\(actions)</td>
             </tr>

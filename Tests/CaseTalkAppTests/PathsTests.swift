@@ -16,7 +16,7 @@ import VaporTesting
         .forgotPassword(), .forgotPassword(sent: true), .resetLink(token: "abc_DEF-123"), .resetStart, .resetPassword,
         .invitationLink(token: "abc_DEF-123"), .registration, .acceptInvitation,
         .portal(), .portal(joined: true), .inbox(), .inbox(page: 2), .conversation(id), .conversation(id, page: 3, sent: true),
-        .cases(), .cases(page: 2), .newCase, .practice(), .practice(done: .unlocked), .unlockStaff(id), .departure(id), .reactivateStaff(id), .editStaff(id), .inviteStaff, .practiceSettings, .resendStaffInvitation(id), .cancelStaffInvitation(id), .staffInvitationLink(token: "t"), .caseOverview(id), .caseOverview(id, search: "cy", done: .memberAdded), .caseMembers(id), .removeMember(id, staff: id), .cases(left: true),
+        .cases(), .cases(page: 2), .newCase, .practice(), .practice(done: .unlocked), .unlockStaff(id), .departure(id), .reactivateStaff(id), .resetTwoStep(id), .editStaff(id), .inviteStaff, .practiceSettings, .resendStaffInvitation(id), .cancelStaffInvitation(id), .staffInvitationLink(token: "t"), .caseOverview(id), .caseOverview(id, search: "cy", done: .memberAdded), .caseMembers(id), .removeMember(id, staff: id), .cases(left: true),
         .patientTalk(id), .patientTalk(id, page: 2, done: .message), .invite(id), .resendInvitation(id), .revokeInvitation(id),
         .removePatientAccess(id), .caseAttachments(id), .caseAttachments(id, show: .images, sort: .name),
         .caseAttachment(id, file: id, show: .documents, sort: .date), .patientTalkUpload(id), .conversationUpload(id), .patientTalkFiles(id), .conversationFiles(id), .file(id), .file(id, download: true), .devMailbox, .devMailboxItem(id), .devMailboxItemHTML(id),

@@ -227,4 +227,50 @@ import VaporTesting
             #expect(audited.map(\.subject) == ["practice:\(riverside) changed:name,time_zone"])
         }
     }
+
+    @Test func anAdminResetsTheTwoStepVerificationOfAColleagueWhoLostTheirPhone() async throws {
+        try await withCaseTalk { app, clock in
+            let mailer = RecordingMailer()
+            app.caseTalk.mailer = mailer
+            let world = try await CaseWorld.make(app)
+            let benID = world.ben
+            let ben = Browser(app)
+            try await ben.signIn("ben@riverside.example")
+            let ada = Browser(app)
+            try await ada.signIn("ada@riverside.example")
+            let page = try await ada.get("/practice").body.string
+            #expect(page.contains("aria-label=\"Reset two-step verification of Dr. Ben Stone\""))
+            #expect(!page.contains("aria-label=\"Reset two-step verification of Dr. Ada Park\""), "not her own")
+
+            // Another practice's admin, a colleague who is not an admin, a forged token: nothing changes.
+            let northside = try #require(try await StaffUser.find(world.cy, on: app.db)).$practice.id
+            try await Fixtures(app: app).staff("eve@northside.example", name: "Dr. Eve Lind", practice: northside, admin: true)
+            let eve = Browser(app)
+            try await eve.signIn("eve@northside.example")
+            try await eve.get("/practice")
+            #expect(try await eve.post("/practice/staff/\(benID)/reset-two-step", []).status == .notFound)
+            let dee = Browser(app)
+            try await dee.signIn("dee@riverside.example")
+            try await dee.get("/cases")
+            #expect(try await dee.post("/practice/staff/\(benID)/reset-two-step", []).status == .notFound)
+            #expect(try await ada.post("/practice/staff/\(benID)/reset-two-step", [], csrf: "forged").status == .forbidden)
+            #expect(try #require(try await StaffUser.find(benID, on: app.db)).totpKey != nil)
+            #expect(try await ben.get("/cases").status == .ok)
+
+            try await ada.get("/practice")
+            #expect(try await ada.post("/practice/staff/\(benID)/reset-two-step", []).location == "/practice?done=two-step-reset")
+            #expect(try #require(try await StaffUser.find(benID, on: app.db)).totpKey == nil)
+            #expect(try await ben.get("/cases").location?.hasPrefix("/login") == true, "signed out everywhere")
+            #expect(try await Browser(app).signInPasswordOnly("ben@riverside.example").location == "/two-step/setup", "set up again")
+            try await Fixtures(app: app).deliver()
+            let told = try #require(mailer.sent.first { $0.to == "ben@riverside.example" })
+            #expect(told.subject == "Your CaseTalk two-step verification was reset")
+            let audited = try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.twoStepReset.rawValue).all()
+            #expect(audited.map(\.subject) == ["staff:\(benID)"])
+            // Nothing left to reset: nothing happens.
+            #expect(try await ada.post("/practice/staff/\(benID)/reset-two-step", []).location == "/practice")
+            #expect(try await AuditEntry.query(on: app.db).filter(\.$action == AuditAction.twoStepReset.rawValue).count() == 1)
+            _ = clock
+        }
+    }
 }

@@ -108,6 +108,14 @@ enum AccountsTable {
         try await !db.rows(EditStaff(name: name, role: role.rawValue, isAdmin: isAdmin, id: staffID, practiceID: practiceID)).isEmpty
     }
 
+    /// **Reset two-step verification** (SPEC §9): takes the two-step key of active staff member
+    /// `staffID` of practice `practiceID`, who sets it up again at the next sign-in. Their
+    /// address, when it did.
+    static func resetTwoStep(_ staffID: UUID, practiceID: UUID, on db: any Database) async throws -> String? {
+        struct Row: Decodable { let email: String }
+        return try await db.first(ResetTwoStep(id: staffID, practiceID: practiceID), as: Row.self)?.email
+    }
+
     /// Restores sign-in to a deactivated staff member of practice `practiceID`, with no lock and
     /// no two-step key yet. Whether it did.
     static func reactivateStaff(_ staffID: UUID, practiceID: UUID, on db: any Database) async throws -> Bool {
@@ -282,6 +290,18 @@ enum AccountsTable {
         }
         let name: String, role: String, isAdmin: Bool, id: UUID, practiceID: UUID
         var binds: [any SQLValue] { [name, role, isAdmin, id, practiceID] }
+    }
+
+    private struct ResetTwoStep: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            """
+            UPDATE staff_users SET totp_key = NULL, totp_last_step = NULL, totp_enabled_at = NULL
+            WHERE id = $1 AND practice_id = $2 AND deactivated_at IS NULL AND totp_key IS NOT NULL RETURNING email
+            """
+        }
+        let id: UUID, practiceID: UUID
+        var binds: [any SQLValue] { [id, practiceID] }
     }
 
     private struct ReactivateStaff: Statement {

@@ -27,6 +27,7 @@ enum OutboxKind: String, CaseIterable, Sendable {
     case talksClosed = "talks-closed"
     /// **Invite Staff** (SPEC §9): the link to join a practice.
     case staffInvitation = "staff-invitation"
+    case twoStepReset = "two-step-reset"
 }
 
 enum Outbox {

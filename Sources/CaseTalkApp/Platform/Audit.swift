@@ -24,6 +24,7 @@ enum AuditAction: String, Sendable {
     case signedOut = "signout"
     case passwordAccepted = "signin.password_accepted"
     case twoStepEnabled = "two_step.enabled"
+    case twoStepReset = "two_step.reset"
     case twoStepCodeAccepted = "two_step.code_accepted"
     case recoveryCodeUsed = "two_step.recovery_code_used"
     case signInCodeSent = "signin.code_sent"

@@ -12,6 +12,7 @@ struct PracticeController: RouteCollection {
         routes.get("practice", "staff", ":staffID", "deactivate", use: departure)
         routes.post("practice", "staff", ":staffID", "deactivate", use: deactivate)
         routes.post("practice", "staff", ":staffID", "reactivate", use: reactivate)
+        routes.post("practice", "staff", ":staffID", "reset-two-step", use: resetTwoStep)
         routes.get("practice", "staff", ":staffID", "edit", use: editForm)
         routes.post("practice", "staff", ":staffID", "edit", use: edit)
         routes.post("practice", "invitations", use: invite)
@@ -38,7 +39,8 @@ struct PracticeController: RouteCollection {
                                         status: member.deactivatedAt != nil ? "Deactivated" : locked ? "Locked" : "Active",
                                         twoStep: member.totpEnabledAt == nil ? "Not set up" : "On",
                                         lastSignIn: member.lastSignInAt.map { admin.zone.display($0) } ?? "Never",
-                                        locked: locked, deactivated: member.deactivatedAt != nil, undecidedTalks: undecided[member.id] ?? 0)
+                                        locked: locked, deactivated: member.deactivatedAt != nil, undecidedTalks: undecided[member.id] ?? 0,
+                                        canResetTwoStep: member.id != admin.id && member.deactivatedAt == nil && member.totpEnabledAt != nil)
         }
         let invitations = try await StaffInvitationsTable.pending(ofPractice: admin.practiceID, on: req.db).map { invitation in
             PracticeModel.Invitation(id: invitation.id, name: invitation.name, email: invitation.email,
@@ -143,6 +145,7 @@ struct PracticeController: RouteCollection {
         case .resent: "A new invitation was sent; the earlier link no longer works."
         case .cancelled: "The invitation was cancelled: its link no longer works."
         case .settings: "The practice settings were saved."
+        case .twoStepReset: "Two-step verification was reset: its owner was signed out and sets it up again at the next sign-in."
         }
     }
 
@@ -252,6 +255,14 @@ struct PracticeController: RouteCollection {
         case .done(let deactivated, _, _):
             return req.redirect(to: .practice(done: deactivated ? .deactivated : .decided))
         }
+    }
+
+    /// **Reset two-step verification** (SPEC §9): for a colleague who lost their phone.
+    func resetTwoStep(req: Request) async throws -> Response {
+        let admin = try req.requirePracticeAdmin()
+        let member = try await member(req, admin)
+        guard try await StaffAdministration.resetTwoStep(member.id, by: admin, req.useCase) else { return req.redirect(to: .practice()) }
+        return req.redirect(to: .practice(done: .twoStepReset))
     }
 
     /// **Reactivate** (SPEC §9): sign-in comes back, two-step verification to set up again.

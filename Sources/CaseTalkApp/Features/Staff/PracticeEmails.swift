@@ -14,6 +14,15 @@ enum PracticeEmails {
               after: ["The link works for 72 hours, once. If you were not expecting this email, you can ignore it. Please do not reply to this message."])
     }
 
+    /// To a staff member whose two-step verification an admin reset.
+    static func twoStepReset(to address: String, from: String, link: String) -> EmailMessage {
+        email(to: address, from: from, subject: "Your CaseTalk two-step verification was reset",
+              paragraphs: ["Hello,", "Your practice's admin reset the two-step verification of your CaseTalk account, and every place you were signed in has been signed out.",
+                           "Sign in with your password and set up two-step verification again with your new phone:"],
+              link: link, linkText: "Sign in",
+              after: ["If you did not ask for this, contact your practice at once. Please do not reply to this message."])
+    }
+
     /// To the patient: someone else now reads their messages in a conversation.
     static func careTeamChanged(to address: String, from: String, practiceName: String, link: String) -> EmailMessage {
         email(to: address, from: from, subject: "Your care team has changed",

@@ -7,6 +7,24 @@ import Foundation
 enum StaffAdministration {
     enum Edit: Equatable, Sendable { case saved, lastAdmin, notFound }
 
+    /// **Reset two-step verification** (SPEC §9), for a colleague who lost their phone: the key
+    /// and recovery codes go and every session of theirs ends (whoever has the phone may be signed
+    /// in), so that their next sign-in sets it up again; they are emailed, and it is audited. False
+    /// when there was nothing to reset in the admin's practice.
+    static func resetTwoStep(_ staffID: UUID, by admin: SignedInStaff, _ use: UseCaseContext) async throws -> Bool {
+        let services = use.services
+        return try await use.db.transaction { tx in
+            guard let address = try await AccountsTable.resetTwoStep(staffID, practiceID: admin.practiceID, on: tx) else { return false }
+            try await RecoveryCodesTable.removeAll(staffID: staffID, on: tx)
+            try await SessionsTable.deleteAll(of: .staff(staffID), on: tx)
+            try await Outbox.enqueue(PracticeEmails.twoStepReset(to: address, from: services.config.mailFrom,
+                                                                 link: Paths.signIn().url(base: services.config.publicBaseURL)),
+                                     kind: .twoStepReset, relatedID: staffID, sealer: services.sealer, at: use.now, on: tx)
+            try await use.on(tx).audit(.twoStepReset, actor: .staff(admin.id), subject: "staff:\(staffID)")
+            return true
+        }
+    }
+
     /// **Practice settings** (SPEC §9): the name (1 to 200 characters of one line) and an IANA
     /// time zone the system lists; audited with the fields changed. The problems by field, if any.
     static func saveSettings(name rawName: String?, timeZone rawZone: String?, by admin: SignedInStaff,
