@@ -139,6 +139,7 @@ func routes(_ app: Application) throws {
     try staff.register(collection: CaseAttachmentsController())
     try staff.register(collection: PracticeController())
     try staff.register(collection: LeavingController())
+    try staff.register(collection: AccountController())
     // Staff and patients alike: each sees only the files of their own conversations.
     try app.register(collection: FilesController())
     if app.caseTalk.config.servesDevelopmentMailbox {

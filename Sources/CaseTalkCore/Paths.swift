@@ -47,6 +47,11 @@ public enum Paths: Hashable, Sendable {
     case resetTwoStep(UUID)
     /// **Edit** a staff member's name, role and admin mark.
     case editStaff(UUID)
+    /// **Account** (every staff member): change password, sessions, new recovery codes.
+    case account(done: AccountNotice? = nil)
+    case accountPassword
+    case accountSignOutOthers
+    case accountRecoveryCodes
     /// **Practice settings**: name and time zone.
     case practiceSettings
     /// **Invite Staff**, and a pending invitation's **Resend** and **Cancel invitation**.
@@ -107,6 +112,9 @@ public enum Paths: Hashable, Sendable {
     public enum FileFilter: String, Hashable, Sendable, CaseIterable { case images, documents }
     public enum FileSort: String, Hashable, Sendable, CaseIterable { case date, name }
 
+    /// What the Account page says after an action.
+    public enum AccountNotice: String, Hashable, Sendable, CaseIterable { case password, signedOut = "signed-out" }
+
     /// What the Practice page says after an action.
     public enum PracticeNotice: String, Hashable, Sendable, CaseIterable { case unlocked, deactivated, reactivated, decided, edited, invited, resent, cancelled, settings, twoStepReset = "two-step-reset" }
 
@@ -156,6 +164,10 @@ public enum Paths: Hashable, Sendable {
         case editStaff = "/practice/staff/:staffID/edit"
         case inviteStaff = "/practice/invitations"
         case practiceSettings = "/practice/settings"
+        case account = "/account"
+        case accountPassword = "/account/password"
+        case accountSignOutOthers = "/account/sessions/sign-out-others"
+        case accountRecoveryCodes = "/account/recovery-codes"
         case resendStaffInvitation = "/practice/invitations/:invitationID/resend"
         case cancelStaffInvitation = "/practice/invitations/:invitationID/cancel"
         case staffInvitationLink = "/join/:token"
@@ -226,6 +238,10 @@ public enum Paths: Hashable, Sendable {
         case .editStaff: .editStaff
         case .inviteStaff: .inviteStaff
         case .practiceSettings: .practiceSettings
+        case .account: .account
+        case .accountPassword: .accountPassword
+        case .accountSignOutOthers: .accountSignOutOthers
+        case .accountRecoveryCodes: .accountRecoveryCodes
         case .resendStaffInvitation: .resendStaffInvitation
         case .cancelStaffInvitation: .cancelStaffInvitation
         case .staffInvitationLink: .staffInvitationLink
@@ -278,6 +294,7 @@ public enum Paths: Hashable, Sendable {
         case .forgotPassword(let sent): items = [("sent", sent ? "1" : nil)]
         case .portal(let joined): items = [("joined", joined ? "1" : nil)]
         case .practice(let done): items = [("done", done?.rawValue)]
+        case .account(let done): items = [("done", done?.rawValue)]
         case .inbox(let page): items = [("page", page.map(String.init))]
         case .cases(let page, let left): items = [("page", page.map(String.init)), ("left", left ? "1" : nil)]
         case .conversation(_, let page, let sent): items = [("page", page.map(String.init)), ("sent", sent ? "1" : nil)]

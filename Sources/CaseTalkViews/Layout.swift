@@ -33,6 +33,7 @@ public enum Layout {
             idle = " data-idle-warning=\"\(number: chrome.idleWarningSeconds)\" data-idle-timeout=\"\(number: chrome.idleTimeoutSeconds)\""
             var home: HTML = chrome.isPatient ? "<a href=\"\(Paths.portal())\">Home</a>" : "<a href=\"\(Paths.cases())\">View Cases</a>"
             if chrome.isPracticeAdmin { home = "\(home) <a href=\"\(Paths.practice())\">Practice</a>" }
+            if !chrome.isPatient { home = "\(home) <a href=\"\(Paths.account())\">Account</a>" }
             let practice: HTML = chrome.practiceName.map { "<span class=\"account-practice\"> · \($0)</span>" } ?? HTML()
             account = """
               <nav class="topnav" aria-label="Main">\(home)</nav>

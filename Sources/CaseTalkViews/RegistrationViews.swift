@@ -318,13 +318,7 @@ public struct PasswordModel: Sendable {
 
 public enum PasswordView {
     public static func render(_ model: PasswordModel) -> HTML {
-        let rules = HTML.each(model.rules) { rule in
-            let state: HTML = rule.unmet ? "rule-unmet" : "rule-met"
-            let said: HTML = rule.unmet ? "Not met yet:" : "Met:"
-            return "<li data-rule=\"\(rule.key)\" class=\"\(state)\"><span class=\"rule-state\">\(said)</span> \(rule.label)</li>"
-        }
-        let max = model.maxLength
-        return Layout.page(model.chrome, """
+        Layout.page(model.chrome, """
         <section class="card card-narrow" aria-labelledby="step-heading">
           \(model.steps.render())
           <h1 id="step-heading">\(model.heading)</h1>
@@ -332,6 +326,24 @@ public enum PasswordView {
           \(Form.summary(model.errorList))
           <form method="post" action="\(model.action)" class="form" novalidate>
             \(Form.csrf(model.chrome.csrf))
+            \(fields(rules: model.rules, emailName: model.emailName, minLength: model.minLength, maxLength: model.maxLength))
+            <div class="actions">
+              <button type="submit" class="button button-primary">Continue</button>
+            </div>
+          </form>
+        </section>
+        """)
+    }
+
+    /// **Password** and **Confirm Password** with the live checklist (SPEC §3), as every form
+    /// that sets a password shows them.
+    public static func fields(rules: [PasswordModel.Rule], emailName: String, minLength: Int, maxLength max: Int) -> HTML {
+        let items = HTML.each(rules) { rule in
+            let state: HTML = rule.unmet ? "rule-unmet" : "rule-met"
+            let said: HTML = rule.unmet ? "Not met yet:" : "Met:"
+            return "<li data-rule=\"\(rule.key)\" class=\"\(state)\"><span class=\"rule-state\">\(said)</span> \(rule.label)</li>"
+        }
+        return """
             <div class="field">
               <label for="password">Password</label>
               <input id="password" name="password" type="password" autocomplete="new-password" maxlength="\(number: max)" aria-describedby="password-rules">
@@ -342,16 +354,11 @@ public enum PasswordView {
             </div>
             <div class="password-rules" id="password-rules">
               <p class="rules-heading">Your password needs to be:</p>
-              <ul data-password-rules data-email-name="\(model.emailName)" data-min="\(number: model.minLength)" data-max="\(number: max)" data-common-list="\(Asset.commonPasswords)">
-                \(rules)
+              <ul data-password-rules data-email-name="\(emailName)" data-min="\(number: minLength)" data-max="\(number: max)" data-common-list="\(Asset.commonPasswords)">
+                \(items)
               </ul>
             </div>
-            <div class="actions">
-              <button type="submit" class="button button-primary">Continue</button>
-            </div>
-          </form>
-        </section>
-        """)
+            """
     }
 }
 

@@ -122,6 +122,18 @@ enum AccountsTable {
         try await !db.rows(ReactivateStaff(id: staffID, practiceID: practiceID)).isEmpty
     }
 
+    /// **Change password**: the staff member's new password hash.
+    static func setStaffPassword(_ staffID: UUID, hash: String, on db: any Database) async throws {
+        try await db.run(SetStaffPassword(hash: hash, id: staffID))
+    }
+
+    private struct SetStaffPassword: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String { "UPDATE staff_users SET password_hash = $1 WHERE id = $2" }
+        let hash: String, id: UUID
+        var binds: [any SQLValue] { [hash, id] }
+    }
+
     // MARK: Staff two-step verification
 
     /// A staff member's sealed TOTP key and the last step accepted.

@@ -70,6 +70,41 @@ enum SessionsTable {
         try await db.run(DeleteAll(kind: principal.kind, id: principal.id))
     }
 
+    /// A signed-in session of one person, as their **Account** page lists it.
+    struct OfPerson: Decodable, Sendable {
+        let id: String
+        let createdAt: Date
+        let lastSeenAt: Date
+    }
+
+    /// The sessions of `principal`, most recently active first.
+    static func sessions(of principal: Principal, on db: any Database) async throws -> [OfPerson] {
+        try await db.all(SessionsOf(kind: principal.kind, id: principal.id), as: OfPerson.self)
+    }
+
+    /// Ends every session of `principal` but the one with `keep`: how many ended.
+    static func deleteOthers(of principal: Principal, keep idHash: String, on db: any Database) async throws -> Int {
+        try await db.rows(DeleteOthers(kind: principal.kind, id: principal.id, keep: idHash)).count
+    }
+
+    private struct SessionsOf: Statement {
+        static let writes = false
+        static func text(size _: Int) -> String {
+            "SELECT id, created_at, last_seen_at FROM sessions WHERE principal_kind = $1 AND principal_id = $2 ORDER BY last_seen_at DESC, id"
+        }
+        let kind: String, id: UUID
+        var binds: [any SQLValue] { [kind, id] }
+    }
+
+    private struct DeleteOthers: Statement {
+        static let writes = true
+        static func text(size _: Int) -> String {
+            "DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2 AND id <> $3 RETURNING id"
+        }
+        let kind: String, id: UUID, keep: String
+        var binds: [any SQLValue] { [kind, id, keep] }
+    }
+
     /// Deletes the sessions idle since `idleSince` or started before `startedBefore`.
     static func deleteExpired(idleSince: Date, startedBefore: Date, on db: any Database) async throws {
         try await db.run(DeleteExpired(idleSince: idleSince, startedBefore: startedBefore))
