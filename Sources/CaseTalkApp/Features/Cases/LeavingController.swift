@@ -18,6 +18,8 @@ struct LeavingController: RouteCollection {
         let patientCase: PatientCase
         let caseID: UUID
         let member: AccountsTable.StaffMember
+        /// The member's practice: their talk stays within it.
+        let practiceID: UUID
         let talk: Departures.Talk?
         var isSelf: Bool { member.id == staff.id }
     }
@@ -32,7 +34,8 @@ struct LeavingController: RouteCollection {
               let (member, talks) = try await Departures.talks(of: staffID, practiceID: practiceID, on: req.db) else {
             throw PublicError.notFound
         }
-        return Scope(staff: staff, patientCase: patientCase, caseID: caseID, member: member, talk: talks.first { $0.caseID == caseID })
+        return Scope(staff: staff, patientCase: patientCase, caseID: caseID, member: member, practiceID: practiceID,
+                     talk: talks.first { $0.caseID == caseID })
     }
 
     func page(req: Request) async throws -> Response {
@@ -52,8 +55,7 @@ struct LeavingController: RouteCollection {
                 return try render(req, scope, choice: "", error: "Choose who continues the Patient Talk, or Close it.", status: .badRequest)
             }
         }
-        let practiceID = try await StaffUser.find(scope.member.id, on: req.db)?.$practice.id ?? scope.staff.practiceID
-        switch try await Departures.leave(scope.caseID, staffID: scope.member.id, practiceID: practiceID, talk: talk, by: scope.staff.id,
+        switch try await Departures.leave(scope.caseID, staffID: scope.member.id, practiceID: scope.practiceID, talk: talk, by: scope.staff.id,
                                           req.useCase) {
         case .left:
             return req.redirect(to: scope.isSelf ? .cases(left: true) : .caseOverview(scope.caseID, done: .memberRemoved))

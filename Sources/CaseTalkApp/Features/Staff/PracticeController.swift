@@ -115,16 +115,13 @@ struct PracticeController: RouteCollection {
     /// (the statement's own condition); audited. Anyone else's id, or no such id: 404.
     func unlock(req: Request) async throws -> Response {
         let admin = try req.requirePracticeAdmin()
-        guard let staffID = req.parameters.get("staffID", as: UUID.self) else { throw PublicError.notFound }
+        let staffID = try await member(req, admin).id
         let use = req.useCase
         let unlocked = try await use.db.transaction { tx in
             guard try await AccountsTable.unlockStaff(staffID, practiceID: admin.practiceID, now: use.now, on: tx) else { return false }
             try await Audit.record(.staffUnlocked, actor: .staff(admin.id), subject: "staff:\(staffID)", clientAddress: use.clientAddress,
                                    at: use.now, key: use.services.auditKey, on: tx)
             return true
-        }
-        if !unlocked, try await !AccountsTable.staff(ofPractice: admin.practiceID, on: req.db).contains(where: { $0.id == staffID }) {
-            throw PublicError.notFound
         }
         return req.redirect(to: .practice(done: unlocked ? .unlocked : nil))
     }
@@ -268,14 +265,9 @@ struct PracticeController: RouteCollection {
     /// **Reactivate** (SPEC §9): sign-in comes back, two-step verification to set up again.
     func reactivate(req: Request) async throws -> Response {
         let admin = try req.requirePracticeAdmin()
-        guard let staffID = req.parameters.get("staffID", as: UUID.self) else { throw PublicError.notFound }
-        guard try await Departures.reactivate(staffID, by: admin, req.useCase) else {
-            // Not of this practice (404), or active already (nothing to do).
-            guard try await AccountsTable.staff(ofPractice: admin.practiceID, on: req.db).contains(where: { $0.id == staffID }) else {
-                throw PublicError.notFound
-            }
-            return req.redirect(to: .practice())
-        }
+        let member = try await member(req, admin)
+        // Active already: nothing to do.
+        guard try await Departures.reactivate(member.id, by: admin, req.useCase) else { return req.redirect(to: .practice()) }
         return req.redirect(to: .practice(done: .reactivated))
     }
 
